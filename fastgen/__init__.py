@@ -1,0 +1,6 @@
+"""fastgen: fast inner loops of generative models on CPU and GPU."""
+from . import rbm
+from ._backend import available_backends, get_backend, set_backend, use_backend
+
+__version__ = "0.1.0"
+__all__ = ["available_backends", "get_backend", "set_backend", "use_backend", "rbm"]

@@ -1,0 +1,62 @@
+"""Arrays in, the same kind out: NumPy, CuPy and torch (CPU or CUDA, via DLPack)."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from . import _backend
+
+
+def _is_torch(x) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _is_cupy(x) -> bool:
+    cupy = sys.modules.get("cupy")
+    return cupy is not None and isinstance(x, cupy.ndarray)
+
+
+def on_device(x) -> bool:
+    return _is_cupy(x) or (_is_torch(x) and x.device.type == "cuda")
+
+
+class Dispatch:
+    """The backend of one call, its arguments as the backend's arrays, and `wrap` to
+    give results back as the kind of array the first argument was."""
+
+    def __init__(self, backend, **arrays):
+        first = next(iter(arrays.values()))
+        device_flags = {name: on_device(a) for name, a in arrays.items() if a is not None}
+        on_gpu = any(device_flags.values())
+        if on_gpu and not all(device_flags.values()):
+            host = [n for n, flag in device_flags.items() if not flag]
+            raise ValueError(f"arrays {host} are on the host while others are on a GPU; put them on one device")
+        self.backend, self.kernels = _backend.resolve(backend, on_gpu)
+        self._torch_device = first.device if _is_torch(first) else None
+        self._to_numpy = not (_is_cupy(first) or _is_torch(first)) and self.backend == "cuda"
+        self.arrays = [None if a is None else self._native(name, a) for name, a in arrays.items()]
+
+    def _native(self, name, a):
+        xp = self.kernels.xp
+        if _is_torch(a):
+            a = a.detach()
+            if self.backend == "cuda" and a.device.type != "cuda":
+                return xp.asarray(a.numpy())
+            return xp.from_dlpack(a)
+        try:
+            return xp.asarray(a)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__}") from exc
+
+    def wrap(self, result):
+        if result is None:
+            return None
+        if self._torch_device is not None:
+            import torch
+
+            return torch.from_dlpack(result).to(self._torch_device)
+        if self._to_numpy:
+            return result.get()
+        return result

@@ -1,0 +1,48 @@
+"""Input checks shared by the functional ops and the estimators. Every error names the
+argument and says what was expected."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = (np.float32, np.float64)
+
+
+def check_float_array(xp, name, a, ndim, dtype=None):
+    """`a` as a C-contiguous float array of `ndim` dims; states given as bool or
+    integer arrays become `dtype` (0/1 survive exactly), anything else must match it."""
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {tuple(a.shape)}")
+    if a.dtype.kind in "biu" and dtype is not None:
+        a = a.astype(dtype)
+    if a.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be float32 or float64, got dtype {a.dtype}")
+    if dtype is not None and a.dtype != dtype:
+        raise TypeError(f"{name} has dtype {a.dtype} but the weights are {np.dtype(dtype)}; pass one float dtype")
+    if a.size and not bool(xp.isfinite(a).all()):
+        raise ValueError(f"{name} contains NaN or infinity")
+    return xp.ascontiguousarray(a)
+
+
+def check_binary(xp, name, a):
+    if a.size and not bool(((a == 0) | (a == 1)).all()):
+        raise ValueError(f"{name} must hold binary states (0 or 1 only)")
+
+
+def check_count(name, value, minimum=1):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_seed(name, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or not 0 <= value < 2**64:
+        raise ValueError(f"{name} must be an integer in [0, 2**64), got {value!r}")
+    return int(value)
+
+
+def check_counter(name, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or not 0 <= value < 2**32:
+        raise ValueError(f"{name} must be an integer in [0, 2**32), got {value!r}")
+    return int(value)

@@ -1,0 +1,169 @@
+"""Binary restricted Boltzmann machine ops on plain arrays (NumPy, CuPy or torch).
+
+Conventions: W has shape (n_visible, n_hidden), b is the visible bias (n_visible,),
+c the hidden bias (n_hidden,); states are float arrays of 0/1 of shape
+(n_chains, n_units). Energy E(v, h) = -b.v - c.h - v.W.h.
+
+Randomness: every draw is a pure function of (seed, counter, kind of draw, element),
+see csrc/include/fastgen/philox.h. `sample_hidden` and `sample_visible` with counter n
+are the two halves of Gibbs sweep n: `gibbs(v, ..., n_steps, seed=s, counter=n)` is
+exactly sample_hidden/sample_visible with counters n, n+1, ..., n+n_steps-1.
+
+Each op is a GEMM through the backend's BLAS followed by one fused kernel (bias +
+sigmoid + Philox uniform + Bernoulli draw); `_`-prefixed functions are the unchecked
+versions on a backend's own arrays that the estimators call in their loops.
+"""
+from __future__ import annotations
+
+from ._arrays import Dispatch
+from ._validation import check_binary, check_count, check_counter, check_float_array, check_seed
+
+STREAM_HIDDEN = 0  # these three match enum RbmStream in csrc/include/fastgen/rbm.h
+STREAM_VISIBLE = 1
+STREAM_INIT = 2
+
+
+# ---------------------------------------------------------------- unchecked kernels
+
+
+def _sample_hidden(kernels, v, W, c, seed, counter):
+    return kernels.bernoulli(v @ W, c, seed, counter, STREAM_HIDDEN)
+
+
+def _sample_visible(kernels, h, W, b, seed, counter):
+    return kernels.bernoulli(h @ W.T, b, seed, counter, STREAM_VISIBLE)
+
+
+def _gibbs(kernels, v, W, b, c, n_steps, seed, counter):
+    for step in range(n_steps):
+        h, _ = _sample_hidden(kernels, v, W, c, seed, counter + step)
+        v, _ = _sample_visible(kernels, h, W, b, seed, counter + step)
+    return v, h
+
+
+def _free_energy(kernels, v, W, b, c):
+    return kernels.free_energy(v @ W, c, v @ b.astype(kernels.xp.float64))
+
+
+def _cd_statistics(kernels, v_data, W, b, c, k, chains, seed, counter):
+    """CD-k (chains None) or PCD-k (chains = persistent hidden states) gradient estimate.
+
+    Positive phase p(h | v_data). Negative phase: k sweeps v ~ p(v|h), h ~ p(h|v)
+    starting from h0 ~ p(h | v_data) or from `chains`; its statistics use the last
+    visible sample and p(h | v). Draws use counters counter .. counter + k, as
+    `gibbs` from v_data with the same counter would.
+    """
+    h, p_h_data = _sample_hidden(kernels, v_data, W, c, seed, counter)
+    if chains is not None:
+        h = chains
+    for step in range(k):
+        v_model, _ = _sample_visible(kernels, h, W, b, seed, counter + step)
+        h, p_h_model = _sample_hidden(kernels, v_model, W, c, seed, counter + step + 1)
+    n_data, n_model = v_data.shape[0], v_model.shape[0]
+    dW = v_data.T @ p_h_data
+    dW /= n_data
+    dW -= (v_model.T @ p_h_model) / n_model
+    db = v_data.mean(axis=0) - v_model.mean(axis=0)
+    dc = p_h_data.mean(axis=0) - p_h_model.mean(axis=0)
+    return dW, db, dc, h
+
+
+# ---------------------------------------------------------------- checked public ops
+
+
+def _check_params(xp, W, b=None, c=None):
+    W = check_float_array(xp, "W", W, 2)
+    n_visible, n_hidden = W.shape
+    checked = [W]
+    for name, bias, size in (("b", b, n_visible), ("c", c, n_hidden)):
+        if bias is None:
+            continue
+        bias = check_float_array(xp, name, bias, 1, W.dtype)
+        if bias.shape[0] != size:
+            raise ValueError(f"{name} must have length {size} to match W of shape {tuple(W.shape)}, got {bias.shape[0]}")
+        checked.append(bias)
+    return checked
+
+
+def _check_states(xp, name, a, n_units, dtype, units="visible"):
+    a = check_float_array(xp, name, a, 2, dtype)
+    if a.shape[1] != n_units:
+        raise ValueError(f"{name} must have {n_units} columns ({units} units of W), got shape {tuple(a.shape)}")
+    if a.shape[0] < 1:
+        raise ValueError(f"{name} must hold at least one row")
+    check_binary(xp, name, a)
+    return a
+
+
+def sample_hidden(v, W, c, *, seed, counter=0, backend=None):
+    """h ~ p(h | v) = Bernoulli(sigmoid(v W + c)). Returns (h, p_h)."""
+    call = Dispatch(backend, v=v, W=W, c=c)
+    xp = call.kernels.xp
+    v, W, c = call.arrays
+    W, c = _check_params(xp, W, c=c)
+    v = _check_states(xp, "v", v, W.shape[0], W.dtype)
+    h, p = _sample_hidden(call.kernels, v, W, c, check_seed("seed", seed), check_counter("counter", counter))
+    return call.wrap(h), call.wrap(p)
+
+
+def sample_visible(h, W, b, *, seed, counter=0, backend=None):
+    """v ~ p(v | h) = Bernoulli(sigmoid(h W^T + b)). Returns (v, p_v)."""
+    call = Dispatch(backend, h=h, W=W, b=b)
+    xp = call.kernels.xp
+    h, W, b = call.arrays
+    W, b = _check_params(xp, W, b=b)
+    h = _check_states(xp, "h", h, W.shape[1], W.dtype, units="hidden")
+    v, p = _sample_visible(call.kernels, h, W, b, check_seed("seed", seed), check_counter("counter", counter))
+    return call.wrap(v), call.wrap(p)
+
+
+def gibbs(v, W, b, c, n_steps, *, seed, counter=0, backend=None):
+    """`n_steps` block Gibbs sweeps (h ~ p(h|v), then v ~ p(v|h)) of every chain (row of v).
+    Returns the final (v, h)."""
+    call = Dispatch(backend, v=v, W=W, b=b, c=c)
+    xp = call.kernels.xp
+    v, W, b, c = call.arrays
+    W, b, c = _check_params(xp, W, b, c)
+    v = _check_states(xp, "v", v, W.shape[0], W.dtype)
+    n_steps = check_count("n_steps", n_steps)
+    counter = check_counter("counter", counter)
+    check_counter("counter + n_steps", counter + n_steps)
+    v, h = _gibbs(call.kernels, v, W, b, c, n_steps, check_seed("seed", seed), counter)
+    return call.wrap(v), call.wrap(h)
+
+
+def free_energy(v, W, b, c, *, backend=None):
+    """F(v) = -b.v - sum_j softplus(c_j + (v W)_j), one float64 value per row of v.
+    v may be any real-valued visible vector (probabilities too), not only binary."""
+    call = Dispatch(backend, v=v, W=W, b=b, c=c)
+    xp = call.kernels.xp
+    v, W, b, c = call.arrays
+    W, b, c = _check_params(xp, W, b, c)
+    v = check_float_array(xp, "v", v, 2, W.dtype)
+    if v.shape[1] != W.shape[0]:
+        raise ValueError(f"v must have {W.shape[0]} columns (visible units of W), got shape {tuple(v.shape)}")
+    return call.wrap(_free_energy(call.kernels, v, W, b, c))
+
+
+def cd_statistics(v_data, W, b, c, k, *, chains=None, seed, counter=0, backend=None):
+    """CD-k gradient estimate of the mean log-likelihood of `v_data`.
+
+    Returns (dW, db, dc, chains): the positive minus negative statistics
+    (mean v h^T under data - mean v h^T under the chains; ascend them), and the new
+    hidden chain states. With `chains=None` the negative chains start at
+    h0 ~ p(h | v_data) (CD-k); pass the returned chains back in for PCD-k (persistent
+    chains are hidden states, as scikit-learn's `h_samples_`; their number may differ
+    from the batch size). Uses counters counter .. counter + k.
+    """
+    call = Dispatch(backend, v_data=v_data, W=W, b=b, c=c, chains=chains)
+    xp = call.kernels.xp
+    v_data, W, b, c, chains = call.arrays
+    W, b, c = _check_params(xp, W, b, c)
+    v_data = _check_states(xp, "v_data", v_data, W.shape[0], W.dtype)
+    if chains is not None:
+        chains = _check_states(xp, "chains", chains, W.shape[1], W.dtype, units="hidden")
+    k = check_count("k", k)
+    counter = check_counter("counter", counter)
+    check_counter("counter + k", counter + k)
+    dW, db, dc, chains = _cd_statistics(call.kernels, v_data, W, b, c, k, chains, check_seed("seed", seed), counter)
+    return call.wrap(dW), call.wrap(db), call.wrap(dc), call.wrap(chains)
