@@ -1,6 +1,7 @@
 """fastgen: fast inner loops of generative models on CPU and GPU."""
 from . import rbm
 from ._backend import available_backends, get_backend, set_backend, use_backend
+from ._estimator_rbm import BernoulliRBM
 
 __version__ = "0.1.0"
-__all__ = ["available_backends", "get_backend", "set_backend", "use_backend", "rbm"]
+__all__ = ["BernoulliRBM", "available_backends", "get_backend", "set_backend", "use_backend", "rbm"]

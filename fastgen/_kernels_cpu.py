@@ -3,6 +3,11 @@
 Every backend's kernels object offers the same methods, on its own arrays (`xp`):
   bernoulli(logits, bias, seed, call, stream) -> (state, prob)
       prob = sigmoid(logits + bias) (computed in place of `logits`), state ~ Bernoulli(prob)
+  bernoulli_binary(states, W, bias, seed, call, stream) -> (state, prob)
+      the same draws with logits = states @ W for binary `states` (C-contiguous W),
+      computed as sums of the selected rows of W
+  outer_accumulate(out, states, values, scale)
+      out += scale * states^T @ values for binary `states` (in place)
   random_binary(shape, dtype, seed, call) -> state with P(1) = 1/2
   free_energy(logits, hidden_bias, visible_term) -> float64 (rows,)
       -visible_term - sum_j softplus(logits + hidden_bias)
@@ -30,6 +35,15 @@ class CpuKernels:
         state = np.empty_like(logits)
         _core.bernoulli_logits(logits, bias, logits, state, seed, call, stream)
         return state, logits
+
+    def bernoulli_binary(self, states, W, bias, seed, call, stream):
+        prob = np.empty((states.shape[0], W.shape[1]), dtype=W.dtype)
+        state = np.empty_like(prob)
+        _core.bernoulli_binary(states, W, bias, prob, state, seed, call, stream)
+        return state, prob
+
+    def outer_accumulate(self, out, states, values, scale):
+        _core.outer_accumulate(states, values, out, scale)
 
     def random_binary(self, shape, dtype, seed, call):
         state = np.empty(shape, dtype=dtype)

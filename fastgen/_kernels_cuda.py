@@ -74,6 +74,13 @@ class CudaKernels:
                                       np.uint32(stream)))
         return state, logits
 
+    def bernoulli_binary(self, states, W, bias, seed, call, stream):
+        # cuBLAS beats a sparse row gather on the GPU
+        return self.bernoulli(states @ W, bias, seed, call, stream)
+
+    def outer_accumulate(self, out, states, values, scale):
+        out += scale * (states.T @ values)
+
     def random_binary(self, shape, dtype, seed, call):
         state = cp.empty(shape, dtype=dtype)
         kernel = _kernel("rbm", "random_binary_" + _suffix(state.dtype))

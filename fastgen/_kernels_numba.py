@@ -3,19 +3,120 @@
 Same methods as CpuKernels (see _kernels_cpu.py). Each kernel mirrors the per-element
 code of csrc/include/fastgen/rbm.h operation for operation (float32 stays float32), so
 that `cpu` and `numba` round identically and give bit-identical samples."""
+import math
+
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
-from ._philox import philox_block, uniform_open01
+
+# ---- Philox4x32-10, as csrc/include/fastgen/philox.h (see there for the counter layout).
+# All arithmetic is in uint64 with explicit masks: Numba would turn a mix of signed and
+# unsigned 64-bit integers into floats. It lives in this file because Numba's cache only
+# notices changes to the file of the cached function itself.
+
+_MASK32 = np.uint64(0xFFFFFFFF)
+_M0 = np.uint64(0xD2511F53)
+_M1 = np.uint64(0xCD9E8D57)
+_W0 = np.uint64(0x9E3779B9)
+_W1 = np.uint64(0xBB67AE85)
+_SHIFT32 = np.uint64(32)
+_SHIFT9 = np.uint64(9)
+_INV_2_23 = np.float32(1.1920928955078125e-07)
+_HALF = np.float32(0.5)
 
 
 @njit(cache=True, inline="always")
-def _sigmoid(x, one):
-    if x >= 0:
-        return one / (one + np.exp(-x))
-    e = np.exp(x)
-    return e / (one + e)
+def philox4x32_10(c0, c1, c2, c3, k0, k1):
+    """Ten Philox rounds on counter (c0..c3) with key (k0, k1); uint64 values < 2**32."""
+    for rnd in range(10):
+        if rnd > 0:
+            k0 = (k0 + _W0) & _MASK32
+            k1 = (k1 + _W1) & _MASK32
+        p0 = _M0 * c0
+        p1 = _M1 * c2
+        n0 = ((p1 >> _SHIFT32) ^ c1 ^ k0) & _MASK32
+        n1 = p1 & _MASK32
+        n2 = ((p0 >> _SHIFT32) ^ c3 ^ k1) & _MASK32
+        n3 = p0 & _MASK32
+        c0, c1, c2, c3 = n0, n1, n2, n3
+    return c0, c1, c2, c3
+
+
+@njit(cache=True, inline="always")
+def philox_block(seed, call, stream, group):
+    """The four words of elements 4*group .. 4*group+3 of draw (seed, call, stream)."""
+    seed = np.uint64(seed)
+    group = np.uint64(group)
+    return philox4x32_10(
+        group & _MASK32, group >> _SHIFT32, np.uint64(call), np.uint64(stream), seed & _MASK32, seed >> _SHIFT32
+    )
+
+
+@njit(cache=True, inline="always")
+def uniform_open01(word):
+    """Top 23 bits of a word as a float32 in (0, 1), exactly as uniform_open01 in C++."""
+    return (np.float32(word >> _SHIFT9) + _HALF) * _INV_2_23
+
+
+# ---- per-element math, as csrc/include/fastgen/mathx.h
+
+_EXP_MIN = np.float32(-87.33654475)
+_LOG2E = np.float32(1.44269504088896341)
+_ROUND = np.float32(12582912.0)
+_LN2_HI = np.float32(0.693359375)
+_LN2_LO = np.float32(-2.12194440e-4)
+_EXP_P = (
+    np.float32(1.9875691500e-4),
+    np.float32(1.3981999507e-3),
+    np.float32(8.3334519073e-3),
+    np.float32(4.1665795894e-2),
+    np.float32(1.6666665459e-1),
+    np.float32(5.0000001201e-1),
+)
+_F32_ONE = np.float32(1.0)
+_F32_ZERO = np.float32(0.0)
+
+
+@njit(cache=True, inline="always")
+def _exp_nonpositive_f32(x):
+    """exp_nonpositive of mathx.h: the same float32 operations in the same order."""
+    if x < _EXP_MIN:
+        x = _EXP_MIN
+    n = (x * _LOG2E + _ROUND) - _ROUND
+    r = x - n * _LN2_HI
+    r = r - n * _LN2_LO
+    p = _EXP_P[0]
+    p = p * r + _EXP_P[1]
+    p = p * r + _EXP_P[2]
+    p = p * r + _EXP_P[3]
+    p = p * r + _EXP_P[4]
+    p = p * r + _EXP_P[5]
+    p = p * (r * r) + r
+    p = p + _F32_ONE
+    return p * np.float32(math.ldexp(1.0, int(n)))  # 2^n is exact in float32 for n in [-126, 0]
+
+
+def _sigmoid(x):
+    """Dispatched by dtype through the overload below (float32: mathx.h's own exp)."""
+
+
+@overload(_sigmoid, inline="always")
+def _sigmoid_overload(x):
+    if x == types.float32:
+
+        def sigmoid_f32(x):
+            z = _exp_nonpositive_f32(-x if x >= _F32_ZERO else x)
+            return (_F32_ONE if x >= _F32_ZERO else z) / (_F32_ONE + z)
+
+        return sigmoid_f32
+
+    def sigmoid_f64(x):
+        z = np.exp(-x if x >= 0.0 else x)
+        return (1.0 if x >= 0.0 else z) / (1.0 + z)
+
+    return sigmoid_f64
 
 
 @njit(cache=True, inline="always")
@@ -25,26 +126,89 @@ def _softplus(x, zero):
     return zero + np.log1p(np.exp(x))
 
 
-@njit(cache=True, parallel=True)
-def _bernoulli_logits(logits, bias, prob, state, seed, call, stream):
-    flat_in = logits.reshape(-1)
-    flat_prob = prob.reshape(-1)
-    flat_state = state.reshape(-1)
-    n = flat_in.size
+# ---- kernels, each the loop structure of its twin in csrc/cpu
+
+
+@njit(cache=True, inline="always")
+def _bernoulli_row(r, logits, bias, prob, state, seed, call, stream):
+    """bernoulli_row of rbm_cpu.h on row r: prob = sigmoid(logits + bias), state = u < prob."""
     n_cols = logits.shape[1]
     one = logits.dtype.type(1)
     zero = logits.dtype.type(0)
-    for g in prange((n + 3) // 4):
-        words = philox_block(seed, call, stream, g)
-        for k in range(4):
-            i = g * 4 + k
-            if i < n:
-                p = _sigmoid(flat_in[i] + bias[i % n_cols], one)
-                flat_prob[i] = p
-                flat_state[i] = one if logits.dtype.type(uniform_open01(words[k])) < p else zero
+    begin = r * n_cols
+    words = philox_block(seed, call, stream, begin >> 2)
+    for col in range(n_cols):
+        i = begin + col
+        if (i & 3) == 0 and col > 0:
+            words = philox_block(seed, call, stream, i >> 2)
+        p = _sigmoid(logits[r, col] + bias[col])
+        prob[r, col] = p
+        state[r, col] = one if logits.dtype.type(uniform_open01(words[i & 3])) < p else zero
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, inline="always")
+def _add_rows(dst, src, which, count):
+    """add_rows of rbm_cpu.h: dst += the rows `which[:count]` of src, four at a time as
+    dst + ((x0 + x1) + (x2 + x3)), then one at a time."""
+    a = 0
+    while a + 4 <= count:
+        i0, i1, i2, i3 = which[a], which[a + 1], which[a + 2], which[a + 3]
+        for j in range(dst.shape[0]):
+            dst[j] += (src[i0, j] + src[i1, j]) + (src[i2, j] + src[i3, j])
+        a += 4
+    while a < count:
+        i = which[a]
+        for j in range(dst.shape[0]):
+            dst[j] += src[i, j]
+        a += 1
+
+
+def _bernoulli_logits(logits, bias, prob, state, seed, call, stream):
+    for r in prange(logits.shape[0]):
+        _bernoulli_row(r, logits, bias, prob, state, seed, call, stream)
+
+
+def _bernoulli_binary(states, W, bias, prob, state, seed, call, stream):
+    # prob[r] = states[r] @ W as the sum of the selected rows of W, then the epilogue.
+    n_in = states.shape[1]
+    for r in prange(states.shape[0]):
+        which = np.empty(n_in, dtype=np.int64)
+        count = 0
+        for k in range(n_in):
+            if states[r, k] != 0:
+                which[count] = k
+                count += 1
+        prob[r, :] = 0
+        _add_rows(prob[r], W, which, count)
+        _bernoulli_row(r, prob, bias, prob, state, seed, call, stream)
+
+
+def _outer_accumulate(states, values, out, scale):
+    # out[k] += scale * (sum of values[r] over rows r with states[r, k] == 1, increasing r)
+    n_rows, n_cols = states.shape
+    counts = np.zeros(n_cols + 1, dtype=np.int64)
+    for r in range(n_rows):
+        for k in range(n_cols):
+            if states[r, k] != 0:
+                counts[k + 1] += 1
+    offsets = np.cumsum(counts)
+    rows = np.empty(offsets[n_cols], dtype=np.int64)
+    fill = offsets[:n_cols].copy()
+    for r in range(n_rows):
+        for k in range(n_cols):
+            if states[r, k] != 0:
+                rows[fill[k]] = r
+                fill[k] += 1
+    for k in prange(n_cols):
+        count = offsets[k + 1] - offsets[k]
+        if count == 0:
+            continue
+        total = np.zeros(values.shape[1], dtype=values.dtype)
+        _add_rows(total, values, rows[offsets[k]:], count)
+        for j in range(values.shape[1]):
+            out[k, j] += scale * total[j]
+
+
 def _random_binary(state, seed, call):
     flat = state.reshape(-1)
     n = flat.size
@@ -58,7 +222,6 @@ def _random_binary(state, seed, call):
                 flat[i] = one if (words[k] >> np.uint64(31)) != 0 else zero
 
 
-@njit(cache=True, parallel=True)
 def _free_energy(logits, hidden_bias, visible_term, out):
     zero = logits.dtype.type(0)
     for r in prange(logits.shape[0]):
@@ -68,7 +231,6 @@ def _free_energy(logits, hidden_bias, visible_term, out):
         out[r] = -visible_term[r] - total
 
 
-@njit(cache=True, parallel=True)
 def _uniforms(out, seed, call, stream):
     n = out.size
     for g in prange((n + 3) // 4):
@@ -76,6 +238,30 @@ def _uniforms(out, seed, call, stream):
         for k in range(4):
             if g * 4 + k < n:
                 out[g * 4 + k] = uniform_open01(words[k])
+
+
+# Below this much work (elements touched) a kernel runs serially: between BLAS calls the
+# thread pool competes with BLAS's threads for the cores, which costs more than it saves.
+_PARALLEL_MIN = 1 << 18  # as kParallelWork in csrc/cpu/rbm_cpu.h
+
+
+class _Variants:
+    """A kernel body compiled twice, serial and parallel; called with the element count."""
+
+    def __init__(self, body):
+        self.serial = njit(cache=True)(body)
+        self.parallel = njit(cache=True, parallel=True)(body)
+
+    def __call__(self, n_elements, *args):
+        (self.parallel if n_elements >= _PARALLEL_MIN else self.serial)(*args)
+
+
+_bernoulli_kernel = _Variants(_bernoulli_logits)
+_bernoulli_binary_kernel = _Variants(_bernoulli_binary)
+_outer_kernel = _Variants(_outer_accumulate)
+_random_binary_kernel = _Variants(_random_binary)
+_free_energy_kernel = _Variants(_free_energy)
+_uniforms_kernel = _Variants(_uniforms)
 
 
 class NumbaKernels:
@@ -92,20 +278,30 @@ class NumbaKernels:
 
     def bernoulli(self, logits, bias, seed, call, stream):
         state = np.empty_like(logits)
-        _bernoulli_logits(logits, bias, logits, state, np.uint64(seed), np.uint64(call), np.uint64(stream))
+        _bernoulli_kernel(logits.size, logits, bias, logits, state, np.uint64(seed), np.uint64(call), np.uint64(stream))
         return state, logits
+
+    def bernoulli_binary(self, states, W, bias, seed, call, stream):
+        prob = np.empty((states.shape[0], W.shape[1]), dtype=W.dtype)
+        state = np.empty_like(prob)
+        _bernoulli_binary_kernel(states.size * W.shape[1] // 4, states, W, bias, prob, state, np.uint64(seed),
+                                 np.uint64(call), np.uint64(stream))
+        return state, prob
+
+    def outer_accumulate(self, out, states, values, scale):
+        _outer_kernel(states.size * values.shape[1] // 4, states, values, out, out.dtype.type(scale))
 
     def random_binary(self, shape, dtype, seed, call):
         state = np.empty(shape, dtype=dtype)
-        _random_binary(state, np.uint64(seed), np.uint64(call))
+        _random_binary_kernel(state.size, state, np.uint64(seed), np.uint64(call))
         return state
 
     def free_energy(self, logits, hidden_bias, visible_term):
         out = np.empty(logits.shape[0], dtype=np.float64)
-        _free_energy(logits, hidden_bias, np.asarray(visible_term, dtype=np.float64), out)
+        _free_energy_kernel(logits.size, logits, hidden_bias, np.asarray(visible_term, dtype=np.float64), out)
         return out
 
     def uniforms(self, n, seed, call, stream):
         out = np.empty(n, dtype=np.float32)
-        _uniforms(out, np.uint64(seed), np.uint64(call), np.uint64(stream))
+        _uniforms_kernel(n, out, np.uint64(seed), np.uint64(call), np.uint64(stream))
         return out

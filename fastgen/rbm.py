@@ -26,7 +26,10 @@ STREAM_INIT = 2
 # ---------------------------------------------------------------- unchecked kernels
 
 
-def _sample_hidden(kernels, v, W, c, seed, counter):
+def _sample_hidden(kernels, v, W, c, seed, counter, binary=True):
+    """h ~ p(h | v). With binary v the product v W is a sum of selected rows of W."""
+    if binary:
+        return kernels.bernoulli_binary(v, W, c, seed, counter, STREAM_HIDDEN)
     return kernels.bernoulli(v @ W, c, seed, counter, STREAM_HIDDEN)
 
 
@@ -34,9 +37,10 @@ def _sample_visible(kernels, h, W, b, seed, counter):
     return kernels.bernoulli(h @ W.T, b, seed, counter, STREAM_VISIBLE)
 
 
-def _gibbs(kernels, v, W, b, c, n_steps, seed, counter):
+def _gibbs(kernels, v, W, b, c, n_steps, seed, counter, binary_start=True):
+    """`n_steps` sweeps from v (`binary_start`: v holds only 0/1; later states always do)."""
     for step in range(n_steps):
-        h, _ = _sample_hidden(kernels, v, W, c, seed, counter + step)
+        h, _ = _sample_hidden(kernels, v, W, c, seed, counter + step, binary_start or step > 0)
         v, _ = _sample_visible(kernels, h, W, b, seed, counter + step)
     return v, h
 
@@ -45,26 +49,31 @@ def _free_energy(kernels, v, W, b, c):
     return kernels.free_energy(v @ W, c, v @ b.astype(kernels.xp.float64))
 
 
-def _cd_statistics(kernels, v_data, W, b, c, k, chains, seed, counter):
+def _cd_statistics(kernels, v_data, W, b, c, k, chains, seed, counter, binary_data=True):
     """CD-k (chains None) or PCD-k (chains = persistent hidden states) gradient estimate.
 
     Positive phase p(h | v_data). Negative phase: k sweeps v ~ p(v|h), h ~ p(h|v)
     starting from h0 ~ p(h | v_data) or from `chains`; its statistics use the last
     visible sample and p(h | v). Draws use counters counter .. counter + k, as
-    `gibbs` from v_data with the same counter would.
+    `gibbs` from v_data with the same counter would. `binary_data`: v_data holds only
+    0/1 (then its products run as sums of selected rows); else probabilities.
     """
-    h, p_h_data = _sample_hidden(kernels, v_data, W, c, seed, counter)
+    h, p_h_data = _sample_hidden(kernels, v_data, W, c, seed, counter, binary_data)
     if chains is not None:
         h = chains
     for step in range(k):
         v_model, _ = _sample_visible(kernels, h, W, b, seed, counter + step)
         h, p_h_model = _sample_hidden(kernels, v_model, W, c, seed, counter + step + 1)
     n_data, n_model = v_data.shape[0], v_model.shape[0]
-    dW = v_data.T @ p_h_data
-    dW /= n_data
-    dW -= (v_model.T @ p_h_model) / n_model
-    db = v_data.mean(axis=0) - v_model.mean(axis=0)
-    dc = p_h_data.mean(axis=0) - p_h_model.mean(axis=0)
+    if binary_data:
+        dW = kernels.xp.zeros_like(W)
+        kernels.outer_accumulate(dW, v_data, p_h_data, 1.0 / n_data)
+    else:
+        dW = v_data.T @ p_h_data
+        dW /= n_data
+    kernels.outer_accumulate(dW, v_model, p_h_model, -1.0 / n_model)
+    db = v_data.sum(axis=0) / n_data - v_model.sum(axis=0) / n_model
+    dc = p_h_data.sum(axis=0) / n_data - p_h_model.sum(axis=0) / n_model
     return dW, db, dc, h
 
 
@@ -127,7 +136,7 @@ def gibbs(v, W, b, c, n_steps, *, seed, counter=0, backend=None):
     v = _check_states(xp, "v", v, W.shape[0], W.dtype)
     n_steps = check_count("n_steps", n_steps)
     counter = check_counter("counter", counter)
-    check_counter("counter + n_steps", counter + n_steps)
+    check_counter("counter + n_steps - 1", counter + n_steps - 1)  # the last counter used
     v, h = _gibbs(call.kernels, v, W, b, c, n_steps, check_seed("seed", seed), counter)
     return call.wrap(v), call.wrap(h)
 

@@ -6,6 +6,7 @@
 #include <pybind11/stl.h>
 
 #include <array>
+#include <vector>
 #include <cstdint>
 #include <stdexcept>
 
@@ -15,6 +16,7 @@
 
 #include "fastgen/philox.h"
 #include "fastgen/rbm.h"
+#include "rbm_cpu.h"
 
 namespace py = pybind11;
 using namespace fastgen;
@@ -32,6 +34,7 @@ void require(bool ok, const char* message) {
 
 int64_t n_groups(uint64_t n) { return (int64_t)((n + 3) / 4); }
 
+
 std::array<uint32_t, 4> philox_words(std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key) {
     u32x4 ctr;
     for (int k = 0; k < 4; ++k) ctr.v[k] = counter[k];
@@ -43,36 +46,87 @@ std::array<uint32_t, 4> philox_words(std::array<uint32_t, 4> counter, std::array
 carray<float> uniforms(uint64_t n, uint64_t seed, uint32_t call, uint32_t stream) {
     carray<float> out(n);
     float* dst = out.mutable_data();
-    {
-        py::gil_scoped_release release;
-#pragma omp parallel for schedule(static)
-        for (int64_t g = 0; g < n_groups(n); ++g) {
-            const u32x4 words = philox_block(seed, call, stream, (uint64_t)g);
-            for (uint64_t k = 0; k < 4 && (uint64_t)g * 4 + k < n; ++k) {
-                dst[g * 4 + k] = uniform_open01(words.v[k]);
-            }
-        }
+    constexpr int64_t chunk = 4096;  // a multiple of 4: chunks start on Philox blocks
+    const int64_t n_chunks = ((int64_t)n + chunk - 1) / chunk;
+    py::gil_scoped_release release;
+#pragma omp parallel for schedule(static) if ((int64_t)n >= cpu::kParallelWork)
+    for (int64_t k = 0; k < n_chunks; ++k) {
+        const uint64_t begin = (uint64_t)(k * chunk);
+        cpu::row_uniforms(begin, std::min<uint64_t>(chunk, n - begin), seed, call, stream, dst + begin);
     }
     return out;
+}
+
+// Epilogue rows [0, rows) of (rows, n_cols) arrays: prob = sigmoid(logits + bias),
+// state ~ Bernoulli(prob). `prob` may be `logits` itself.
+template <typename T>
+void epilogue_rows(int64_t rows, int64_t n_cols, const T* logits, const T* bias, T* prob, T* state, uint64_t seed,
+                   uint32_t call, uint32_t stream) {
+#pragma omp parallel if (rows * n_cols >= cpu::kParallelWork)
+    {
+        cpu::RowScratch<T> scratch(n_cols);
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < rows; ++r) {
+            const int64_t at = r * n_cols;
+            cpu::bernoulli_row<T>((uint64_t)at, (uint64_t)n_cols, logits + at, bias, prob + at, state + at, seed, call,
+                                  stream, scratch);
+        }
+    }
 }
 
 template <typename T>
 void bernoulli_logits(carray<T> logits, carray<T> bias, carray<T> prob, carray<T> state,
                       uint64_t seed, uint32_t call, uint32_t stream) {
     require(logits.ndim() == 2, "logits must be 2-D");
-    const uint64_t n_cols = (uint64_t)logits.shape(1);
-    const uint64_t n = (uint64_t)logits.size();
-    require(bias.ndim() == 1 && (uint64_t)bias.shape(0) == n_cols, "bias length must match logits columns");
-    require((uint64_t)prob.size() == n && (uint64_t)state.size() == n, "prob and state must match logits");
+    const int64_t rows = logits.shape(0), n_cols = logits.shape(1);
+    require(bias.ndim() == 1 && bias.shape(0) == n_cols, "bias length must match logits columns");
+    require(prob.size() == logits.size() && state.size() == logits.size(), "prob and state must match logits");
     const T* src = logits.data();
-    const T* bias_ptr = bias.data();
     T* prob_ptr = prob.mutable_data();
     T* state_ptr = state.mutable_data();
     py::gil_scoped_release release;
-#pragma omp parallel for schedule(static)
-    for (int64_t g = 0; g < n_groups(n); ++g) {
-        bernoulli_group<T>((uint64_t)g, n, n_cols, src, bias_ptr, prob_ptr, state_ptr, seed, call, stream);
-    }
+    epilogue_rows<T>(rows, n_cols, src, bias.data(), prob_ptr, state_ptr, seed, call, stream);
+}
+
+// The same draws with logits = states @ W for binary `states` (n, n_in) and W (n_in, n_out),
+// the product formed as sums of the selected rows of W.
+template <typename T>
+void bernoulli_binary(carray<T> states, carray<T> W, carray<T> bias, carray<T> prob, carray<T> state, uint64_t seed,
+                      uint32_t call, uint32_t stream) {
+    require(states.ndim() == 2 && W.ndim() == 2 && states.shape(1) == W.shape(0), "states @ W shapes must agree");
+    const int64_t rows = states.shape(0), n_in = W.shape(0), n_out = W.shape(1);
+    require(bias.ndim() == 1 && bias.shape(0) == n_out, "bias length must match W columns");
+    require(prob.size() == rows * n_out && state.size() == rows * n_out, "prob and state must be (rows, W columns)");
+    const T* states_ptr = states.data();
+    const T* W_ptr = W.data();
+    T* prob_ptr = prob.mutable_data();
+    T* state_ptr = state.mutable_data();
+    py::gil_scoped_release release;
+    std::vector<int64_t> offsets;
+    std::vector<int32_t> index;
+    cpu::active_units<T>(states_ptr, rows, n_in, offsets, index);
+    cpu::selected_row_sums<T>(offsets, index, rows, W_ptr, n_out, prob_ptr);
+    epilogue_rows<T>(rows, n_out, prob_ptr, bias.data(), prob_ptr, state_ptr, seed, call, stream);
+}
+
+// out += scale * states^T @ values, for binary `states` (n, n_out_rows) and values (n, n_cols).
+template <typename T>
+void outer_accumulate(carray<T> states, carray<T> values, carray<T> out, double scale) {
+    require(states.ndim() == 2 && values.ndim() == 2 && out.ndim() == 2, "states, values and out must be 2-D");
+    require(states.shape(0) == values.shape(0), "states and values must have the same rows");
+    require(out.shape(0) == states.shape(1) && out.shape(1) == values.shape(1), "out must be (states cols, values cols)");
+    const int64_t rows = states.shape(0), n_cols = values.shape(1);
+    const T* states_ptr = states.data();
+    const T* values_ptr = values.data();
+    T* out_ptr = out.mutable_data();
+    py::gil_scoped_release release;
+    std::vector<int64_t> offsets;
+    std::vector<int32_t> index;
+    std::vector<int64_t> col_offsets;
+    std::vector<int32_t> by_col;
+    cpu::active_units<T>(states_ptr, rows, states.shape(1), offsets, index);
+    cpu::by_column(offsets, index, rows, states.shape(1), col_offsets, by_col);
+    cpu::selected_outer_accumulate<T>(col_offsets, by_col, states.shape(1), values_ptr, n_cols, (T)scale, out_ptr);
 }
 
 template <typename T>
@@ -80,7 +134,7 @@ void random_binary(carray<T> state, uint64_t seed, uint32_t call) {
     const uint64_t n = (uint64_t)state.size();
     T* dst = state.mutable_data();
     py::gil_scoped_release release;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)n >= cpu::kParallelWork)
     for (int64_t g = 0; g < n_groups(n); ++g) {
         coin_group<T>((uint64_t)g, n, dst, seed, call);
     }
@@ -99,7 +153,7 @@ void free_energy(carray<T> logits, carray<T> hidden_bias, py::array_t<double, py
     const double* vb = visible_term.data();
     double* dst = out.mutable_data();
     py::gil_scoped_release release;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * (int64_t)n_hidden >= cpu::kParallelWork)
     for (int64_t r = 0; r < rows; ++r) {
         dst[r] = free_energy_row<T>(src + (uint64_t)r * n_hidden, c, n_hidden, vb[r]);
     }
@@ -137,6 +191,11 @@ PYBIND11_MODULE(_core, m) {
     m.def("bernoulli_logits", &bernoulli_logits<T>, py::arg("logits").noconvert(),                    \
           py::arg("bias").noconvert(), py::arg("prob").noconvert(), py::arg("state").noconvert(),     \
           py::arg("seed"), py::arg("call"), py::arg("stream"));                                         \
+    m.def("bernoulli_binary", &bernoulli_binary<T>, py::arg("states").noconvert(), py::arg("W").noconvert(),     \
+          py::arg("bias").noconvert(), py::arg("prob").noconvert(), py::arg("state").noconvert(),     \
+          py::arg("seed"), py::arg("call"), py::arg("stream"));                                         \
+    m.def("outer_accumulate", &outer_accumulate<T>, py::arg("states").noconvert(),                    \
+          py::arg("values").noconvert(), py::arg("out").noconvert(), py::arg("scale"));                 \
     m.def("random_binary", &random_binary<T>, py::arg("state").noconvert(), py::arg("seed"),          \
           py::arg("call"));                                                                             \
     m.def("free_energy", &free_energy<T>, py::arg("logits").noconvert(),                              \

@@ -23,23 +23,25 @@ FG_HD void philox_mulhilo(uint32_t a, uint32_t b, uint32_t& hi, uint32_t& lo) {
     lo = (uint32_t)product;
 }
 
+constexpr uint32_t kPhiloxM0 = 0xD2511F53u, kPhiloxM1 = 0xCD9E8D57u;  // multipliers
+constexpr uint32_t kPhiloxW0 = 0x9E3779B9u, kPhiloxW1 = 0xBB67AE85u;  // key increments
+
+// One round on counter words (c0, c1, c2, c3) with round key (k0, k1). Written on plain
+// scalars so that a loop over many independent counters vectorises (csrc/cpu).
+FG_HD void philox_round(uint32_t& c0, uint32_t& c1, uint32_t& c2, uint32_t& c3, uint32_t k0, uint32_t k1) {
+    uint32_t hi0, lo0, hi1, lo1;
+    philox_mulhilo(kPhiloxM0, c0, hi0, lo0);
+    philox_mulhilo(kPhiloxM1, c2, hi1, lo1);
+    c0 = hi1 ^ c1 ^ k0;
+    c1 = lo1;
+    c2 = hi0 ^ c3 ^ k1;
+    c3 = lo0;
+}
+
+// Ten rounds; round r uses the key (k0 + r W0, k1 + r W1) mod 2^32.
 FG_HD u32x4 philox4x32_10(u32x4 ctr, uint32_t k0, uint32_t k1) {
-    const uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u;
-    const uint32_t W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
-    for (int round = 0; round < 10; ++round) {
-        if (round > 0) {
-            k0 += W0;
-            k1 += W1;
-        }
-        uint32_t hi0, lo0, hi1, lo1;
-        philox_mulhilo(M0, ctr.v[0], hi0, lo0);
-        philox_mulhilo(M1, ctr.v[2], hi1, lo1);
-        u32x4 next;
-        next.v[0] = hi1 ^ ctr.v[1] ^ k0;
-        next.v[1] = lo1;
-        next.v[2] = hi0 ^ ctr.v[3] ^ k1;
-        next.v[3] = lo0;
-        ctr = next;
+    for (uint32_t round = 0; round < 10; ++round) {
+        philox_round(ctr.v[0], ctr.v[1], ctr.v[2], ctr.v[3], k0 + round * kPhiloxW0, k1 + round * kPhiloxW1);
     }
     return ctr;
 }
@@ -54,10 +56,11 @@ FG_HD u32x4 philox_block(uint64_t seed, uint32_t call, uint32_t stream, uint64_t
     return philox4x32_10(ctr, (uint32_t)seed, (uint32_t)(seed >> 32));
 }
 
-// A 32-bit word to a uniform in the open interval (0, 1): the top 24 bits, centred.
-// The value is exact in float32 and float64, so every backend compares the same number.
+// A 32-bit word to a uniform in the open interval (0, 1): the top 23 bits, centred,
+// ((word >> 9) + 0.5) * 2^-23. Every step is exact in float32 (at most 24 significant
+// bits), so every backend compares the same number and 1.0 is never reached.
 FG_HD float uniform_open01(uint32_t word) {
-    return ((float)(word >> 8) + 0.5f) * 5.9604644775390625e-08f;  // 2^-24
+    return ((float)(word >> 9) + 0.5f) * 1.1920928955078125e-07f;  // 2^-23
 }
 
 }  // namespace fastgen

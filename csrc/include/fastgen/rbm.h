@@ -15,25 +15,48 @@ enum RbmStream : uint32_t {
     STREAM_INIT = 2,     // random initial states
 };
 
+// One Bernoulli unit: prob = sigmoid(logit + bias), state = 1 if the uniform of `word`
+// falls below prob.
+template <typename T>
+FG_HD void bernoulli_unit(T logit, T bias, uint32_t word, T& prob, T& state) {
+    const T p = sigmoid((T)(logit + bias));
+    prob = p;
+    state = (T)uniform_open01(word) < p ? T(1) : T(0);
+}
+
 // Elements 4*group .. 4*group+3 (clipped to n_elements) of a (rows, n_cols) row-major
-// array of pre-activations `logits` (bias not yet added):
-//   prob[i]  = sigmoid(logits[i] + bias[i % n_cols])
-//   state[i] = 1 if uniform(seed, call, stream, i) < prob[i] else 0
-// `prob` may alias `logits` (in-place).
+// array of pre-activations `logits` (bias not yet added), element i drawing
+// uniform(seed, call, stream, i). `prob` may alias `logits` (in-place). One thread per
+// group on the GPU.
 template <typename T>
 FG_HD void bernoulli_group(uint64_t group, uint64_t n_elements, uint64_t n_cols,
                            const T* logits, const T* bias, T* prob, T* state,
                            uint64_t seed, uint32_t call, uint32_t stream) {
     const u32x4 words = philox_block(seed, call, stream, group);
-    const uint64_t first = group * 4;
-    for (int k = 0; k < 4; ++k) {
-        const uint64_t i = first + (uint64_t)k;
-        if (i >= n_elements) {
-            break;
+    uint64_t i = group * 4;
+    uint64_t col = i % n_cols;  // one division per group, then the column walks along
+    for (int k = 0; k < 4 && i < n_elements; ++k, ++i) {
+        bernoulli_unit<T>(logits[i], bias[col], words.v[k], prob[i], state[i]);
+        if (++col == n_cols) {
+            col = 0;
         }
-        const T p = sigmoid(logits[i] + bias[i % n_cols]);
-        prob[i] = p;
-        state[i] = (T)uniform_open01(words.v[k]) < p ? T(1) : T(0);
+    }
+}
+
+// The same draws for all of row `row`: one row per thread on the CPU, where walking a
+// row keeps the bias in cache and needs no division. A Philox block that straddles two
+// rows is computed by both (each uses its own words of it).
+template <typename T>
+FG_HD void bernoulli_row(uint64_t row, uint64_t n_cols, const T* logits, const T* bias, T* prob,
+                         T* state, uint64_t seed, uint32_t call, uint32_t stream) {
+    const uint64_t begin = row * n_cols;
+    u32x4 words = philox_block(seed, call, stream, begin >> 2);
+    for (uint64_t col = 0; col < n_cols; ++col) {
+        const uint64_t i = begin + col;
+        if ((i & 3) == 0 && col > 0) {
+            words = philox_block(seed, call, stream, i >> 2);
+        }
+        bernoulli_unit<T>(logits[i], bias[col], words.v[i & 3], prob[i], state[i]);
     }
 }
 

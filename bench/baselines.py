@@ -1,0 +1,129 @@
+"""Reference implementations of one RBM training loop, for the benchmarks.
+
+Both do exactly what fastgen.BernoulliRBM(persistent=False, momentum=0,
+weight_decay=0) does, in float32:
+
+    for each epoch, for each mini-batch v0 (rows in order, the last one may be short):
+        p_h0 = sigmoid(v0 W + c)
+        p_h = p_h0
+        repeat k times:                       # k block Gibbs sweeps (CD-k)
+            h   ~ Bernoulli(p_h)
+            v   ~ Bernoulli(sigmoid(h W^T + b))
+            p_h = sigmoid(v W + c)
+        W += lr * (v0^T p_h0 - v^T p_h) / n
+        b += lr * (sum(v0) - sum(v)) / n
+        c += lr * (sum(p_h0) - sum(p_h)) / n
+
+with W ~ N(0, 0.01) of shape (n_visible, n_hidden) and zero biases at the start,
+as scikit-learn's BernoulliRBM initializes them. The random streams differ from
+fastgen's (Philox) and from each other, so the weights agree in distribution only.
+
+`numpy_cd_fit` is plain NumPy (GEMMs through NumPy's BLAS, draws from
+np.random.default_rng); `torch_cd_fit` is the same loop with PyTorch CPU tensors.
+Both return an `RBMParams` with scikit-learn's attribute names.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class RBMParams:
+    components_: np.ndarray  # (n_hidden, n_visible)
+    intercept_hidden_: np.ndarray  # (n_hidden,)
+    intercept_visible_: np.ndarray  # (n_visible,)
+
+
+# ---------------------------------------------------------------- NumPy
+
+
+def _sigmoid_(x):
+    """x <- 1 / (1 + exp(-x)), in place (exp overflows to inf for x << 0, giving 0)."""
+    np.negative(x, out=x)
+    np.exp(x, out=x)
+    x += 1.0
+    np.reciprocal(x, out=x)
+    return x
+
+
+def _bernoulli(rng, p):
+    """0/1 float32 array with P(1) = p."""
+    return (rng.random(p.shape, dtype=np.float32) < p).astype(np.float32)
+
+
+def numpy_cd_fit(X, n_components=500, learning_rate=0.05, batch_size=100, n_iter=1, cd_k=1, random_state=0):
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    n_samples, n_visible = X.shape
+    rng = np.random.default_rng(random_state)
+    W = rng.normal(0.0, 0.01, (n_visible, n_components)).astype(np.float32)
+    b = np.zeros(n_visible, dtype=np.float32)
+    c = np.zeros(n_components, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        for _ in range(n_iter):
+            for start in range(0, n_samples, batch_size):
+                v0 = X[start : start + batch_size]
+                p_h0 = v0 @ W
+                p_h0 += c
+                _sigmoid_(p_h0)
+                p_h = p_h0
+                for _ in range(cd_k):
+                    h = _bernoulli(rng, p_h)
+                    p_v = h @ W.T
+                    p_v += b
+                    v = _bernoulli(rng, _sigmoid_(p_v))
+                    p_h = v @ W
+                    p_h += c
+                    _sigmoid_(p_h)
+                scale = np.float32(learning_rate / v0.shape[0])
+                dW = v0.T @ p_h0
+                dW -= v.T @ p_h
+                dW *= scale
+                W += dW
+                b += scale * (v0.sum(axis=0) - v.sum(axis=0))
+                c += scale * (p_h0.sum(axis=0) - p_h.sum(axis=0))
+    return RBMParams(W.T, c, b)
+
+
+# ---------------------------------------------------------------- PyTorch (CPU)
+
+_torch = None
+
+
+def torch_module():
+    """torch, imported on first use with as many intra-op threads as the machine has cores
+    (raises ImportError if torch is not installed)."""
+    global _torch
+    if _torch is None:
+        import torch
+
+        torch.set_num_threads(os.cpu_count() or 1)
+        _torch = torch
+    return _torch
+
+
+def torch_cd_fit(X, n_components=500, learning_rate=0.05, batch_size=100, n_iter=1, cd_k=1, random_state=0):
+    torch = torch_module()
+    Xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))  # shares memory, no copy
+    n_samples, n_visible = Xt.shape
+    gen = torch.Generator().manual_seed(random_state)
+    with torch.inference_mode():
+        W = torch.normal(0.0, 0.01, (n_visible, n_components), generator=gen, dtype=torch.float32)
+        b = torch.zeros(n_visible, dtype=torch.float32)
+        c = torch.zeros(n_components, dtype=torch.float32)
+        for _ in range(n_iter):
+            for start in range(0, n_samples, batch_size):
+                v0 = Xt[start : start + batch_size]
+                p_h0 = torch.sigmoid(torch.addmm(c, v0, W))
+                p_h = p_h0
+                for _ in range(cd_k):
+                    h = torch.bernoulli(p_h, generator=gen)
+                    v = torch.bernoulli(torch.sigmoid(torch.addmm(b, h, W.T)), generator=gen)
+                    p_h = torch.sigmoid(torch.addmm(c, v, W))
+                scale = learning_rate / v0.shape[0]
+                W.addmm_(v0.T, p_h0, alpha=scale).addmm_(v.T, p_h, alpha=-scale)
+                b.add_(v0.sum(dim=0) - v.sum(dim=0), alpha=scale)
+                c.add_(p_h0.sum(dim=0) - p_h.sum(dim=0), alpha=scale)
+    return RBMParams(W.T.numpy(), c.numpy(), b.numpy())

@@ -1,0 +1,106 @@
+"""Fixtures and pytest-benchmark hooks of the benchmark suite (bench/ only; the normal
+test run collects tests/ alone)."""
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import datasets  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def dataset(request):
+    """(name, X): X is (10000, 784) binary float32. Parametrized indirectly by the tests
+    (see test_rbm_epoch.py), loaded once per session."""
+    name = request.param
+    X = datasets.synthetic(datasets.N_SAMPLES) if name == "synthetic" else datasets.mnist(datasets.mnist_directory())
+    assert X.shape == (datasets.N_SAMPLES, datasets.N_PIXELS) and str(X.dtype) == "float32", (name, X.shape, X.dtype)
+    return name, X
+
+
+# ---------------------------------------------------------------- machine info in the JSON
+
+_load_at_start = None
+
+
+def _loadavg():
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def pytest_sessionstart(session):
+    # other work on the machine skews the timings: the report shows the load averages
+    global _load_at_start
+    _load_at_start = _loadavg()
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _version(module_name):
+    try:
+        module = __import__(module_name)
+    except Exception as exc:  # not installed, or broken
+        return f"not importable ({type(exc).__name__})"
+    return getattr(module, "__version__", "?")
+
+
+def environment_info():
+    """What the report header needs: CPU, cores, library versions, thread settings."""
+    info = {
+        "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "python": platform.python_version(),
+        "versions": {name: _version(name) for name in ("numpy", "numba", "sklearn", "torch", "fastgen")},
+        "loadavg_start": _load_at_start,  # 1, 5, 15 minutes
+        "loadavg_end": _loadavg(),
+        "thread_env": {k: os.environ[k] for k in sorted(os.environ) if k.endswith("_NUM_THREADS") or (k.startswith("FASTGEN_") and k != "FASTGEN_BENCH_COMMAND")},
+    }
+    try:
+        import fastgen
+
+        info["fastgen_backends"] = list(fastgen.available_backends())
+    except Exception:
+        pass
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        info["torch_threads"] = torch.get_num_threads()
+    try:
+        import threadpoolctl
+
+        info["threadpools"] = [
+            {k: pool.get(k) for k in ("user_api", "internal_api", "num_threads", "version", "architecture", "filepath")}
+            for pool in threadpoolctl.threadpool_info()
+        ]
+    except Exception:
+        pass
+    return info
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    machine_info["fastgen_bench"] = environment_info()
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json):
+    # run.sh passes the exact command line; otherwise rebuild it from pytest's arguments
+    command = os.environ.get("FASTGEN_BENCH_COMMAND")
+    if not command:
+        command = shlex.join(["python", "-m", "pytest", *config.invocation_params.args])
+    output_json["command"] = command

@@ -1,0 +1,177 @@
+"""Markdown table from a pytest-benchmark JSON file of the RBM epoch suite.
+
+Usage: python bench/report.py results.json > results.md
+
+Per benchmark group (cd1-epoch, cd10-epoch) and dataset: each implementation's
+median time over the timed rounds, and the speed-ups `numpy time / this time` and
+(CD-1) `sklearn time / this time`: above 1 means faster than that baseline.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import sys
+from datetime import datetime
+
+IMPL_ORDER = ["fastgen-cpu", "fastgen-numba", "fastgen-cuda", "numpy", "sklearn", "torch-cpu"]
+
+
+def _cpu_model_now():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _version_now(name):
+    try:
+        return getattr(__import__(name), "__version__", "?")
+    except Exception:
+        return "not importable"
+
+
+def _impl(bench):
+    return (bench.get("extra_info") or {}).get("impl") or (bench.get("params") or {}).get("impl") or bench["name"]
+
+
+def _dataset(bench):
+    extra = bench.get("extra_info") or {}
+    if "dataset" in extra:
+        return f"{extra['dataset']} ({extra.get('n_samples', '?')} x {extra.get('n_visible', '?')}, density {extra.get('density', float('nan')):.3f})"
+    match = re.search(r"\[(?:[^-\]]+-)*?([a-z]+-\d+x\d+)\]$", bench["name"])
+    return match.group(1) if match else "?"
+
+
+def _group_key(group):
+    match = re.search(r"\d+", group or "")
+    return (int(match.group()) if match else 0, group or "")
+
+
+def _fmt_time(seconds):
+    return f"{seconds:.3f} s" if seconds >= 0.1 else f"{seconds * 1e3:.1f} ms"
+
+
+def header(data):
+    machine = data.get("machine_info", {})
+    env = machine.get("fastgen_bench", {})
+    measured_now = []
+
+    cpu = env.get("cpu_model") or (machine.get("cpu") or {}).get("brand_raw")
+    if not cpu:
+        cpu, _ = _cpu_model_now(), measured_now.append("CPU model")
+    cores = env.get("cpu_count") or (machine.get("cpu") or {}).get("count")
+    if not cores:
+        cores, _ = os.cpu_count(), measured_now.append("cores")
+    versions = dict(env.get("versions") or {})
+    for name in ("numpy", "numba", "sklearn", "torch", "fastgen"):
+        if name not in versions:
+            versions[name] = _version_now(name)
+            measured_now.append(name)
+    python = env.get("python") or machine.get("python_version") or platform.python_version()
+
+    when = data.get("datetime", "")
+    try:
+        when = datetime.fromisoformat(when).strftime("%Y-%m-%d %H:%M %Z")
+    except ValueError:
+        pass
+    commit = data.get("commit_info") or {}
+    commit_text = commit.get("id", "?")[:12] + (" (dirty)" if commit.get("dirty") else "") if commit.get("id") else "?"
+
+    lines = [
+        "# RBM training epoch benchmark",
+        "",
+        f"- date: {when}",
+        f"- machine: {cpu}, {cores} cores"
+        + (f" ({env['cpu_affinity']} usable)" if env.get("cpu_affinity") not in (None, cores) else "")
+        + f", {machine.get('system', '')} {machine.get('release', '')}".rstrip(),
+        f"- python {python}; " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+    ]
+    if env.get("fastgen_backends") is not None:
+        lines.append(f"- fastgen backends available: {', '.join(env['fastgen_backends'])}")
+    threads = [
+        " ".join(filter(None, [p.get("internal_api"), p.get("version")]))
+        + f" ({os.path.basename(p.get('filepath') or '?')}): {p.get('num_threads')} threads"
+        for p in env.get("threadpools", [])
+    ]
+    if env.get("torch_threads") is not None:
+        threads.append(f"torch intra-op: {env['torch_threads']} threads")
+    if threads:
+        lines.append(f"- thread pools: {'; '.join(threads)}")
+    if env.get("loadavg_start") or env.get("loadavg_end"):
+        lines.append(
+            f"- load average (1/5/15 min) at start: {env.get('loadavg_start')}, at end: {env.get('loadavg_end')} "
+            "(well above 0 at start means other work shared the CPUs)"
+        )
+    if env.get("thread_env"):
+        lines.append(f"- environment: {' '.join(f'{k}={v}' for k, v in env['thread_env'].items())}")
+    lines.append(f"- commit: {commit_text}" + (f" on {commit['branch']}" if commit.get("branch") else ""))
+    if measured_now:
+        lines.append(f"- (not in the JSON, measured when writing the report: {', '.join(measured_now)})")
+    lines += ["", "Command:", "", "```", data.get("command", "(not recorded)"), "```", ""]
+
+    extra = next((b.get("extra_info") for b in data.get("benchmarks", []) if b.get("extra_info")), {})
+    if extra:
+        lines += [
+            f"Problem: one epoch (n_iter={extra.get('n_iter')}) over {extra.get('n_samples')} binary float32 rows of "
+            f"{extra.get('n_visible')} visible units, {extra.get('n_hidden')} hidden units, batch size "
+            f"{extra.get('batch_size')}, learning rate {extra.get('learning_rate')}. fastgen, numpy and torch run "
+            "plain CD-k (persistent=False); scikit-learn's BernoulliRBM runs PCD-1 and is in the CD-1 group only.",
+            "",
+        ]
+    return lines
+
+
+def tables(data):
+    groups = {}
+    for bench in data.get("benchmarks", []):
+        groups.setdefault(bench.get("group") or "(no group)", {}).setdefault(_dataset(bench), []).append(bench)
+
+    lines = []
+    for group in sorted(groups, key=_group_key):
+        for dataset, benches in groups[group].items():
+            by_impl = {_impl(b): b for b in benches}
+            order = sorted(by_impl, key=lambda i: (IMPL_ORDER.index(i) if i in IMPL_ORDER else len(IMPL_ORDER), i))
+            median = {i: by_impl[i]["stats"]["median"] for i in order}
+            refs = [r for r in ("numpy", "sklearn") if r in median]
+            lines += [f"## {group} — {dataset}", ""]
+            cols = ["implementation", "algorithm", "median", "min", "rounds"] + [f"{r} / this" for r in refs] + ["‖W‖_F"]
+            lines += ["| " + " | ".join(cols) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * (len(cols) - 2)) + "|"]
+            for impl in order:
+                b = by_impl[impl]
+                extra = b.get("extra_info") or {}
+                row = [
+                    f"`{impl}`",
+                    extra.get("algorithm", ""),
+                    _fmt_time(b["stats"]["median"]),
+                    _fmt_time(b["stats"]["min"]),
+                    str(b["stats"]["rounds"]),
+                ]
+                row += [f"{median[r] / median[impl]:.2f}×" for r in refs]
+                row.append(f"{extra['weight_norm']:.2f}" if "weight_norm" in extra else "")
+                lines.append("| " + " | ".join(row) + " |")
+            lines.append("")
+    lines += [
+        "`X / this` = median time of X divided by this implementation's median (above 1: faster than X). "
+        "‖W‖_F: Frobenius norm of the weights after the epoch (the same algorithm should give similar values; "
+        "random streams differ between implementations).",
+        "",
+    ]
+    return lines
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.exit(f"usage: {argv[0]} results.json > results.md")
+    with open(argv[1]) as f:
+        data = json.load(f)
+    print("\n".join(header(data) + tables(data)))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

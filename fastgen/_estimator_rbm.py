@@ -1,0 +1,355 @@
+"""fastgen.BernoulliRBM: a drop-in for sklearn.neural_network.BernoulliRBM on fastgen's kernels."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state, gen_even_slices
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _backend
+from . import rbm as ops
+from ._validation import check_count
+
+_GOLDEN = 0x9E3779B97F4A7C15  # odd constant that re-keys the Philox seed when a counter wraps
+
+
+class _PhiloxStream:
+    """The (seed, counter) pair an estimator draws from: each call takes the next counters."""
+
+    def __init__(self, random_state):
+        rng = check_random_state(random_state)
+        self.seed = int(rng.randint(0, 2**63, dtype=np.int64))
+        self.counter = 0
+
+    def take(self, n_counters):
+        """(seed, first counter) of a block of `n_counters` consecutive counters."""
+        if self.counter + n_counters >= 2**32:
+            self.seed = (self.seed + _GOLDEN) % 2**64
+            self.counter = 0
+        first = self.counter
+        self.counter += n_counters
+        return self.seed, first
+
+
+class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Bernoulli restricted Boltzmann machine trained by CD-k or PCD-k.
+
+    Same parameters, methods and fitted attributes as scikit-learn's BernoulliRBM
+    (whose training is PCD-1 with `n_chains = batch_size`), plus:
+
+    cd_k : Gibbs sweeps per gradient estimate (k of CD-k / PCD-k).
+    persistent : keep the negative chains between batches (PCD) instead of
+        restarting them from the data (CD).
+    n_chains : number of persistent chains (default: batch_size).
+    momentum, weight_decay : classical momentum on the parameter updates and L2
+        decay of the weights.
+    backend : "cpu", "numba", "cuda" or None (the current default).
+
+    Data: dense arrays or scipy sparse matrices with values in [0, 1] (probabilities
+    are used as they are in the positive phase). Randomness comes from Philox streams
+    seeded by `random_state`; the same seed gives the same model on the same backend
+    whatever the number of threads.
+    """
+
+    def __init__(
+        self,
+        n_components=256,
+        *,
+        learning_rate=0.1,
+        batch_size=10,
+        n_iter=10,
+        verbose=0,
+        random_state=None,
+        cd_k=1,
+        persistent=True,
+        n_chains=None,
+        momentum=0.0,
+        weight_decay=0.0,
+        backend=None,
+    ):
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.verbose = verbose
+        self.random_state = random_state
+        self.cd_k = cd_k
+        self.persistent = persistent
+        self.n_chains = n_chains
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.backend = backend
+
+    # ------------------------------------------------------------ validation
+
+    def _check_hyperparameters(self):
+        check_count("n_components", self.n_components)
+        check_count("batch_size", self.batch_size)
+        check_count("cd_k", self.cd_k)
+        check_count("n_iter", self.n_iter, minimum=0)
+        if self.n_chains is not None:
+            check_count("n_chains", self.n_chains)
+        for name, low, high in (("learning_rate", 0.0, np.inf), ("momentum", 0.0, 1.0), ("weight_decay", 0.0, np.inf)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+                raise ValueError(f"{name} must be a real number, got {value!r}")
+            if not (low <= value < high) or (name == "learning_rate" and value <= 0):
+                raise ValueError(f"{name} must be in {'(' if name == 'learning_rate' else '['}{low}, {high}), got {value!r}")
+        if not isinstance(self.persistent, (bool, np.bool_)):
+            raise ValueError(f"persistent must be True or False, got {self.persistent!r}")
+        return _backend.resolve(self.backend, on_device=False)
+
+    def _check_X(self, X, reset):
+        X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=reset)
+        if not reset and hasattr(self, "components_") and X.shape[1] != self.components_.shape[1]:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} has "
+                f"{self.components_.shape[1]} visible units (components_.shape[1])"
+            )
+        values = X.data if sp.issparse(X) else X
+        if values.size and (values.min() < 0 or values.max() > 1):
+            raise ValueError("X must hold values in [0, 1] (binary data or probabilities)")
+        return X
+
+    def _params(self, kernels, dtype):
+        """W (n_features, n_components), b, c as the backend's arrays of `dtype`."""
+        check_is_fitted(self, ("components_", "intercept_hidden_", "intercept_visible_"))
+        xp = kernels.xp
+        return (
+            xp.ascontiguousarray(xp.asarray(self.components_.T, dtype=dtype)),
+            xp.ascontiguousarray(xp.asarray(self.intercept_visible_, dtype=dtype)),
+            xp.ascontiguousarray(xp.asarray(self.intercept_hidden_, dtype=dtype)),
+        )
+
+    def _stream(self):
+        if getattr(self, "_philox", None) is None:
+            self._philox = _PhiloxStream(self.random_state)
+        return self._philox
+
+    def _dtype(self):
+        return self.components_.dtype if self.components_.dtype in (np.float32, np.float64) else np.float64
+
+    @staticmethod
+    def _dense(xp, X, dtype):
+        X = X.toarray() if sp.issparse(X) else X
+        return xp.ascontiguousarray(xp.asarray(X, dtype=dtype))
+
+    @staticmethod
+    def _host(a):
+        return a.get() if hasattr(a, "get") else a
+
+    # ------------------------------------------------------------ training
+
+    def fit(self, X, y=None):
+        """Fit the model to X (n_samples, n_features) with `n_iter` epochs of CD-k/PCD-k."""
+        for _ in self.fit_iter(X):
+            pass
+        return self
+
+    def fit_iter(self, X, y=None):
+        """Like `fit`, as a generator that yields the epoch number after each epoch.
+
+        The estimator is updated after every completed epoch; an exception before the
+        first one leaves a previously fitted model unchanged."""
+        _, kernels = self._check_hyperparameters()
+        # validate_data(reset=True) records n_features_in_ / feature_names_in_ on self:
+        # take them out again and commit them with the first completed epoch.
+        saved = dict(self.__dict__)
+        try:
+            X = self._check_X(X, reset=True)
+            data_attributes = {name: self.__dict__.get(name) for name in ("n_features_in_", "feature_names_in_")}
+        finally:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+        return self._epochs(kernels, X, data_attributes)
+
+    def _commit(self, state, data_attributes, stream):
+        for name, value in data_attributes.items():
+            if value is None:
+                self.__dict__.pop(name, None)
+            else:
+                setattr(self, name, value)
+        self.__dict__.update(state)
+        self._philox = stream
+
+    def _epochs(self, kernels, X, data_attributes):
+        rng = check_random_state(self.random_state)
+        dtype = X.dtype
+        n_samples, n_features = X.shape
+        n_chains = self.batch_size if self.n_chains is None else self.n_chains
+        state = {
+            "components_": np.asarray(rng.normal(0, 0.01, (self.n_components, n_features)), order="F", dtype=dtype),
+            "intercept_hidden_": np.zeros(self.n_components, dtype=dtype),
+            "intercept_visible_": np.zeros(n_features, dtype=dtype),
+            "h_samples_": np.zeros((n_chains, self.n_components), dtype=dtype),
+        }
+        stream = _PhiloxStream(rng)
+        n_batches = int(np.ceil(n_samples / self.batch_size))
+        batches = list(gen_even_slices(n_batches * self.batch_size, n_batches, n_samples=n_samples))
+        xp = kernels.xp
+        data = X if sp.issparse(X) else self._dense(xp, X, dtype)
+        trainer = _Trainer(self, kernels, state, dtype)
+        binary = _is_binary(X)
+        begin = time.time()
+        for epoch in range(1, self.n_iter + 1):
+            for batch in batches:
+                trainer.step(self._dense(xp, data[batch], dtype), stream, binary)
+            trainer.store(state)
+            self._commit(state, data_attributes, stream)
+            if self.verbose:
+                end = time.time()
+                print(
+                    f"[{type(self).__name__}] Iteration {epoch}, pseudo-likelihood = "
+                    f"{self.score_samples(X).mean():.2f}, time = {end - begin:.2f}s"
+                )
+                begin = end
+            yield epoch
+        if self.n_iter == 0:
+            self._commit(state, data_attributes, stream)
+
+    def partial_fit(self, X, y=None):
+        """One CD-k/PCD-k update on X as a single batch (initialising the model if needed)."""
+        _, kernels = self._check_hyperparameters()
+        first_call = not hasattr(self, "components_")
+        X = self._check_X(X, reset=first_call)
+        dtype = X.dtype if first_call else self._dtype()
+        if first_call:
+            rng = check_random_state(self.random_state)
+            n_chains = self.batch_size if self.n_chains is None else self.n_chains
+            self.components_ = np.asarray(rng.normal(0, 0.01, (self.n_components, X.shape[1])), order="F", dtype=dtype)
+            self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
+            self.intercept_visible_ = np.zeros(X.shape[1], dtype=dtype)
+            self.h_samples_ = np.zeros((n_chains, self.n_components), dtype=dtype)
+            self._philox = _PhiloxStream(rng)
+        state = {name: getattr(self, name) for name in ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_")}
+        trainer = _Trainer(self, kernels, state, dtype)
+        trainer.step(self._dense(kernels.xp, X, dtype), self._stream(), _is_binary(X))
+        trainer.store(state)
+        self.__dict__.update(state)
+        return self
+
+    # ------------------------------------------------------------ inference
+
+    def transform(self, X):
+        """Hidden-unit probabilities p(h = 1 | v = X), shape (n_samples, n_components)."""
+        _, kernels = _backend.resolve(self.backend, on_device=False)
+        check_is_fitted(self, "components_")
+        X = self._check_X(X, reset=False)
+        W, _, c = self._params(kernels, self._dtype())
+        _, p_h = ops._sample_hidden(kernels, self._dense(kernels.xp, X, W.dtype), W, c, 0, 0, _is_binary(X))
+        return self._host(p_h)
+
+    def free_energy(self, X):
+        """Free energy F(v) of each row of X (float64), F(v) = -log sum_h exp(-E(v, h))."""
+        _, kernels = _backend.resolve(self.backend, on_device=False)
+        check_is_fitted(self, "components_")
+        X = self._check_X(X, reset=False)
+        W, b, c = self._params(kernels, self._dtype())
+        return self._host(ops._free_energy(kernels, self._dense(kernels.xp, X, W.dtype), W, b, c))
+
+    def score_samples(self, X):
+        """Pseudo-log-likelihood of each row, as scikit-learn defines it: n_features times
+        log sigmoid(F(v') - F(v)), with v' = v with one random unit flipped per row."""
+        check_is_fitted(self, "components_")
+        X = self._check_X(X, reset=False)
+        v = X.toarray() if sp.issparse(X) else np.array(X)
+        rng = check_random_state(self.random_state)
+        rows = np.arange(v.shape[0])
+        flip = rng.randint(0, v.shape[1], v.shape[0])
+        v_flipped = v.copy()
+        v_flipped[rows, flip] = 1 - v_flipped[rows, flip]
+        fe = self.free_energy(v)
+        fe_flipped = self.free_energy(v_flipped)
+        return -v.shape[1] * np.logaddexp(0, -(fe_flipped - fe))
+
+    def gibbs(self, v):
+        """One Gibbs step from visible states v: h ~ p(h|v), then a new v ~ p(v|h)."""
+        _, kernels = _backend.resolve(self.backend, on_device=False)
+        check_is_fitted(self, "components_")
+        v = self._check_X(v, reset=False)
+        W, b, c = self._params(kernels, self._dtype())
+        seed, counter = self._stream().take(1)
+        v_new, _ = ops._gibbs(kernels, self._dense(kernels.xp, v, W.dtype), W, b, c, 1, seed, counter, _is_binary(v))
+        return self._host(v_new)
+
+    def sample(self, n_samples, n_steps=1000, random_state=None):
+        """`n_samples` visible states, each the end of its own Gibbs chain of `n_steps`
+        sweeps started from uniformly random binary states."""
+        _, kernels = _backend.resolve(self.backend, on_device=False)
+        n_samples = check_count("n_samples", n_samples)
+        n_steps = check_count("n_steps", n_steps)
+        check_is_fitted(self, "components_")
+        W, b, c = self._params(kernels, self._dtype())
+        if random_state is None:
+            seed, counter = self._stream().take(n_steps)
+        else:
+            seed, counter = _PhiloxStream(random_state).take(n_steps)
+        v = kernels.random_binary((n_samples, W.shape[0]), W.dtype, seed, counter)
+        v, _ = ops._gibbs(kernels, v, W, b, c, n_steps, seed, counter)
+        return self._host(v)
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def _is_binary(X):
+    """Whether X (dense or sparse) holds only zeros and ones."""
+    values = X.data if sp.issparse(X) else X
+    return bool(((values == 0) | (values == 1)).all())
+
+
+class _Trainer:
+    """Parameters of one fit on the backend's arrays, and the CD-k/PCD-k update step."""
+
+    def __init__(self, estimator, kernels, state, dtype):
+        xp = kernels.xp
+        self.kernels = kernels
+        self.k = estimator.cd_k
+        self.persistent = estimator.persistent
+        self.learning_rate = estimator.learning_rate
+        self.momentum = estimator.momentum
+        self.weight_decay = estimator.weight_decay
+        # On the host W is a view of components_.T, so updates land in components_ directly.
+        self.W = xp.ascontiguousarray(xp.asarray(state["components_"].T, dtype=dtype))
+        self.b = xp.asarray(state["intercept_visible_"], dtype=dtype)
+        self.c = xp.asarray(state["intercept_hidden_"], dtype=dtype)
+        self.chains = xp.asarray(state["h_samples_"], dtype=dtype)
+        self.velocity = [xp.zeros_like(p) for p in (self.W, self.b, self.c)] if self.momentum else None
+
+    def step(self, v_data, stream, binary_data):
+        seed, counter = stream.take(self.k + 1)
+        chains = self.chains if self.persistent else None
+        dW, db, dc, chains = ops._cd_statistics(
+            self.kernels, v_data, self.W, self.b, self.c, self.k, chains, seed, counter, binary_data
+        )
+        if self.persistent:
+            self.chains = chains
+        if self.weight_decay:
+            dW -= self.weight_decay * self.W
+        for i, (param, grad) in enumerate(((self.W, dW), (self.b, db), (self.c, dc))):
+            if self.velocity is None:
+                grad *= self.learning_rate
+                param += grad
+            else:
+                velocity = self.velocity[i]
+                velocity *= self.momentum
+                velocity += self.learning_rate * grad
+                param += velocity
+
+    def store(self, state):
+        """Write the trained parameters back into `state` (NumPy arrays, as scikit-learn's)."""
+        host = BernoulliRBM._host
+        state["components_"] = np.asarray(host(self.W)).T if self.kernels.xp is not np else self.W.T
+        state["intercept_visible_"] = host(self.b)
+        state["intercept_hidden_"] = host(self.c)
+        state["h_samples_"] = host(self.chains)

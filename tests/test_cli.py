@@ -1,0 +1,73 @@
+"""Tests of the `fastgen` console command (fastgen.cli.main)."""
+import numpy as np
+import pytest
+
+import fastgen
+from fastgen import cli
+
+BACKENDS = [b for b in fastgen.available_backends() if b != "cuda"]
+DEMO_ARGS = ["demo", "--epochs", "2", "--hidden", "16", "--samples", "10", "--steps", "20"]
+
+
+def _tiles(canvas, row, n_cols=10, tile=8, pad=1):
+    y = pad + row * (tile + pad)
+    return [canvas[y : y + tile, pad + c * (tile + pad) : pad + c * (tile + pad) + tile] for c in range(n_cols)]
+
+
+@pytest.mark.parametrize("backend", [None] + BACKENDS)
+def test_demo_writes_a_png(backend, tmp_path, capsys):
+    Image = pytest.importorskip("PIL.Image")
+    from sklearn.datasets import load_digits
+
+    out = tmp_path / "d.png"
+    argv = DEMO_ARGS + ["--output", str(out)] + ([] if backend is None else ["--backend", backend])
+    assert cli.main(argv) == 0
+    stdout = capsys.readouterr().out
+    used = backend or BACKENDS[0]  # the default for host data is the first CPU backend
+    assert f"backend: {used}" in stdout
+    assert str(out.resolve()) in stdout
+
+    assert out.is_file()
+    with Image.open(out) as image:
+        image.load()
+        assert image.format == "PNG"
+        assert image.mode == "L"
+        # 2 rows (10 digits, 10 samples) x 10 tiles of 8x8 pixels, 1-pixel gaps, scaled 6x.
+        assert image.size == (6 * (10 * 9 + 1), 6 * (2 * 9 + 1))
+        pixels = np.asarray(image)
+    canvas = pixels[::6, ::6]
+    assert np.array_equal(np.repeat(np.repeat(canvas, 6, axis=0), 6, axis=1), pixels)  # nearest-neighbour scaling
+    # Top row: binarized training digits, drawn as black/white tiles.
+    training = {row.tobytes() for row in (load_digits().data > 7).astype(np.uint8)}
+    for tile in _tiles(canvas, 0):
+        assert set(np.unique(tile)) <= {0, 255}
+        assert (tile // 255).astype(np.uint8).reshape(-1).tobytes() in training
+    # Bottom row: binary model samples, not blank.
+    samples = np.array(_tiles(canvas, 1))
+    assert set(np.unique(samples)) == {0, 255}
+
+
+def test_unknown_backend_exits_with_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(DEMO_ARGS + ["--backend", "nope", "--output", str(tmp_path / "d.png")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "nope" in err
+    assert "available backends: " + ", ".join(fastgen.available_backends()) in err
+    assert not (tmp_path / "d.png").exists()
+
+
+def test_bad_environment_backend_exits_with_usage_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FASTGEN_BACKEND", "nope")
+    with pytest.raises(SystemExit) as info:
+        cli.main(DEMO_ARGS + ["--output", str(tmp_path / "d.png")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "FASTGEN_BACKEND" in err and "available backends" in err
+
+
+def test_missing_command_exits_with_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main([])
+    assert info.value.code == 2
+    assert "usage: fastgen" in capsys.readouterr().err

@@ -1,0 +1,725 @@
+"""Tests of fastgen.BernoulliRBM, the drop-in for sklearn.neural_network.BernoulliRBM.
+
+References are independent of fastgen: scikit-learn's own BernoulliRBM, and float64
+NumPy written here (sigmoid, free energy, exact enumeration of tiny models).
+"""
+import itertools
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_digits
+from sklearn.neural_network import BernoulliRBM as SkBernoulliRBM
+from sklearn.utils import check_random_state
+from sklearn.utils.estimator_checks import check_estimator
+
+import fastgen
+from fastgen import _backend
+
+BACKENDS = [b for b in fastgen.available_backends() if b != "cuda"]
+FITTED = ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_")
+
+# scikit-learn's generic estimator checks feed X with values > 1 (e.g. iris, or
+# uniform(0, 10) / normal data) or < 0 (centred data). fastgen.BernoulliRBM rejects such X
+# with "ValueError: X must hold values in [0, 1]" by design, so each of these checks fails
+# on that ValueError (or on an assertion about it) before testing what it is about.
+# `test_check_estimator_failures_are_only_the_unit_interval_rule` verifies that every
+# entry fails, and fails because of that rule; the tests further down re-run what each
+# check is about on [0, 1] data.
+EXPECTED_FAILURES = {
+    "check_estimators_dtypes": "fits X with values > 1 in float32/int32/int64",
+    "check_estimators_fit_returns_self": "fits X with values > 1",
+    "check_estimators_overwrite_params": "fits X with values > 1",
+    "check_dont_overwrite_parameters": "fits X with values > 1",
+    "check_readonly_memmap_input": "fits a read-only memmap of X with values > 1",
+    "check_n_features_in_after_fitting": "fits X with values > 1",
+    "check_positive_only_tag_during_fit": "fits centred iris data, with values < 0 (and > 1)",
+    "check_pipeline_consistency": "fits X with values > 1",
+    "check_estimators_pickle": "fits X with values > 1 (also in its read-only memmap variant)",
+    "check_f_contiguous_array_estimator": "fits F-ordered X with values > 1",
+    "check_transformer_data_not_an_array": "fits an array-like of values > 1",
+    "check_transformer_general": "fits X with values > 1 (also in its read-only memmap variant)",
+    "check_transformer_preserve_dtypes": "fits X with values > 1",
+    # These two would also fail on [0, 1] data, because of score_samples (random unit
+    # flipped per row position, as in scikit-learn, which lists both as expected failures
+    # of its own BernoulliRBM); transform and free_energy are tested for invariance below.
+    "check_methods_sample_order_invariance": "fits X with values > 1 (and score_samples flips a random unit per row position, as in scikit-learn)",
+    "check_methods_subset_invariance": "fits X with values > 1 (and score_samples flips a random unit per row position, as in scikit-learn)",
+    "check_fit2d_1sample": "one sample with values > 1: the ValueError names the [0, 1] range, not the sample count",
+    "check_fit2d_1feature": "one feature with values > 1: the ValueError names the [0, 1] range, not the feature count",
+    "check_dict_unchanged": "fits X with values > 1",
+    "check_fit_idempotent": "fits X with values > 1",
+    "check_fit_check_is_fitted": "fits X with values > 1",
+    "check_n_features_in": "fits X with values > 1",
+    "check_fit2d_predict1d": "fits X with values > 1",
+}
+
+RANGE_MESSAGE = "[0, 1]"
+
+
+# ---------------------------------------------------------------- helpers and data
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """scikit-learn's 1,797 8x8 digits, binarized, float64 (values 0/1)."""
+    return (load_digits().data > 7).astype(np.float64)
+
+
+@pytest.fixture(scope="module")
+def small_binary():
+    """A random binary data set (60 rows, 12 features), float64."""
+    return (np.random.RandomState(3).uniform(size=(60, 12)) < 0.4).astype(np.float64)
+
+
+def _sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _free_energy_ref(X, components, b, c):
+    """float64 F(v) = -v.b - sum_j softplus(c_j + (v W^T)_j) with W = components (n_h, n_v)."""
+    X = np.asarray(X, dtype=np.float64)
+    components = np.asarray(components, dtype=np.float64)
+    return -X @ np.asarray(b, np.float64) - np.logaddexp(0, X @ components.T + np.asarray(c, np.float64)).sum(axis=1)
+
+
+def _pseudo_likelihood_ref(model, X):
+    """Mean over rows of the full pseudo-log-likelihood sum_i log p(v_i | v_-i), float64.
+
+    score_samples is an unbiased one-flip estimate of this (n_features times one random
+    term); summing over every flip gives the same quantity without its noise. Uses
+    F(v with unit i flipped) - F(v) = -s_i b_i - sum_j [softplus(a_j + s_i W_ji) - softplus(a_j)],
+    s_i = 1 - 2 v_i, a = v W^T + c."""
+    X = np.asarray(X, dtype=np.float64)
+    W = np.asarray(model.components_, dtype=np.float64)
+    b = np.asarray(model.intercept_visible_, dtype=np.float64)
+    a = X @ W.T + np.asarray(model.intercept_hidden_, dtype=np.float64)
+    softplus_a = np.logaddexp(0, a).sum(axis=1)
+    total = np.zeros(X.shape[0])
+    for i in range(X.shape[1]):
+        s = 1 - 2 * X[:, i]
+        delta = -s * b[i] - (np.logaddexp(0, a + s[:, None] * W[:, i]).sum(axis=1) - softplus_a)
+        total += -np.logaddexp(0, -delta)
+    return total.mean()
+
+
+def _params(model):
+    return {name: np.array(getattr(model, name), copy=True) for name in FITTED}
+
+
+def _assert_same_params(a, b):
+    for name in FITTED:
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype, name
+        assert np.array_equal(x, y), f"{name} differs"
+
+
+def _is_binary(a):
+    return bool(np.all((a == 0) | (a == 1)))
+
+
+def _hand_set(n_visible, n_hidden, seed, scale=1.0, dtype=np.float64, **kwargs):
+    """An unfitted estimator with hand-assigned parameters ~ N(0, scale)."""
+    rng = np.random.RandomState(seed)
+    rbm = fastgen.BernoulliRBM(n_components=n_hidden, **kwargs)
+    rbm.components_ = (scale * rng.normal(size=(n_hidden, n_visible))).astype(dtype)
+    rbm.intercept_visible_ = (scale * rng.normal(size=n_visible)).astype(dtype)
+    rbm.intercept_hidden_ = (scale * rng.normal(size=n_hidden)).astype(dtype)
+    return rbm
+
+
+def _all_states(n):
+    return np.array(list(itertools.product([0.0, 1.0], repeat=n)))
+
+
+# ---------------------------------------------------------------- scikit-learn checks
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_check_estimator(backend):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_estimator(
+            fastgen.BernoulliRBM(n_components=8, n_iter=2, backend=backend),
+            expected_failed_checks=EXPECTED_FAILURES,
+        )
+
+
+def _mentions_range_rule(exc):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if RANGE_MESSAGE in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def test_check_estimator_failures_are_only_the_unit_interval_rule():
+    """Every expected failure does fail, on the [0, 1] rule; every other check passes."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(fastgen.BernoulliRBM(n_components=8, n_iter=2), on_fail=None)
+    failed = {}
+    for r in results:
+        assert r["status"] in ("passed", "failed", "skipped"), r
+        if r["status"] == "skipped":
+            assert r["check_name"] == "check_array_api_input", r  # needs SCIPY_ARRAY_API
+        if r["status"] == "failed":
+            failed.setdefault(r["check_name"], []).append(r["exception"])
+    assert set(failed) <= set(EXPECTED_FAILURES), sorted(set(failed) - set(EXPECTED_FAILURES))
+    assert set(EXPECTED_FAILURES) <= set(failed), sorted(set(EXPECTED_FAILURES) - set(failed))
+    for name, exceptions in failed.items():
+        for exc in exceptions:
+            assert _mentions_range_rule(exc), f"{name} failed for another reason: {exc!r}"
+
+
+# ---------------------------------------------------------------- estimator contract on [0, 1] data
+
+
+def test_fit_returns_self(small_binary):
+    rbm = fastgen.BernoulliRBM(n_components=4, n_iter=1, random_state=0)
+    assert rbm.fit(small_binary) is rbm
+    assert rbm.partial_fit(small_binary) is rbm
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pickle_round_trip(backend, digits):
+    X = digits[:300]
+    rbm = fastgen.BernoulliRBM(n_components=16, n_iter=2, random_state=1, backend=backend).fit(X)
+    clone = pickle.loads(pickle.dumps(rbm))
+    _assert_same_params(rbm, clone)
+    assert np.array_equal(rbm.transform(X), clone.transform(X))
+    assert np.array_equal(rbm.score_samples(X), clone.score_samples(X))
+    assert np.array_equal(rbm.free_energy(X), clone.free_energy(X))
+    # The random stream travels with the pickle: both continue with the same draws.
+    assert np.array_equal(rbm.gibbs(X[:50]), clone.gibbs(X[:50]))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fit_is_idempotent(backend, digits):
+    X = digits[:400]
+    rbm = fastgen.BernoulliRBM(n_components=16, n_iter=2, random_state=5, backend=backend)
+    first = _params(rbm.fit(X))
+    rbm.fit(X)
+    for name in FITTED:
+        assert np.array_equal(first[name], getattr(rbm, name)), name
+    # ...and a different seed gives a different model (the comparison can fail).
+    other = fastgen.BernoulliRBM(n_components=16, n_iter=2, random_state=6, backend=backend).fit(X)
+    assert not np.array_equal(other.components_, rbm.components_)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_preserved(backend, dtype, digits):
+    X = digits[:200].astype(dtype)
+    rbm = fastgen.BernoulliRBM(n_components=8, n_iter=1, random_state=0, backend=backend).fit(X)
+    for name in FITTED:
+        assert getattr(rbm, name).dtype == dtype, name
+    assert rbm.transform(X).dtype == dtype
+    assert rbm.fit_transform(X).dtype == dtype
+    assert rbm.gibbs(X).dtype == dtype
+    assert rbm.sample(3, n_steps=2, random_state=0).dtype == dtype
+    assert rbm.free_energy(X).dtype == np.float64
+    assert rbm.score_samples(X).dtype == np.float64
+    # float32 parameters are float32 roundings of the float64 computation.
+    expected = _sigmoid(X.astype(np.float64) @ rbm.components_.T.astype(np.float64) + rbm.intercept_hidden_)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(rbm.transform(X), expected, **tol)
+
+
+def test_integer_and_bool_input_become_float64(small_binary):
+    for X in (small_binary.astype(np.int64), small_binary.astype(bool)):
+        rbm = fastgen.BernoulliRBM(n_components=4, n_iter=1, random_state=0).fit(X)
+        assert rbm.components_.dtype == np.float64
+        ref = fastgen.BernoulliRBM(n_components=4, n_iter=1, random_state=0).fit(small_binary)
+        assert np.array_equal(rbm.components_, ref.components_)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_transform_and_free_energy_are_row_wise(backend, digits):
+    """Row i's output depends on row i only: invariant to sample order and to subsets."""
+    X = digits[:500]
+    rbm = fastgen.BernoulliRBM(n_components=24, n_iter=1, random_state=2, backend=backend).fit(X)
+    perm = np.random.RandomState(0).permutation(X.shape[0])
+    for method in (rbm.transform, rbm.free_energy):
+        full = method(X)
+        np.testing.assert_allclose(method(X[perm]), full[perm], rtol=1e-12, atol=1e-14)
+        for subset in (slice(0, 1), slice(7, 10), slice(100, 321)):
+            np.testing.assert_allclose(method(X[subset]), full[subset], rtol=1e-12, atol=1e-14)
+
+
+def test_n_features_in_and_feature_names_out(small_binary):
+    rbm = fastgen.BernoulliRBM(n_components=5, n_iter=1, random_state=0).fit(small_binary)
+    assert rbm.n_features_in_ == small_binary.shape[1]
+    assert not hasattr(rbm, "feature_names_in_")
+    assert list(rbm.get_feature_names_out()) == [f"bernoullirbm{i}" for i in range(5)]
+    unfitted = fastgen.BernoulliRBM()
+    assert not hasattr(unfitted, "n_features_in_")
+
+
+def test_feature_names_in_with_pandas(small_binary):
+    pd = pytest.importorskip("pandas")
+    columns = [f"pixel_{i}" for i in range(small_binary.shape[1])]
+    df = pd.DataFrame(small_binary, columns=columns)
+    rbm = fastgen.BernoulliRBM(n_components=5, n_iter=1, random_state=0).fit(df)
+    assert list(rbm.feature_names_in_) == columns
+    assert rbm.n_features_in_ == len(columns)
+    ref = fastgen.BernoulliRBM(n_components=5, n_iter=1, random_state=0).fit(small_binary)
+    assert np.array_equal(rbm.components_, ref.components_)
+    with pytest.raises(ValueError, match="feature names"):
+        rbm.transform(df.rename(columns={"pixel_0": "other"}))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fit_transform_equals_fit_then_transform(backend, digits):
+    X = digits[:300]
+    a = fastgen.BernoulliRBM(n_components=12, n_iter=2, random_state=4, backend=backend)
+    b = fastgen.BernoulliRBM(n_components=12, n_iter=2, random_state=4, backend=backend)
+    assert np.array_equal(a.fit_transform(X), b.fit(X).transform(X))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_readonly_memmap_and_fortran_input(backend, digits, tmp_path):
+    X = digits[:300]
+    ref = fastgen.BernoulliRBM(n_components=12, n_iter=2, random_state=4, backend=backend).fit(X)
+    np.save(tmp_path / "X.npy", X)
+    X_map = np.load(tmp_path / "X.npy", mmap_mode="r")
+    assert not X_map.flags.writeable
+    X_fortran = np.asfortranarray(X)
+    assert not X_fortran.flags.c_contiguous
+    for variant in (X_map, X_fortran):
+        rbm = fastgen.BernoulliRBM(n_components=12, n_iter=2, random_state=4, backend=backend).fit(variant)
+        _assert_same_params(rbm, ref)
+        assert np.array_equal(rbm.transform(variant), ref.transform(X))
+        assert np.array_equal(rbm.free_energy(variant), ref.free_energy(X))
+        rbm.partial_fit(variant)
+        rbm.gibbs(variant)
+    np.testing.assert_array_equal(np.asarray(X_map), X)  # the input was not written to
+
+
+# ---------------------------------------------------------------- parity with scikit-learn
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("seed", [0, 42])
+def test_initial_weights_match_scikit_learn(backend, seed, digits):
+    X = digits[:100]
+    rbm = fastgen.BernoulliRBM(n_components=20, n_iter=0, batch_size=7, random_state=seed, backend=backend).fit(X)
+    expected = check_random_state(seed).normal(0, 0.01, (20, X.shape[1]))
+    assert np.array_equal(rbm.components_, expected)
+    assert np.array_equal(rbm.intercept_hidden_, np.zeros(20))
+    assert np.array_equal(rbm.intercept_visible_, np.zeros(X.shape[1]))
+    assert np.array_equal(rbm.h_samples_, np.zeros((7, 20)))
+    # A RandomState instance is used as scikit-learn uses it (its first draws).
+    rbm = fastgen.BernoulliRBM(n_components=20, n_iter=0, random_state=np.random.RandomState(seed)).fit(X)
+    assert np.array_equal(rbm.components_, expected)
+    # float32 data: the same draws, rounded.
+    rbm = fastgen.BernoulliRBM(n_components=20, n_iter=0, random_state=seed).fit(X.astype(np.float32))
+    assert np.array_equal(rbm.components_, expected.astype(np.float32))
+
+
+@pytest.fixture(scope="module")
+def sklearn_model(digits):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return SkBernoulliRBM(n_components=32, learning_rate=0.05, n_iter=3, random_state=11).fit(digits)
+
+
+def _copy_of(sk, backend, **kwargs):
+    rbm = fastgen.BernoulliRBM(n_components=sk.n_components, random_state=sk.random_state, backend=backend, **kwargs)
+    rbm.components_ = sk.components_.copy()
+    rbm.intercept_hidden_ = sk.intercept_hidden_.copy()
+    rbm.intercept_visible_ = sk.intercept_visible_.copy()
+    return rbm
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_inference_matches_scikit_learn(backend, digits, sklearn_model):
+    sk = sklearn_model
+    rbm = _copy_of(sk, backend)
+    # Probabilities too, not only binary data.
+    X_prob = np.random.RandomState(0).uniform(size=(50, digits.shape[1]))
+    for X in (digits, X_prob):
+        np.testing.assert_allclose(rbm.transform(X), sk.transform(X), rtol=1e-10, atol=1e-300)
+        np.testing.assert_allclose(rbm.free_energy(X), sk._free_energy(X), rtol=1e-10)
+        # Same integer random_state -> the same unit flipped in each row.
+        np.testing.assert_allclose(rbm.score_samples(X), sk.score_samples(X), rtol=1e-10)
+    # ...and against the float64 formulas written here.
+    np.testing.assert_allclose(
+        rbm.transform(digits), _sigmoid(digits @ sk.components_.T + sk.intercept_hidden_), rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        rbm.free_energy(digits),
+        _free_energy_ref(digits, sk.components_, sk.intercept_visible_, sk.intercept_hidden_),
+        rtol=1e-10,
+    )
+    # Sparse input gives the same scores as dense (scikit-learn takes another code path).
+    X_sparse = sp.csr_matrix(digits[:200])
+    np.testing.assert_allclose(rbm.score_samples(X_sparse), sk.score_samples(X_sparse), rtol=1e-10)
+    np.testing.assert_allclose(rbm.transform(X_sparse), sk.transform(X_sparse), rtol=1e-10)
+
+
+def test_training_quality_matches_scikit_learn(digits):
+    kwargs = dict(n_components=64, learning_rate=0.05, batch_size=10, n_iter=10, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk = SkBernoulliRBM(**kwargs).fit(digits)
+    untrained = fastgen.BernoulliRBM(**{**kwargs, "n_iter": 0}).fit(digits)
+    pl_untrained = _pseudo_likelihood_ref(untrained, digits)
+    pl_sk = _pseudo_likelihood_ref(sk, digits)
+    for backend in BACKENDS:
+        rbm = fastgen.BernoulliRBM(**kwargs, persistent=True, cd_k=1, backend=backend).fit(digits)
+        pl = _pseudo_likelihood_ref(rbm, digits)
+        assert abs(pl - pl_sk) < 1.5, (backend, pl, pl_sk)
+        assert pl > pl_untrained + 15, (backend, pl, pl_untrained)
+        # score_samples (the one-flip estimate) tells the same story.
+        assert abs(rbm.score_samples(digits).mean() - sk.score_samples(digits).mean()) < 1.5
+    assert pl_sk > pl_untrained + 15, (pl_sk, pl_untrained)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cd_k_trains(backend, digits):
+    kwargs = dict(n_components=64, learning_rate=0.05, batch_size=10, random_state=0, backend=backend)
+    untrained = fastgen.BernoulliRBM(**kwargs, n_iter=0).fit(digits)
+    rbm = fastgen.BernoulliRBM(**kwargs, n_iter=5, persistent=False, cd_k=5).fit(digits)
+    assert _pseudo_likelihood_ref(rbm, digits) > _pseudo_likelihood_ref(untrained, digits) + 15
+
+
+# ---------------------------------------------------------------- determinism
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_same_seed_same_model(backend, digits):
+    kwargs = dict(n_components=16, n_iter=2, random_state=9, backend=backend)
+    a = fastgen.BernoulliRBM(**kwargs).fit(digits[:500])
+    b = fastgen.BernoulliRBM(**kwargs).fit(digits[:500])
+    _assert_same_params(a, b)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_thread_count_does_not_change_results(backend, digits):
+    """Large batches (200 x 64 = 12,800 elements per kernel) take the parallel paths."""
+    kernels = _backend._kernels(backend)
+    default = kernels.get_num_threads()
+    if default < 2:
+        pytest.skip("only one thread available: nothing to compare")
+    kwargs = dict(n_components=64, batch_size=200, n_iter=2, random_state=3, backend=backend)
+
+    def run():
+        rbm = fastgen.BernoulliRBM(**kwargs).fit(digits)
+        return rbm, rbm.sample(500, n_steps=3, random_state=1), rbm.free_energy(digits)
+
+    parallel_model, parallel_samples, parallel_fe = run()
+    try:
+        kernels.set_num_threads(1)
+        assert kernels.get_num_threads() == 1
+        serial_model, serial_samples, serial_fe = run()
+    finally:
+        kernels.set_num_threads(default)
+    assert kernels.get_num_threads() == default
+    _assert_same_params(parallel_model, serial_model)
+    assert np.array_equal(parallel_samples, serial_samples)
+    np.testing.assert_array_equal(parallel_fe, serial_fe)
+
+
+@pytest.mark.skipif(not {"cpu", "numba"} <= set(BACKENDS), reason="needs both the cpu and numba backends")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cpu_and_numba_give_identical_models(dtype, digits):
+    X = digits.astype(dtype)
+    models = {}
+    for backend in ("cpu", "numba"):
+        rbm = fastgen.BernoulliRBM(n_components=32, n_iter=2, random_state=7, backend=backend, momentum=0.3).fit(X)
+        models[backend] = (rbm, rbm.sample(300, n_steps=5, random_state=2), rbm.gibbs(X[:300]), rbm.free_energy(X))
+    _assert_same_params(models["cpu"][0], models["numba"][0])
+    for i in (1, 2, 3):
+        assert np.array_equal(models["cpu"][i], models["numba"][i])
+
+
+# ---------------------------------------------------------------- hand-set parameters
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hand_set_parameters(backend, dtype):
+    rbm = _hand_set(7, 5, seed=0, dtype=dtype, random_state=0, backend=backend)
+    X = (np.random.RandomState(1).uniform(size=(40, 7)) < 0.5).astype(dtype)
+    W, b, c = (a.astype(np.float64) for a in (rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_))
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+
+    v = rbm.gibbs(X)
+    assert v.shape == X.shape and v.dtype == dtype and _is_binary(v)
+    s = rbm.sample(11, n_steps=4)
+    assert s.shape == (11, 7) and s.dtype == dtype and _is_binary(s)
+    fe = rbm.free_energy(X)
+    assert fe.shape == (40,) and fe.dtype == np.float64
+    np.testing.assert_allclose(fe, _free_energy_ref(X, W, b, c), rtol=rtol)
+    t = rbm.transform(X)
+    assert t.shape == (40, 5) and t.dtype == dtype
+    np.testing.assert_allclose(t, _sigmoid(X.astype(np.float64) @ W.T + c), rtol=rtol, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "method, args",
+    [
+        ("transform", (np.zeros((2, 3)),)),
+        ("gibbs", (np.zeros((2, 3)),)),
+        ("free_energy", (np.zeros((2, 3)),)),
+        ("score_samples", (np.zeros((2, 3)),)),
+        ("sample", (2,)),
+    ],
+)
+def test_unfitted_estimator_raises_not_fitted(method, args):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        getattr(fastgen.BernoulliRBM(), method)(*args)
+
+
+# ---------------------------------------------------------------- sampling
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sample_shape_and_seeding(backend):
+    rbm = _hand_set(9, 4, seed=2, scale=0.5, random_state=0, backend=backend)
+    a = rbm.sample(50, n_steps=10, random_state=5)
+    assert a.shape == (50, 9) and _is_binary(a)
+    assert np.array_equal(a, rbm.sample(50, n_steps=10, random_state=5))
+    assert np.array_equal(a, _hand_set(9, 4, seed=2, scale=0.5, backend=backend).sample(50, n_steps=10, random_state=5))
+    assert not np.array_equal(a, rbm.sample(50, n_steps=10, random_state=6))
+    # Without random_state the estimator's own stream advances.
+    assert not np.array_equal(rbm.sample(50, n_steps=10), rbm.sample(50, n_steps=10))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_samples_follow_the_exact_distribution(backend):
+    """6 visible, 3 hidden units: p(v) ~ exp(-F(v)) enumerated over all 64 states."""
+    rbm = _hand_set(6, 3, seed=4, scale=1.0, backend=backend)
+    states = _all_states(6)
+    log_p = -_free_energy_ref(states, rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_)
+    p = np.exp(log_p - log_p.max())
+    p /= p.sum()
+    samples = rbm.sample(20_000, n_steps=50, random_state=0)
+    np.testing.assert_allclose(samples.mean(axis=0), p @ states, atol=0.02)
+    # The whole joint distribution, not just the marginals: total variation distance.
+    codes = samples.astype(np.int64) @ (1 << np.arange(5, -1, -1))
+    empirical = np.bincount(codes, minlength=64) / samples.shape[0]
+    assert 0.5 * np.abs(empirical - p).sum() < 0.04
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gibbs_step(backend):
+    rbm = _hand_set(6, 3, seed=4, scale=1.0, random_state=0, backend=backend)
+    v0 = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 0.0])
+    V = np.tile(v0, (20_000, 1))
+    first = rbm.gibbs(V)
+    assert first.shape == V.shape and first.dtype == np.float64 and _is_binary(first)
+    second = rbm.gibbs(V)
+    assert not np.array_equal(first, second)  # the stream advances
+    # One sweep: p(v'_i = 1 | v0) = sum_h p(h | v0) sigmoid(W^T h + b)_i, h enumerated.
+    W, b, c = rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_
+    hs = _all_states(3)
+    p_h1 = _sigmoid(v0 @ W.T + c)
+    p_hs = np.prod(np.where(hs == 1, p_h1, 1 - p_h1), axis=1)
+    expected = p_hs @ _sigmoid(hs @ W + b)
+    np.testing.assert_allclose(first.mean(axis=0), expected, atol=0.02)
+    np.testing.assert_allclose(second.mean(axis=0), expected, atol=0.02)
+
+
+# ---------------------------------------------------------------- sparse input, options
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sparse_input_gives_the_dense_model(backend, digits):
+    X = digits[:400]
+    kwargs = dict(n_components=16, n_iter=2, random_state=8, backend=backend)
+    dense = fastgen.BernoulliRBM(**kwargs).fit(X)
+    sparse = fastgen.BernoulliRBM(**kwargs).fit(sp.csr_matrix(X))
+    _assert_same_params(dense, sparse)
+    assert np.array_equal(sparse.transform(sp.csr_matrix(X)), dense.transform(X))
+    assert np.array_equal(sparse.score_samples(sp.csr_matrix(X)), dense.score_samples(X))
+    # A sparse matrix with values > 1 is rejected as well.
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        fastgen.BernoulliRBM(**kwargs).fit(sp.csr_matrix(2 * X))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_momentum_weight_decay_and_n_chains(backend, digits):
+    X = digits[:500]
+    kwargs = dict(n_components=16, n_iter=3, random_state=0, backend=backend)
+    plain = fastgen.BernoulliRBM(**kwargs).fit(X)
+    with_momentum = fastgen.BernoulliRBM(**kwargs, momentum=0.5).fit(X)
+    with_decay = fastgen.BernoulliRBM(**kwargs, weight_decay=0.05).fit(X)
+    for model in (with_momentum, with_decay):
+        assert np.all(np.isfinite(model.components_))
+        assert not np.array_equal(model.components_, plain.components_)
+    # L2 decay shrinks the weights.
+    assert np.linalg.norm(with_decay.components_) < 0.8 * np.linalg.norm(plain.components_)
+
+    chains = fastgen.BernoulliRBM(**kwargs, n_chains=7, batch_size=10).fit(X)
+    assert chains.h_samples_.shape == (7, 16)
+    assert _is_binary(chains.h_samples_)
+    chains.partial_fit(X[:10])
+    assert chains.h_samples_.shape == (7, 16)
+
+
+def test_partial_fit(digits):
+    rbm = fastgen.BernoulliRBM(n_components=8, random_state=0, learning_rate=0.05)
+    assert not hasattr(rbm, "components_")
+    rbm.partial_fit(digits[:10])
+    assert rbm.components_.shape == (8, 64)
+    assert rbm.n_features_in_ == 64
+    assert rbm.h_samples_.shape == (10, 8)
+    # The first call starts from scikit-learn's initial weights and takes one small step.
+    init = check_random_state(0).normal(0, 0.01, (8, 64))
+    assert not np.array_equal(rbm.components_, init)
+    assert np.abs(rbm.components_ - init).max() < 0.05 + 1e-12
+    before = _params(rbm)
+    rbm.partial_fit(digits[10:20])
+    assert not np.array_equal(rbm.components_, before["components_"])
+    assert rbm.components_.shape == (8, 64)
+    # Many partial_fit calls train the model.
+    untrained_pl = _pseudo_likelihood_ref(rbm, digits)
+    for start in range(20, 1790, 10):
+        rbm.partial_fit(digits[start:start + 10])
+    assert _pseudo_likelihood_ref(rbm, digits) > untrained_pl + 10
+    before = _params(rbm)
+    with pytest.raises(ValueError, match="features"):
+        rbm.partial_fit(digits[:10, :20])
+    for name in FITTED:
+        assert np.array_equal(before[name], getattr(rbm, name)), name
+    assert rbm.n_features_in_ == 64
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.array([[0.0, np.nan], [1.0, 0.0]]), "NaN"),
+        (np.array([[0.0, np.inf], [1.0, 0.0]]), "infinity"),
+        (np.array([[0.0, 1.5], [1.0, 0.0]]), r"\[0, 1\]"),
+        (np.array([[0.0, -0.5], [1.0, 0.0]]), r"\[0, 1\]"),
+        (np.zeros((0, 2)), "0 sample"),
+        (np.array([["a", "b"], ["c", "d"]]), "string|float"),
+    ],
+    ids=["nan", "inf", "above-one", "below-zero", "empty", "strings"],
+)
+def test_bad_X_at_fit(X, match):
+    with pytest.raises(ValueError, match=match):
+        fastgen.BernoulliRBM(n_components=2, n_iter=1).fit(X)
+    with pytest.raises(ValueError, match=match):
+        fastgen.BernoulliRBM(n_components=2).partial_fit(X)
+
+
+def test_bad_X_after_fit(small_binary):
+    rbm = fastgen.BernoulliRBM(n_components=3, n_iter=1, random_state=0).fit(small_binary)
+    wrong = small_binary[:, :5]
+    for method in (rbm.transform, rbm.free_energy, rbm.score_samples, rbm.gibbs, rbm.partial_fit):
+        with pytest.raises(ValueError, match="features"):
+            method(wrong)
+        with pytest.raises(ValueError, match="NaN"):
+            method(np.full_like(small_binary, np.nan))
+        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+            method(small_binary + 1)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(n_components=0), "n_components"),
+        (dict(cd_k=0), "cd_k"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(n_chains=0), "n_chains"),
+        (dict(n_iter=-1), "n_iter"),
+        (dict(n_components=2.5), "n_components"),
+        (dict(learning_rate=0), "learning_rate"),
+        (dict(learning_rate=-0.1), "learning_rate"),
+        (dict(momentum=1.0), "momentum"),
+        (dict(momentum=-0.1), "momentum"),
+        (dict(weight_decay=-1), "weight_decay"),
+        (dict(persistent="yes"), "persistent"),
+        (dict(backend="nope"), r"nope.*available backends: " + ", ".join(BACKENDS)),
+    ],
+)
+def test_bad_hyperparameters(params, match, small_binary):
+    with pytest.raises(ValueError, match=match):
+        fastgen.BernoulliRBM(**params).fit(small_binary)
+    with pytest.raises(ValueError, match=match):
+        fastgen.BernoulliRBM(**params).partial_fit(small_binary)
+
+
+def test_bad_sample_arguments(small_binary):
+    rbm = fastgen.BernoulliRBM(n_components=3, n_iter=1, random_state=0).fit(small_binary)
+    with pytest.raises(ValueError, match="n_samples"):
+        rbm.sample(n_samples=0)
+    with pytest.raises(ValueError, match="n_steps"):
+        rbm.sample(n_samples=2, n_steps=0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_failed_fit_leaves_model_unchanged(backend, digits):
+    X = digits[:300]
+    rbm = fastgen.BernoulliRBM(n_components=8, n_iter=2, random_state=0, backend=backend).fit(X)
+    before = _params(rbm)
+    transform_before = rbm.transform(X)
+    bad_inputs = {
+        "nan": np.where(X == 1, np.nan, 0.0),
+        "above-one": X * 2,
+        "other-n-features-above-one": np.full((50, 10), 3.0),
+    }
+    for label, bad in bad_inputs.items():
+        with pytest.raises(ValueError):
+            rbm.fit(bad)
+        for name in FITTED:
+            assert np.array_equal(before[name], getattr(rbm, name)), (label, name)
+        assert rbm.n_features_in_ == 64, label
+        assert np.array_equal(rbm.transform(X), transform_before), label
+    # A bad hyperparameter, too.
+    rbm.set_params(n_components=0)
+    with pytest.raises(ValueError, match="n_components"):
+        rbm.fit(X)
+    for name in FITTED:
+        assert np.array_equal(before[name], getattr(rbm, name)), name
+
+
+# ---------------------------------------------------------------- fit_iter and verbose
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fit_iter_yields_each_epoch(backend, digits):
+    X = digits[:300]
+    kwargs = dict(n_components=8, random_state=0, backend=backend)
+    rbm = fastgen.BernoulliRBM(n_iter=3, **kwargs)
+    seen = []
+    for epoch in rbm.fit_iter(X):
+        seen.append(epoch)
+        if epoch == 1:  # the model is updated after every epoch
+            _assert_same_params(rbm, fastgen.BernoulliRBM(n_iter=1, **kwargs).fit(X))
+    assert seen == [1, 2, 3]
+    _assert_same_params(rbm, fastgen.BernoulliRBM(n_iter=3, **kwargs).fit(X))
+
+
+def test_abandoned_fit_iter_leaves_model_unchanged(digits):
+    """fit_iter's docstring: an exception (here: the caller stops) before the first
+    completed epoch leaves a previously fitted model unchanged."""
+    rbm = fastgen.BernoulliRBM(n_components=8, n_iter=2, random_state=0).fit(digits[:200])
+    before = _params(rbm)
+    epochs = rbm.fit_iter(digits[:200, :10])  # valid [0, 1] data with another number of features
+    epochs.close()
+    for name in FITTED:
+        assert np.array_equal(before[name], getattr(rbm, name)), name
+    assert rbm.n_features_in_ == 64
+    rbm.transform(digits[:5])
+
+
+def test_verbose_prints_like_scikit_learn(digits, capsys):
+    fastgen.BernoulliRBM(n_components=8, n_iter=2, random_state=0, verbose=1).fit(digits[:200])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    for epoch, line in enumerate(lines, start=1):
+        assert line.startswith(f"[BernoulliRBM] Iteration {epoch}, pseudo-likelihood = ")
+        assert ", time = " in line
