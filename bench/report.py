@@ -140,7 +140,7 @@ def tables(data):
             median = {i: by_impl[i]["stats"]["median"] for i in order}
             refs = [r for r in ("numpy", "sklearn") if r in median]
             lines += [f"## {group} — {dataset}", ""]
-            cols = ["implementation", "algorithm", "median", "min", "rounds"] + [f"{r} / this" for r in refs] + ["‖W‖_F"]
+            cols = ["implementation", "algorithm", "median", "min", "rounds"] + [f"{r} / this" for r in refs] + ["‖W‖_F", "cores used", "other load"]
             lines += ["| " + " | ".join(cols) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * (len(cols) - 2)) + "|"]
             for impl in order:
                 b = by_impl[impl]
@@ -154,12 +154,16 @@ def tables(data):
                 ]
                 row += [f"{median[r] / median[impl]:.2f}×" for r in refs]
                 row.append(f"{extra['weight_norm']:.2f}" if "weight_norm" in extra else "")
+                row.append(f"{extra['own_cores']:.2f}" if "own_cores" in extra else "")
+                row.append(f"{extra['other_cores']:.2f}" if "other_cores" in extra else "")
                 lines.append("| " + " | ".join(row) + " |")
             lines.append("")
     lines += [
         "`X / this` = median time of X divided by this implementation's median (above 1: faster than X). "
         "‖W‖_F: Frobenius norm of the weights after the epoch (the same algorithm should give similar values; "
-        "random streams differ between implementations).",
+        "random streams differ between implementations). "
+        "cores used: this process's CPU time / wall time during the benchmark; other load: CPU time of "
+        "everything else on the machine (incl. hypervisor steal) / wall time, about 0 when the timings are clean.",
         "",
     ]
     return lines

@@ -5,6 +5,9 @@ Run with: python -m pytest bench --benchmark-only  (see bench/run.sh)
 """
 from __future__ import annotations
 
+import os
+import time
+
 import numpy as np
 import pytest
 
@@ -104,12 +107,27 @@ def _check_fitted(model, n_visible):
     return W
 
 
+def _busy_cpu_seconds():
+    """(CPU seconds the whole machine was busy, incl. steal; this process's CPU seconds)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:9]]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+        machine = (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        machine = float("nan")
+    own = os.times()
+    return machine, own.user + own.system
+
+
 def _run(benchmark, impl, dataset, k):
     _skip_if_unavailable(impl)
     name, X = dataset
     fit = FITS[impl]
     fit(X[: 2 * BATCH_SIZE], k, n_components=16)  # warm-up: Numba JIT, thread pools, imports
+    machine0, own0, wall0 = *_busy_cpu_seconds(), time.perf_counter()
     model = benchmark.pedantic(fit, args=(X, k), rounds=ROUNDS[k], iterations=1, warmup_rounds=1)
+    machine1, own1, wall1 = *_busy_cpu_seconds(), time.perf_counter()
     W = _check_fitted(model, X.shape[1])
     benchmark.extra_info.update(
         impl=impl,
@@ -123,6 +141,10 @@ def _run(benchmark, impl, dataset, k):
         n_iter=N_ITER,
         algorithm="PCD-1" if impl == "sklearn" else f"CD-{k}",
         weight_norm=float(np.linalg.norm(W)),
+        # CPU time used by everything else on the machine while this benchmark ran, in cores
+        # (about 0 on an idle machine; a sizeable value means the timings are contaminated)
+        other_cores=round(max(0.0, (machine1 - machine0) - (own1 - own0)) / (wall1 - wall0), 3),
+        own_cores=round((own1 - own0) / (wall1 - wall0), 3),
     )
 
 

@@ -3,8 +3,6 @@
 Same methods as CpuKernels (see _kernels_cpu.py). Each kernel mirrors the per-element
 code of csrc/include/fastgen/rbm.h operation for operation (float32 stays float32), so
 that `cpu` and `numba` round identically and give bit-identical samples."""
-import math
-
 import numba
 import numpy as np
 from numba import njit, prange, types
@@ -75,6 +73,7 @@ _EXP_P = (
     np.float32(1.6666665459e-1),
     np.float32(5.0000001201e-1),
 )
+_POW2_NEG = np.array([2.0**-e for e in range(127)], dtype=np.float32)  # a table lookup vectorises
 _F32_ONE = np.float32(1.0)
 _F32_ZERO = np.float32(0.0)
 
@@ -95,7 +94,7 @@ def _exp_nonpositive_f32(x):
     p = p * r + _EXP_P[5]
     p = p * (r * r) + r
     p = p + _F32_ONE
-    return p * np.float32(math.ldexp(1.0, int(n)))  # 2^n is exact in float32 for n in [-126, 0]
+    return p * _POW2_NEG[int(-n)]  # 2^n, n in [-126, 0]: exact, as the bit construction in C++
 
 
 def _sigmoid(x):
@@ -129,21 +128,65 @@ def _softplus(x, zero):
 # ---- kernels, each the loop structure of its twin in csrc/cpu
 
 
+_LANES = 32  # as kLanes in row_uniforms (rbm_cpu.h)
+
+
+@njit(cache=True, inline="always")
+def _row_uniforms(begin, n, seed, call, stream, u):
+    """row_uniforms of rbm_cpu.h: the uniforms of elements [begin, begin + n) into u,
+    the Philox blocks of _LANES consecutive groups at a time so that the rounds vectorise."""
+    key0 = np.uint64(seed) & _MASK32
+    key1 = np.uint64(seed) >> _SHIFT32
+    c0 = np.empty(_LANES, np.uint64)
+    c1 = np.empty(_LANES, np.uint64)
+    c2 = np.empty(_LANES, np.uint64)
+    c3 = np.empty(_LANES, np.uint64)
+    block = np.empty(4 * _LANES, np.float32)
+    end = begin + n
+    g0 = begin >> 2
+    while g0 * 4 < end:
+        for lane in range(_LANES):
+            g = np.uint64(g0 + lane)
+            c0[lane] = g & _MASK32
+            c1[lane] = g >> _SHIFT32
+            c2[lane] = np.uint64(call)
+            c3[lane] = np.uint64(stream)
+        for rnd in range(10):
+            k0 = (key0 + np.uint64(rnd) * _W0) & _MASK32
+            k1 = (key1 + np.uint64(rnd) * _W1) & _MASK32
+            for lane in range(_LANES):
+                p0 = _M0 * c0[lane]
+                p1 = _M1 * c2[lane]
+                n0 = ((p1 >> _SHIFT32) ^ c1[lane] ^ k0) & _MASK32
+                n2 = ((p0 >> _SHIFT32) ^ c3[lane] ^ k1) & _MASK32
+                c0[lane] = n0
+                c1[lane] = p1 & _MASK32
+                c2[lane] = n2
+                c3[lane] = p0 & _MASK32
+        for lane in range(_LANES):
+            block[4 * lane] = uniform_open01(c0[lane])
+            block[4 * lane + 1] = uniform_open01(c1[lane])
+            block[4 * lane + 2] = uniform_open01(c2[lane])
+            block[4 * lane + 3] = uniform_open01(c3[lane])
+        for i in range(max(begin, g0 * 4), min(end, (g0 + _LANES) * 4)):
+            u[i - begin] = block[i - g0 * 4]
+        g0 += _LANES
+
+
 @njit(cache=True, inline="always")
 def _bernoulli_row(r, logits, bias, prob, state, seed, call, stream):
     """bernoulli_row of rbm_cpu.h on row r: prob = sigmoid(logits + bias), state = u < prob."""
     n_cols = logits.shape[1]
     one = logits.dtype.type(1)
     zero = logits.dtype.type(0)
-    begin = r * n_cols
-    words = philox_block(seed, call, stream, begin >> 2)
-    for col in range(n_cols):
-        i = begin + col
-        if (i & 3) == 0 and col > 0:
-            words = philox_block(seed, call, stream, i >> 2)
-        p = _sigmoid(logits[r, col] + bias[col])
-        prob[r, col] = p
-        state[r, col] = one if logits.dtype.type(uniform_open01(words[i & 3])) < p else zero
+    u = np.empty(n_cols, np.float32)
+    p = np.empty(n_cols, logits.dtype)
+    _row_uniforms(r * n_cols, n_cols, seed, call, stream, u)
+    for j in range(n_cols):
+        p[j] = _sigmoid(logits[r, j] + bias[j])
+    for j in range(n_cols):
+        prob[r, j] = p[j]
+        state[r, j] = one if logits.dtype.type(u[j]) < p[j] else zero
 
 
 @njit(cache=True, inline="always")
@@ -232,12 +275,11 @@ def _free_energy(logits, hidden_bias, visible_term, out):
 
 
 def _uniforms(out, seed, call, stream):
+    chunk = 4096  # as in _core.uniforms: chunks start on Philox blocks
     n = out.size
-    for g in prange((n + 3) // 4):
-        words = philox_block(seed, call, stream, g)
-        for k in range(4):
-            if g * 4 + k < n:
-                out[g * 4 + k] = uniform_open01(words[k])
+    for c in prange((n + chunk - 1) // chunk):
+        begin = c * chunk
+        _row_uniforms(begin, min(chunk, n - begin), seed, call, stream, out[begin:])
 
 
 # Below this much work (elements touched) a kernel runs serially: between BLAS calls the

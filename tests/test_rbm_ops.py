@@ -88,11 +88,17 @@ def check_states_against_uniforms(states, p_returned, p_ref64, u, dtype):
 # ------------------------------------------------------------------ conditionals
 
 
+# Binary inputs at most 20% ones take the selected-rows kernels, denser ones a GEMM:
+# tests that take a binary input run at one density of each kind.
+DENSITIES = [0.1, 0.5]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("density", DENSITIES)
 @pytest.mark.parametrize("seed,counter", [(0, 0), (2**40 + 3, 5), (2**64 - 1, 2**32 - 1)])
-def test_sample_hidden(cpu_backend, dtype, seed, counter):
+def test_sample_hidden(cpu_backend, dtype, density, seed, counter):
     W, b, c = make_rbm(1, 13, 11, dtype, w_scale=1.5)
-    v = binary(2, (37, 13), dtype)  # 407 elements, not a multiple of 4
+    v = binary(2, (37, 13), dtype, p=density)  # 407 elements, not a multiple of 4
     h, p = rbm.sample_hidden(v, W, c, seed=seed, counter=counter, backend=cpu_backend)
     assert isinstance(h, np.ndarray) and isinstance(p, np.ndarray)
     assert h.dtype == dtype and p.dtype == dtype
@@ -103,7 +109,7 @@ def test_sample_hidden(cpu_backend, dtype, seed, counter):
     check_states_against_uniforms(h, p, p_ref, u, dtype)
     assert set(np.unique(h)) == {0.0, 1.0}
     # the inputs are not modified
-    assert np.array_equal(v, binary(2, (37, 13), dtype))
+    assert np.array_equal(v, binary(2, (37, 13), dtype, p=density))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -200,10 +206,13 @@ def check_cd(result, v_data, v_model, h_last, W, b, c, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("density", DENSITIES)
 @pytest.mark.parametrize("k", [1, 3])
-def test_cd_statistics_cd(cpu_backend, dtype, k):
+def test_cd_statistics_cd(cpu_backend, dtype, density, k):
+    # negative visible biases keep the model's samples sparse too at density 0.1
     W, b, c = make_rbm(7, 10, 7, dtype)
-    v_data = binary(8, (25, 10), dtype, p=0.4)
+    b = (b - 3 * (density < 0.2)).astype(dtype)
+    v_data = binary(8, (25, 10), dtype, p=density)
     seed, counter = 99, 40
     result = rbm.cd_statistics(v_data, W, b, c, k, seed=seed, counter=counter, backend=cpu_backend)
     v_model, h_last = manual_chain(v_data, W, b, c, k, seed, counter, cpu_backend)
@@ -320,10 +329,11 @@ CHAIN_COUNTS = [64, 512]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("density", DENSITIES)
 @pytest.mark.parametrize("n_chains", CHAIN_COUNTS)
-def test_backends_identical_conditionals(thread_settings, dtype, n_chains):
+def test_backends_identical_conditionals(thread_settings, dtype, density, n_chains):
     W, b, c = make_rbm(20, 30, 20, dtype, w_scale=0.7)
-    v = binary(21, (n_chains, 30), dtype)
+    v = binary(21, (n_chains, 30), dtype, p=density)
     h = binary(22, (n_chains, 20), dtype)
     seed = 2**33 + 5
     assert_all_identical(
@@ -348,10 +358,27 @@ def test_backends_identical_gibbs(thread_settings, dtype, n_chains):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_backends_identical_large_sparse(thread_settings, dtype):
+    """Big enough for the parallel selected-rows and epilogue loops (>= 2**18 elements):
+    still bit-identical across backends and thread counts."""
+    W, b, c = make_rbm(40, 200, 100, dtype, w_scale=0.3)
+    b = (b - 3).astype(dtype)  # sparse model samples too
+    v = binary(41, (3000, 200), dtype, p=0.1)
+    assert_all_identical(
+        run_everywhere(thread_settings, lambda be: rbm.sample_hidden(v, W, c, seed=3, counter=1, backend=be))
+    )
+    assert_all_identical(
+        run_everywhere(thread_settings, lambda be: rbm.cd_statistics(v, W, b, c, 1, seed=3, counter=1, backend=be))
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("density", DENSITIES)
 @pytest.mark.parametrize("n_chains", CHAIN_COUNTS)
-def test_backends_identical_cd_statistics(thread_settings, dtype, n_chains):
+def test_backends_identical_cd_statistics(thread_settings, dtype, density, n_chains):
     W, b, c = make_rbm(25, 30, 20, dtype, w_scale=0.7)
-    v = binary(26, (n_chains, 30), dtype)
+    b = (b - 3 * (density < 0.2)).astype(dtype)
+    v = binary(26, (n_chains, 30), dtype, p=density)
     chains = binary(27, (n_chains * 3 // 4, 20), dtype)
     assert_all_identical(
         run_everywhere(thread_settings, lambda be: rbm.cd_statistics(v, W, b, c, 3, seed=5, counter=9, backend=be))
