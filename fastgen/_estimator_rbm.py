@@ -13,6 +13,7 @@ from . import _backend
 from . import rbm as ops
 from ._validation import check_count
 
+_TRAINED_ATTRIBUTES = ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_")
 _GOLDEN = 0x9E3779B97F4A7C15  # odd constant that re-keys the Philox seed when a counter wraps
 
 
@@ -178,14 +179,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def _epochs(self, kernels, X, data_attributes):
         rng = check_random_state(self.random_state)
         dtype = X.dtype
-        n_samples, n_features = X.shape
-        n_chains = self.batch_size if self.n_chains is None else self.n_chains
-        state = {
-            "components_": np.asarray(rng.normal(0, 0.01, (self.n_components, n_features)), order="F", dtype=dtype),
-            "intercept_hidden_": np.zeros(self.n_components, dtype=dtype),
-            "intercept_visible_": np.zeros(n_features, dtype=dtype),
-            "h_samples_": np.zeros((n_chains, self.n_components), dtype=dtype),
-        }
+        n_samples = X.shape[0]
+        state = self._initial_state(rng, X.shape[1], dtype)
         stream = _PhiloxStream(rng)
         n_batches = int(np.ceil(n_samples / self.batch_size))
         batches = list(gen_even_slices(n_batches * self.batch_size, n_batches, n_samples=n_samples))
@@ -210,6 +205,16 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         if self.n_iter == 0:
             self._commit(state, data_attributes, stream)
 
+    def _initial_state(self, rng, n_features, dtype):
+        """The trained attributes before any update, drawn as scikit-learn draws them."""
+        n_chains = self.batch_size if self.n_chains is None else self.n_chains
+        return {
+            "components_": np.asarray(rng.normal(0, 0.01, (self.n_components, n_features)), order="F", dtype=dtype),
+            "intercept_hidden_": np.zeros(self.n_components, dtype=dtype),
+            "intercept_visible_": np.zeros(n_features, dtype=dtype),
+            "h_samples_": np.zeros((n_chains, self.n_components), dtype=dtype),
+        }
+
     def partial_fit(self, X, y=None):
         """One CD-k/PCD-k update on X as a single batch (initialising the model if needed)."""
         _, kernels = self._check_hyperparameters()
@@ -218,13 +223,9 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         dtype = X.dtype if first_call else self._dtype()
         if first_call:
             rng = check_random_state(self.random_state)
-            n_chains = self.batch_size if self.n_chains is None else self.n_chains
-            self.components_ = np.asarray(rng.normal(0, 0.01, (self.n_components, X.shape[1])), order="F", dtype=dtype)
-            self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
-            self.intercept_visible_ = np.zeros(X.shape[1], dtype=dtype)
-            self.h_samples_ = np.zeros((n_chains, self.n_components), dtype=dtype)
+            self.__dict__.update(self._initial_state(rng, X.shape[1], dtype))
             self._philox = _PhiloxStream(rng)
-        state = {name: getattr(self, name) for name in ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_")}
+        state = {name: getattr(self, name) for name in _TRAINED_ATTRIBUTES}
         trainer = _Trainer(self, kernels, state, dtype)
         trainer.step(self._dense(kernels.xp, X, dtype), self._stream(), _is_binary(X))
         trainer.store(state)
@@ -239,7 +240,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         check_is_fitted(self, "components_")
         X = self._check_X(X, reset=False)
         W, _, c = self._params(kernels, self._dtype())
-        _, p_h = ops._sample_hidden(kernels, self._dense(kernels.xp, X, W.dtype), W, c, 0, 0, _is_binary(X))
+        v = self._dense(kernels.xp, X, W.dtype)
+        _, p_h = ops._sample_hidden(kernels, v, W, c, 0, 0, _is_binary(X) and ops._sparse(kernels.xp, v))
         return self._host(p_h)
 
     def free_energy(self, X):
@@ -347,9 +349,10 @@ class _Trainer:
                 param += velocity
 
     def store(self, state):
-        """Write the trained parameters back into `state` (NumPy arrays, as scikit-learn's)."""
+        """Copies of the trained parameters into `state` (NumPy arrays, as scikit-learn's):
+        the training goes on in place, so what is committed must not move with it."""
         host = BernoulliRBM._host
-        state["components_"] = np.asarray(host(self.W)).T if self.kernels.xp is not np else self.W.T
-        state["intercept_visible_"] = host(self.b)
-        state["intercept_hidden_"] = host(self.c)
-        state["h_samples_"] = host(self.chains)
+        state["components_"] = np.array(host(self.W).T, order="F")
+        state["intercept_visible_"] = np.array(host(self.b))
+        state["intercept_hidden_"] = np.array(host(self.c))
+        state["h_samples_"] = np.array(host(self.chains))

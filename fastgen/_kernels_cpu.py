@@ -6,8 +6,9 @@ Every backend's kernels object offers the same methods, on its own arrays (`xp`)
   bernoulli_binary(states, W, bias, seed, call, stream) -> (state, prob)
       the same draws with logits = states @ W for binary `states` (C-contiguous W),
       computed as sums of the selected rows of W
-  outer_accumulate(out, states, values, scale)
-      out += scale * states^T @ values for binary `states` (in place)
+  outer_pair(a, values_a, scale_a, b, values_b, scale_b) -> out
+      scale_a * a^T @ values_a + scale_b * b^T @ values_b for binary `a`, `b`
+      (the CD weight gradient), as sums of selected rows
   random_binary(shape, dtype, seed, call) -> state with P(1) = 1/2
   free_energy(logits, hidden_bias, visible_term) -> float64 (rows,)
       -visible_term - sum_j softplus(logits + hidden_bias)
@@ -42,8 +43,10 @@ class CpuKernels:
         _core.bernoulli_binary(states, W, bias, prob, state, seed, call, stream)
         return state, prob
 
-    def outer_accumulate(self, out, states, values, scale):
-        _core.outer_accumulate(states, values, out, scale)
+    def outer_pair(self, a, values_a, scale_a, b, values_b, scale_b):
+        out = np.empty((a.shape[1], values_a.shape[1]), dtype=values_a.dtype)
+        _core.outer_pair(a, values_a, scale_a, b, values_b, scale_b, out)
+        return out
 
     def random_binary(self, shape, dtype, seed, call):
         state = np.empty(shape, dtype=dtype)

@@ -78,8 +78,11 @@ class CudaKernels:
         # cuBLAS beats a sparse row gather on the GPU
         return self.bernoulli(states @ W, bias, seed, call, stream)
 
-    def outer_accumulate(self, out, states, values, scale):
-        out += scale * (states.T @ values)
+    def outer_pair(self, a, values_a, scale_a, b, values_b, scale_b):
+        out = a.T @ values_a
+        out *= scale_a
+        out += scale_b * (b.T @ values_b)
+        return out
 
     def random_binary(self, shape, dtype, seed, call):
         state = cp.empty(shape, dtype=dtype)

@@ -226,8 +226,9 @@ def _bernoulli_binary(states, W, bias, prob, state, seed, call, stream):
         _bernoulli_row(r, prob, bias, prob, state, seed, call, stream)
 
 
-def _outer_accumulate(states, values, out, scale):
-    # out[k] += scale * (sum of values[r] over rows r with states[r, k] == 1, increasing r)
+@njit(cache=True)
+def _rows_by_column(states):
+    """by_column of rbm_cpu.h: for each column k, the rows r with states[r, k] == 1, increasing r."""
     n_rows, n_cols = states.shape
     counts = np.zeros(n_cols + 1, dtype=np.int64)
     for r in range(n_rows):
@@ -242,14 +243,19 @@ def _outer_accumulate(states, values, out, scale):
             if states[r, k] != 0:
                 rows[fill[k]] = r
                 fill[k] += 1
-    for k in prange(n_cols):
-        count = offsets[k + 1] - offsets[k]
-        if count == 0:
-            continue
-        total = np.zeros(values.shape[1], dtype=values.dtype)
-        _add_rows(total, values, rows[offsets[k]:], count)
-        for j in range(values.shape[1]):
-            out[k, j] += scale * total[j]
+    return offsets, rows
+
+
+def _outer_pair(offsets_a, rows_a, values_a, scale_a, offsets_b, rows_b, values_b, scale_b, out):
+    # selected_outer_pair of rbm_cpu.h: out[k] = scale_a * sum_a[k] + scale_b * sum_b[k]
+    n_out = values_a.shape[1]
+    for k in prange(out.shape[0]):
+        sum_a = np.zeros(n_out, dtype=values_a.dtype)
+        sum_b = np.zeros(n_out, dtype=values_a.dtype)
+        _add_rows(sum_a, values_a, rows_a[offsets_a[k]:], offsets_a[k + 1] - offsets_a[k])
+        _add_rows(sum_b, values_b, rows_b[offsets_b[k]:], offsets_b[k + 1] - offsets_b[k])
+        for j in range(n_out):
+            out[k, j] = scale_a * sum_a[j] + scale_b * sum_b[j]
 
 
 def _random_binary(state, seed, call):
@@ -284,7 +290,7 @@ def _uniforms(out, seed, call, stream):
 
 # Below this much work (elements touched) a kernel runs serially: between BLAS calls the
 # thread pool competes with BLAS's threads for the cores, which costs more than it saves.
-_PARALLEL_MIN = 1 << 18  # as kParallelWork in csrc/cpu/rbm_cpu.h
+_PARALLEL_MIN = 1 << 22  # as kParallelWork in csrc/cpu/rbm_cpu.h
 
 
 class _Variants:
@@ -300,7 +306,7 @@ class _Variants:
 
 _bernoulli_kernel = _Variants(_bernoulli_logits)
 _bernoulli_binary_kernel = _Variants(_bernoulli_binary)
-_outer_kernel = _Variants(_outer_accumulate)
+_outer_pair_kernel = _Variants(_outer_pair)
 _random_binary_kernel = _Variants(_random_binary)
 _free_energy_kernel = _Variants(_free_energy)
 _uniforms_kernel = _Variants(_uniforms)
@@ -326,12 +332,18 @@ class NumbaKernels:
     def bernoulli_binary(self, states, W, bias, seed, call, stream):
         prob = np.empty((states.shape[0], W.shape[1]), dtype=W.dtype)
         state = np.empty_like(prob)
-        _bernoulli_binary_kernel(states.size * W.shape[1] // 4, states, W, bias, prob, state, np.uint64(seed),
+        _bernoulli_binary_kernel(int(np.count_nonzero(states)) * W.shape[1], states, W, bias, prob, state, np.uint64(seed),
                                  np.uint64(call), np.uint64(stream))
         return state, prob
 
-    def outer_accumulate(self, out, states, values, scale):
-        _outer_kernel(states.size * values.shape[1] // 4, states, values, out, out.dtype.type(scale))
+    def outer_pair(self, a, values_a, scale_a, b, values_b, scale_b):
+        out = np.empty((a.shape[1], values_a.shape[1]), dtype=values_a.dtype)
+        offsets_a, rows_a = _rows_by_column(a)
+        offsets_b, rows_b = _rows_by_column(b)
+        scalar = out.dtype.type
+        _outer_pair_kernel((rows_a.size + rows_b.size) * out.shape[1], offsets_a, rows_a, values_a, scalar(scale_a),
+                           offsets_b, rows_b, values_b, scalar(scale_b), out)
+        return out
 
     def random_binary(self, shape, dtype, seed, call):
         state = np.empty(shape, dtype=dtype)

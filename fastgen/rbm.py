@@ -36,29 +36,35 @@ def _sparse(xp, states):
     return int(xp.count_nonzero(states)) <= SPARSE_DENSITY_MAX * states.size
 
 
-def _sample_hidden(kernels, v, W, c, seed, counter, binary=True):
-    """h ~ p(h | v). With sparse binary v the product v W is a sum of selected rows of W."""
-    if binary and _sparse(kernels.xp, v):
+def _sample_hidden(kernels, v, W, c, seed, counter, sparse):
+    """h ~ p(h | v). `sparse`: v is binary with few ones, so v W is a sum of selected rows of W."""
+    if sparse:
         return kernels.bernoulli_binary(v, W, c, seed, counter, STREAM_HIDDEN)
     return kernels.bernoulli(v @ W, c, seed, counter, STREAM_HIDDEN)
-
-
-def _accumulate_outer(kernels, out, v, p, scale, binary=True):
-    """out += scale * v^T p, as sums of selected rows where v is sparse and binary."""
-    if binary and _sparse(kernels.xp, v):
-        kernels.outer_accumulate(out, v, p, scale)
-    else:
-        out += (v.T @ p) * scale
 
 
 def _sample_visible(kernels, h, W, b, seed, counter):
     return kernels.bernoulli(h @ W.T, b, seed, counter, STREAM_VISIBLE)
 
 
+def _weight_gradient(kernels, v_data, p_data, v_model, p_model, sparse):
+    """mean v h^T under the data minus under the model: sums of selected rows when both
+    visible batches are `sparse` binary states, else two GEMMs."""
+    scale_data, scale_model = 1.0 / v_data.shape[0], -1.0 / v_model.shape[0]
+    if sparse:
+        return kernels.outer_pair(v_data, p_data, scale_data, v_model, p_model, scale_model)
+    dW = v_data.T @ p_data
+    dW *= scale_data
+    dW += (v_model.T @ p_model) * scale_model
+    return dW
+
+
 def _gibbs(kernels, v, W, b, c, n_steps, seed, counter, binary_start=True):
     """`n_steps` sweeps from v (`binary_start`: v holds only 0/1; later states always do)."""
+    xp = kernels.xp
     for step in range(n_steps):
-        h, _ = _sample_hidden(kernels, v, W, c, seed, counter + step, binary_start or step > 0)
+        sparse = (binary_start or step > 0) and _sparse(xp, v)
+        h, _ = _sample_hidden(kernels, v, W, c, seed, counter + step, sparse)
         v, _ = _sample_visible(kernels, h, W, b, seed, counter + step)
     return v, h
 
@@ -76,16 +82,17 @@ def _cd_statistics(kernels, v_data, W, b, c, k, chains, seed, counter, binary_da
     `gibbs` from v_data with the same counter would. `binary_data`: v_data holds only
     0/1 (then its products run as sums of selected rows); else probabilities.
     """
-    h, p_h_data = _sample_hidden(kernels, v_data, W, c, seed, counter, binary_data)
+    xp = kernels.xp
+    data_sparse = binary_data and _sparse(xp, v_data)
+    h, p_h_data = _sample_hidden(kernels, v_data, W, c, seed, counter, data_sparse)
     if chains is not None:
         h = chains
     for step in range(k):
         v_model, _ = _sample_visible(kernels, h, W, b, seed, counter + step)
-        h, p_h_model = _sample_hidden(kernels, v_model, W, c, seed, counter + step + 1)
+        model_sparse = _sparse(xp, v_model)
+        h, p_h_model = _sample_hidden(kernels, v_model, W, c, seed, counter + step + 1, model_sparse)
     n_data, n_model = v_data.shape[0], v_model.shape[0]
-    dW = kernels.xp.zeros_like(W)
-    _accumulate_outer(kernels, dW, v_data, p_h_data, 1.0 / n_data, binary_data)
-    _accumulate_outer(kernels, dW, v_model, p_h_model, -1.0 / n_model)
+    dW = _weight_gradient(kernels, v_data, p_h_data, v_model, p_h_model, data_sparse and model_sparse)
     db = v_data.sum(axis=0) / n_data - v_model.sum(axis=0) / n_model
     dc = p_h_data.sum(axis=0) / n_data - p_h_model.sum(axis=0) / n_model
     return dW, db, dc, h
@@ -125,7 +132,9 @@ def sample_hidden(v, W, c, *, seed, counter=0, backend=None):
     v, W, c = call.arrays
     W, c = _check_params(xp, W, c=c)
     v = _check_states(xp, "v", v, W.shape[0], W.dtype)
-    h, p = _sample_hidden(call.kernels, v, W, c, check_seed("seed", seed), check_counter("counter", counter))
+    h, p = _sample_hidden(
+        call.kernels, v, W, c, check_seed("seed", seed), check_counter("counter", counter), _sparse(xp, v)
+    )
     return call.wrap(h), call.wrap(p)
 
 

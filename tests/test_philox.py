@@ -177,7 +177,7 @@ def test_uniforms_thread_independent(cpu_backends, name):
     if name not in cpu_backends:
         pytest.skip(f"backend {name} unavailable")
     k = kernels(name)
-    n, seed, call, stream = 100_003, 2**32 + 77, 9, 1
+    n, seed, call, stream = 4_200_003, 2**32 + 77, 9, 1  # above the 2**22 parallel threshold
     previous = k.get_num_threads()
     try:
         k.set_num_threads(1)

@@ -109,24 +109,27 @@ void bernoulli_binary(carray<T> states, carray<T> W, carray<T> bias, carray<T> p
     epilogue_rows<T>(rows, n_out, prob_ptr, bias.data(), prob_ptr, state_ptr, seed, call, stream);
 }
 
-// out += scale * states^T @ values, for binary `states` (n, n_out_rows) and values (n, n_cols).
+// out = scale_a a^T values_a + scale_b b^T values_b for binary a (n_a, n_k) and b (n_b, n_k).
 template <typename T>
-void outer_accumulate(carray<T> states, carray<T> values, carray<T> out, double scale) {
-    require(states.ndim() == 2 && values.ndim() == 2 && out.ndim() == 2, "states, values and out must be 2-D");
-    require(states.shape(0) == values.shape(0), "states and values must have the same rows");
-    require(out.shape(0) == states.shape(1) && out.shape(1) == values.shape(1), "out must be (states cols, values cols)");
-    const int64_t rows = states.shape(0), n_cols = values.shape(1);
-    const T* states_ptr = states.data();
-    const T* values_ptr = values.data();
+void outer_pair(carray<T> a, carray<T> values_a, double scale_a, carray<T> b, carray<T> values_b, double scale_b,
+                carray<T> out) {
+    require(a.ndim() == 2 && b.ndim() == 2 && values_a.ndim() == 2 && values_b.ndim() == 2 && out.ndim() == 2,
+            "states, values and out must be 2-D");
+    require(a.shape(0) == values_a.shape(0) && b.shape(0) == values_b.shape(0), "states and values must have the same rows");
+    require(a.shape(1) == b.shape(1) && values_a.shape(1) == values_b.shape(1), "both terms must have the same shape");
+    require(out.shape(0) == a.shape(1) && out.shape(1) == values_a.shape(1), "out must be (states cols, values cols)");
+    const int64_t n_k = a.shape(1), n_out = values_a.shape(1);
+    const T *a_ptr = a.data(), *b_ptr = b.data(), *va = values_a.data(), *vb = values_b.data();
     T* out_ptr = out.mutable_data();
     py::gil_scoped_release release;
-    std::vector<int64_t> offsets;
-    std::vector<int32_t> index;
-    std::vector<int64_t> col_offsets;
-    std::vector<int32_t> by_col;
-    cpu::active_units<T>(states_ptr, rows, states.shape(1), offsets, index);
-    cpu::by_column(offsets, index, rows, states.shape(1), col_offsets, by_col);
-    cpu::selected_outer_accumulate<T>(col_offsets, by_col, states.shape(1), values_ptr, n_cols, (T)scale, out_ptr);
+    std::vector<int64_t> offsets, offsets_a, offsets_b;
+    std::vector<int32_t> index, rows_a, rows_b;
+    cpu::active_units<T>(a_ptr, a.shape(0), n_k, offsets, index);
+    cpu::by_column(offsets, index, a.shape(0), n_k, offsets_a, rows_a);
+    cpu::active_units<T>(b_ptr, b.shape(0), n_k, offsets, index);
+    cpu::by_column(offsets, index, b.shape(0), n_k, offsets_b, rows_b);
+    cpu::selected_outer_pair<T>(offsets_a, rows_a, va, (T)scale_a, offsets_b, rows_b, vb, (T)scale_b, n_k, n_out,
+                                out_ptr);
 }
 
 template <typename T>
@@ -194,8 +197,9 @@ PYBIND11_MODULE(_core, m) {
     m.def("bernoulli_binary", &bernoulli_binary<T>, py::arg("states").noconvert(), py::arg("W").noconvert(),     \
           py::arg("bias").noconvert(), py::arg("prob").noconvert(), py::arg("state").noconvert(),     \
           py::arg("seed"), py::arg("call"), py::arg("stream"));                                         \
-    m.def("outer_accumulate", &outer_accumulate<T>, py::arg("states").noconvert(),                    \
-          py::arg("values").noconvert(), py::arg("out").noconvert(), py::arg("scale"));                 \
+    m.def("outer_pair", &outer_pair<T>, py::arg("a").noconvert(), py::arg("values_a").noconvert(),     \
+          py::arg("scale_a"), py::arg("b").noconvert(), py::arg("values_b").noconvert(),                 \
+          py::arg("scale_b"), py::arg("out").noconvert());                                              \
     m.def("random_binary", &random_binary<T>, py::arg("state").noconvert(), py::arg("seed"),          \
           py::arg("call"));                                                                             \
     m.def("free_energy", &free_energy<T>, py::arg("logits").noconvert(),                              \
