@@ -20,15 +20,24 @@ fastgen's (Philox) and from each other, so the weights agree in distribution onl
 
 `numpy_cd_fit` is plain NumPy (GEMMs through NumPy's BLAS, draws from
 np.random.default_rng); `torch_cd_fit` is the same loop with PyTorch CPU tensors
-(as many intra-op threads as cores; GEMMs through torch's BLAS, MKL in the pip wheels).
+(as many intra-op threads as cores; GEMMs through torch's BLAS, MKL in the pip wheels),
+which the benchmarks run in a process of its own through `TorchWorker`.
 Both return an `RBMParams` with scikit-learn's attribute names.
 """
 from __future__ import annotations
 
 import os
+import pickle
+import subprocess
+import sys
+import traceback
 from dataclasses import dataclass
 
 import numpy as np
+
+# The environment before anything else in the benchmark process ran (conftest.py imports
+# this module first), for the torch worker process (see TorchWorker).
+START_ENV = dict(os.environ)
 
 
 @dataclass
@@ -133,3 +142,122 @@ def torch_cd_fit(X, n_components=500, learning_rate=0.05, batch_size=100, n_iter
                 b.add_(v0.sum(dim=0) - v.sum(dim=0), alpha=scale)
                 c.add_(p_h0.sum(dim=0) - p_h.sum(dim=0), alpha=scale)
     return RBMParams(W.T.numpy(), c.numpy(), b.numpy())
+
+
+# ---------------------------------------------------------------- torch in its own process
+
+
+class TorchWorkerUnavailable(ImportError):
+    pass
+
+
+class TorchWorker:
+    """Runs `torch_cd_fit` in a child process that has never imported fastgen.
+
+    torch's wheels bundle an OpenMP runtime named libgomp.so.1, the same name as the system
+    libgomp that fastgen's extension links, so in one process both would share one runtime
+    (its thread pool and the wait policy it read when it loaded). A separate process
+    measures torch the way a torch user runs it, whatever fastgen does. The child starts
+    with START_ENV; each call costs a pickle round trip through a pipe (well under a
+    millisecond), inside the timing.
+    """
+
+    def __init__(self):
+        self._data_name = None
+        self._proc = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--torch-worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=START_ENV,
+        )
+        try:
+            self.info = self._call("info")
+        except TorchWorkerUnavailable:
+            self.close()
+            raise
+
+    def _call(self, command, *args, **kwargs):
+        pickle.dump((command, args, kwargs), self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        self._proc.stdin.flush()
+        status, reply = pickle.load(self._proc.stdout)
+        if status == "import-error":
+            raise TorchWorkerUnavailable(reply)
+        if status != "ok":
+            raise RuntimeError(f"torch worker failed:\n{reply}")
+        return reply
+
+    def set_data(self, name, X):
+        """Send X (once per dataset name)."""
+        if name != self._data_name:
+            self._call("data", np.ascontiguousarray(X, dtype=np.float32))
+            self._data_name = name
+
+    def fit(self, rows=None, **kwargs):
+        """torch_cd_fit(X[:rows], **kwargs) in the worker; keeps the result there."""
+        self._call("fit", rows, **kwargs)
+
+    def params(self):
+        """The RBMParams of the last fit."""
+        return self._call("params")
+
+    def cpu_seconds(self):
+        """User + system CPU time of the worker process so far (Linux; nan elsewhere)."""
+        try:
+            with open(f"/proc/{self._proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        except (OSError, ValueError, IndexError):
+            return float("nan")
+
+    def close(self):
+        if self._proc.poll() is None:
+            self._proc.stdin.close()
+            self._proc.wait(timeout=30)
+
+
+def _torch_worker_main():
+    channel_in, channel_out = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # stray prints must not reach the channel
+    state = {"X": None, "last": None}
+
+    def handle(command, args, kwargs):
+        if command == "info":
+            torch = torch_module()
+            return {
+                "torch": str(torch.__version__),  # a str subclass that would import torch when unpickled
+                "torch_threads": torch.get_num_threads(),
+                "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
+                "fastgen_imported": "fastgen" in sys.modules,
+            }
+        if command == "data":
+            state["X"] = args[0]
+            return None
+        if command == "fit":
+            rows = args[0]
+            state["last"] = torch_cd_fit(state["X"] if rows is None else state["X"][:rows], **kwargs)
+            return None
+        if command == "params":
+            return state["last"]
+        raise ValueError(f"unknown command {command!r}")
+
+    while True:
+        try:
+            command, args, kwargs = pickle.load(channel_in)
+        except EOFError:
+            return
+        try:
+            reply = ("ok", handle(command, args, kwargs))
+        except ImportError as exc:
+            reply = ("import-error", f"torch not importable: {exc}")
+        except Exception:
+            reply = ("error", traceback.format_exc())
+        pickle.dump(reply, channel_out, protocol=pickle.HIGHEST_PROTOCOL)
+        channel_out.flush()
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--torch-worker"]:
+    # run as a script: this file is __main__, so pickled RBMParams must name the importable module
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import baselines
+
+    baselines._torch_worker_main()

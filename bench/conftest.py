@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+import baselines  # noqa: E402  (first: it records the environment before fastgen changes it)
 import datasets  # noqa: E402
 
 
@@ -22,6 +23,17 @@ def dataset(request):
     X = datasets.synthetic(datasets.N_SAMPLES) if name == "synthetic" else datasets.mnist(datasets.mnist_directory())
     assert X.shape == (datasets.N_SAMPLES, datasets.N_PIXELS) and str(X.dtype) == "float32", (name, X.shape, X.dtype)
     return name, X
+
+
+@pytest.fixture(scope="session")
+def torch_worker():
+    """The torch baseline's own process (see baselines.TorchWorker); skips if torch is missing."""
+    try:
+        worker = baselines.TorchWorker()
+    except ImportError as exc:
+        pytest.skip(str(exc))
+    yield worker
+    worker.close()
 
 
 # ---------------------------------------------------------------- machine info in the JSON
@@ -53,12 +65,14 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
-def _version(module_name):
+def _version(distribution):
+    # from the installed metadata: importing torch here would load its OpenMP runtime
+    from importlib import metadata
+
     try:
-        module = __import__(module_name)
-    except Exception as exc:  # not installed, or broken
-        return f"not importable ({type(exc).__name__})"
-    return getattr(module, "__version__", "?")
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def environment_info():
@@ -68,7 +82,10 @@ def environment_info():
         "cpu_count": os.cpu_count(),
         "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "python": platform.python_version(),
-        "versions": {name: _version(name) for name in ("numpy", "numba", "sklearn", "torch", "fastgen")},
+        "versions": {
+            name: _version(dist)
+            for name, dist in (("numpy", "numpy"), ("numba", "numba"), ("sklearn", "scikit-learn"), ("torch", "torch"), ("fastgen", "fastgen"))
+        },
         "loadavg_start": _load_at_start,  # 1, 5, 15 minutes
         "loadavg_end": _loadavg(),
         "thread_env": {k: os.environ[k] for k in sorted(os.environ) if k.endswith("_NUM_THREADS") or (k.startswith("FASTGEN_") and k != "FASTGEN_BENCH_COMMAND")},
@@ -79,9 +96,8 @@ def environment_info():
         info["fastgen_backends"] = list(fastgen.available_backends())
     except Exception:
         pass
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        info["torch_threads"] = torch.get_num_threads()
+    if "torch" in sys.modules:  # should not happen: torch runs in its own process
+        info["torch_in_main_process"] = True
     try:
         import threadpoolctl
 

@@ -99,8 +99,16 @@ def header(data):
         + f" ({os.path.basename(p.get('filepath') or '?')}): {p.get('num_threads')} threads"
         for p in env.get("threadpools", [])
     ]
-    if env.get("torch_threads") is not None:
-        threads.append(f"torch intra-op: {env['torch_threads']} threads")
+    worker = next(
+        (b["extra_info"] for b in data.get("benchmarks", []) if "worker_torch_threads" in (b.get("extra_info") or {})), None
+    )
+    if worker:
+        threads.append(
+            f"torch-cpu in its own process: {worker['worker_torch_threads']} intra-op threads, "
+            f"OMP_WAIT_POLICY {worker.get('worker_OMP_WAIT_POLICY')}"
+        )
+    if env.get("torch_in_main_process"):
+        threads.append("WARNING: torch was imported in the benchmark process")
     if threads:
         lines.append(f"- thread pools: {'; '.join(threads)}")
     if env.get("loadavg_start") or env.get("loadavg_end"):
@@ -162,7 +170,7 @@ def tables(data):
         "`X / this` = median time of X divided by this implementation's median (above 1: faster than X). "
         "‖W‖_F: Frobenius norm of the weights after the epoch (the same algorithm should give similar values; "
         "random streams differ between implementations). "
-        "cores used: this process's CPU time / wall time during the benchmark; other load: CPU time of "
+        "cores used: CPU time of the benchmark process (plus the torch worker's) / wall time; other load: CPU time of "
         "everything else on the machine (incl. hypervisor steal) / wall time, about 0 when the timings are clean.",
         "",
     ]

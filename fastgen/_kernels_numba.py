@@ -288,28 +288,31 @@ def _uniforms(out, seed, call, stream):
         _row_uniforms(begin, min(chunk, n - begin), seed, call, stream, out[begin:])
 
 
-# Below this much work (elements touched) a kernel runs serially: between BLAS calls the
-# thread pool competes with BLAS's threads for the cores, which costs more than it saves.
-_PARALLEL_MIN = 1 << 22  # as kParallelWork in csrc/cpu/rbm_cpu.h
+# Below this much work a kernel runs serially: elements for the element-wise kernels,
+# vector additions for the selected-row sums (as kParallelWork and kParallelAdds in
+# csrc/cpu/rbm_cpu.h, which say why).
+_PARALLEL_ELEMENTS = 1 << 22
+_PARALLEL_ADDS = 1 << 25
 
 
 class _Variants:
-    """A kernel body compiled twice, serial and parallel; called with the element count."""
+    """A kernel body compiled twice, serial and parallel; called with the work it has."""
 
-    def __init__(self, body):
+    def __init__(self, body, threshold):
         self.serial = njit(cache=True)(body)
         self.parallel = njit(cache=True, parallel=True)(body)
+        self.threshold = threshold
 
-    def __call__(self, n_elements, *args):
-        (self.parallel if n_elements >= _PARALLEL_MIN else self.serial)(*args)
+    def __call__(self, work, *args):
+        (self.parallel if work >= self.threshold else self.serial)(*args)
 
 
-_bernoulli_kernel = _Variants(_bernoulli_logits)
-_bernoulli_binary_kernel = _Variants(_bernoulli_binary)
-_outer_pair_kernel = _Variants(_outer_pair)
-_random_binary_kernel = _Variants(_random_binary)
-_free_energy_kernel = _Variants(_free_energy)
-_uniforms_kernel = _Variants(_uniforms)
+_bernoulli_kernel = _Variants(_bernoulli_logits, _PARALLEL_ELEMENTS)
+_bernoulli_binary_kernel = _Variants(_bernoulli_binary, _PARALLEL_ADDS)
+_outer_pair_kernel = _Variants(_outer_pair, _PARALLEL_ADDS)
+_random_binary_kernel = _Variants(_random_binary, _PARALLEL_ELEMENTS)
+_free_energy_kernel = _Variants(_free_energy, _PARALLEL_ELEMENTS)
+_uniforms_kernel = _Variants(_uniforms, _PARALLEL_ELEMENTS)
 
 
 class NumbaKernels:

@@ -9,9 +9,13 @@ see csrc/include/fastgen/philox.h. `sample_hidden` and `sample_visible` with cou
 are the two halves of Gibbs sweep n: `gibbs(v, ..., n_steps, seed=s, counter=n)` is
 exactly sample_hidden/sample_visible with counters n, n+1, ..., n+n_steps-1.
 
-Each op is a GEMM through the backend's BLAS followed by one fused kernel (bias +
-sigmoid + Philox uniform + Bernoulli draw); `_`-prefixed functions are the unchecked
-versions on a backend's own arrays that the estimators call in their loops.
+Each conditional is a product with W followed by one fused kernel (bias + sigmoid +
+Philox uniform + Bernoulli draw). The product is a GEMM through the backend's BLAS,
+except on the CPU backends when the input states are binary with at most 20% ones:
+then it is a sum of the selected rows of W, fused with the epilogue (the CD weight
+gradient likewise). Both paths are deterministic and identical on `cpu` and `numba`.
+`_`-prefixed functions are the unchecked versions on a backend's own arrays that the
+estimators call in their loops.
 """
 from __future__ import annotations
 
@@ -24,7 +28,6 @@ STREAM_INIT = 2
 
 
 # ---------------------------------------------------------------- unchecked kernels
-
 
 # Above this fraction of ones, a binary product runs as a dense GEMM: the sums of selected
 # rows cost in proportion to the ones, and measured on a par with BLAS at about 20%.

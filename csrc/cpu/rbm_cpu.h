@@ -15,10 +15,13 @@
 namespace fastgen {
 namespace cpu {
 
-// Work (elements touched) below which a loop stays on the calling thread. With sleeping
-// (passive) OpenMP threads, waking the team cost as much as it saved on a 100 x 784 x 500
-// training batch (measured); spinning threads would starve the BLAS calls in between.
+// Work below which a loop stays on the calling thread: elements for the element-wise
+// loops, vector additions (ones x row length) for the selected-row sums. A training batch
+// (100 x 784 x 500) stays below both: there, waking the OpenMP team cost as much as it
+// saved, and threads left spinning after a region starved the BLAS calls in between (8x
+// slower, measured). Large calls (many chains, big layers) go parallel.
 constexpr int64_t kParallelWork = 1 << 22;
+constexpr int64_t kParallelAdds = 1 << 25;
 
 // Uniforms of elements [begin, begin + n) of draw (seed, call, stream) into `u`: the
 // Philox blocks of kLanes consecutive groups at a time, lane by lane, so that the rounds
@@ -141,7 +144,7 @@ inline void add_rows(T* __restrict dst, const T* src, int64_t n, const int32_t* 
 template <typename T>
 inline void selected_row_sums(const std::vector<int64_t>& offsets, const std::vector<int32_t>& index, int64_t n_rows,
                               const T* W, int64_t n_out, T* out) {
-#pragma omp parallel for schedule(static) if ((int64_t)index.size() * n_out >= kParallelWork)
+#pragma omp parallel for schedule(static) if ((int64_t)index.size() * n_out >= kParallelAdds)
     for (int64_t r = 0; r < n_rows; ++r) {
         T* dst = out + r * n_out;
         for (int64_t j = 0; j < n_out; ++j) dst[j] = T(0);
@@ -159,7 +162,7 @@ inline void selected_outer_pair(const std::vector<int64_t>& offsets_a, const std
                                 const std::vector<int32_t>& rows_b, const T* values_b, T scale_b, int64_t n_k,
                                 int64_t n_out, T* out) {
     const int64_t work = (int64_t)(rows_a.size() + rows_b.size()) * n_out;
-#pragma omp parallel if (work >= kParallelWork)
+#pragma omp parallel if (work >= kParallelAdds)
     {
         std::vector<T> sum_a((size_t)n_out), sum_b((size_t)n_out);
 #pragma omp for schedule(static)

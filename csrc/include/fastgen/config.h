@@ -4,7 +4,6 @@
 
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)
 #define FG_HD __host__ __device__ __forceinline__
-#define FG_DEVICE_CODE 1
 #else
 #define FG_HD inline
 #endif

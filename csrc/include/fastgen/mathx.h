@@ -3,7 +3,7 @@
 #pragma once
 #include "config.h"
 
-#if !defined(FG_DEVICE_CODE)
+#if !defined(__CUDACC_RTC__)
 #include <string.h>
 #endif
 
@@ -15,7 +15,7 @@ FG_HD float fg_log1p(float x) { return log1pf(x); }
 FG_HD double fg_log1p(double x) { return log1p(x); }
 
 FG_HD float float_from_bits(uint32_t bits) {
-#if defined(FG_DEVICE_CODE)
+#if defined(__CUDA_ARCH__)
     return __uint_as_float(bits);
 #else
     float value;
