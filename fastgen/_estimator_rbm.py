@@ -321,7 +321,7 @@ class _Trainer:
         self.learning_rate = estimator.learning_rate
         self.momentum = estimator.momentum
         self.weight_decay = estimator.weight_decay
-        # On the host W is a view of components_.T, so updates land in components_ directly.
+        # W as the kernels want it: (n_features, n_components), C-contiguous.
         self.W = xp.ascontiguousarray(xp.asarray(state["components_"].T, dtype=dtype))
         self.b = xp.asarray(state["intercept_visible_"], dtype=dtype)
         self.c = xp.asarray(state["intercept_hidden_"], dtype=dtype)
@@ -329,24 +329,24 @@ class _Trainer:
         self.velocity = [xp.zeros_like(p) for p in (self.W, self.b, self.c)] if self.momentum else None
 
     def step(self, v_data, stream, binary_data):
+        """One update: the CD/PCD statistics come already times the learning rate."""
         seed, counter = stream.take(self.k + 1)
         chains = self.chains if self.persistent else None
         dW, db, dc, chains = ops._cd_statistics(
-            self.kernels, v_data, self.W, self.b, self.c, self.k, chains, seed, counter, binary_data
+            self.kernels, v_data, self.W, self.b, self.c, self.k, chains, seed, counter, binary_data,
+            scale=self.learning_rate,
         )
         if self.persistent:
             self.chains = chains
         if self.weight_decay:
-            dW -= self.weight_decay * self.W
-        for i, (param, grad) in enumerate(((self.W, dW), (self.b, db), (self.c, dc))):
-            if self.velocity is None:
-                grad *= self.learning_rate
-                param += grad
-            else:
+            dW -= (self.learning_rate * self.weight_decay) * self.W
+        for i, (param, step) in enumerate(((self.W, dW), (self.b, db), (self.c, dc))):
+            if self.velocity is not None:
                 velocity = self.velocity[i]
                 velocity *= self.momentum
-                velocity += self.learning_rate * grad
-                param += velocity
+                velocity += step
+                step = velocity
+            param += step
 
     def store(self, state):
         """Copies of the trained parameters into `state` (NumPy arrays, as scikit-learn's):

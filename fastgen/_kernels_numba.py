@@ -73,49 +73,53 @@ _EXP_P = (
     np.float32(1.6666665459e-1),
     np.float32(5.0000001201e-1),
 )
-_POW2_NEG = np.array([2.0**-e for e in range(127)], dtype=np.float32)  # a table lookup vectorises
 _F32_ONE = np.float32(1.0)
 _F32_ZERO = np.float32(0.0)
 
 
-@njit(cache=True, inline="always")
-def _exp_nonpositive_f32(x):
-    """exp_nonpositive of mathx.h: the same float32 operations in the same order."""
-    if x < _EXP_MIN:
-        x = _EXP_MIN
-    n = (x * _LOG2E + _ROUND) - _ROUND
-    r = x - n * _LN2_HI
-    r = r - n * _LN2_LO
-    p = _EXP_P[0]
-    p = p * r + _EXP_P[1]
-    p = p * r + _EXP_P[2]
-    p = p * r + _EXP_P[3]
-    p = p * r + _EXP_P[4]
-    p = p * r + _EXP_P[5]
-    p = p * (r * r) + r
-    p = p + _F32_ONE
-    return p * _POW2_NEG[int(-n)]  # 2^n, n in [-126, 0]: exact, as the bit construction in C++
+def _sigmoid_row(logits, r, bias, p, bits):
+    """p[j] = sigmoid(logits[r, j] + bias[j]) as mathx.h computes it (see the overload)."""
 
 
-def _sigmoid(x):
-    """Dispatched by dtype through the overload below (float32: mathx.h's own exp)."""
+@overload(_sigmoid_row, inline="always")
+def _sigmoid_row_overload(logits, r, bias, p, bits):
+    if logits.dtype == types.float32:
 
+        def sigmoid_row_f32(logits, r, bias, p, bits):
+            # exp_nonpositive of mathx.h, operation for operation, in two loops: the second
+            # reads 2^n through a float view of the exponent bits written by the first
+            # (Numba has no scalar bit cast), so that both loops vectorise.
+            scale = bits.view(np.float32)
+            for j in range(p.shape[0]):
+                x = logits[r, j] + bias[j]
+                z = -x if x >= _F32_ZERO else x
+                z = _EXP_MIN if z < _EXP_MIN else z
+                n = (z * _LOG2E + _ROUND) - _ROUND
+                t = z - n * _LN2_HI
+                t = t - n * _LN2_LO
+                q = _EXP_P[0]
+                q = q * t + _EXP_P[1]
+                q = q * t + _EXP_P[2]
+                q = q * t + _EXP_P[3]
+                q = q * t + _EXP_P[4]
+                q = q * t + _EXP_P[5]
+                q = q * (t * t) + t
+                p[j] = q + _F32_ONE
+                bits[j] = (np.int32(n) + np.int32(127)) << np.int32(23)
+            for j in range(p.shape[0]):
+                e = p[j] * scale[j]
+                x = logits[r, j] + bias[j]
+                p[j] = (_F32_ONE if x >= _F32_ZERO else e) / (_F32_ONE + e)
 
-@overload(_sigmoid, inline="always")
-def _sigmoid_overload(x):
-    if x == types.float32:
+        return sigmoid_row_f32
 
-        def sigmoid_f32(x):
-            z = _exp_nonpositive_f32(-x if x >= _F32_ZERO else x)
-            return (_F32_ONE if x >= _F32_ZERO else z) / (_F32_ONE + z)
+    def sigmoid_row_f64(logits, r, bias, p, bits):
+        for j in range(p.shape[0]):
+            x = logits[r, j] + bias[j]
+            z = np.exp(-x if x >= 0.0 else x)
+            p[j] = (1.0 if x >= 0.0 else z) / (1.0 + z)
 
-        return sigmoid_f32
-
-    def sigmoid_f64(x):
-        z = np.exp(-x if x >= 0.0 else x)
-        return (1.0 if x >= 0.0 else z) / (1.0 + z)
-
-    return sigmoid_f64
+    return sigmoid_row_f64
 
 
 @njit(cache=True, inline="always")
@@ -181,9 +185,9 @@ def _bernoulli_row(r, logits, bias, prob, state, seed, call, stream):
     zero = logits.dtype.type(0)
     u = np.empty(n_cols, np.float32)
     p = np.empty(n_cols, logits.dtype)
+    bits = np.empty(n_cols, np.int32)
     _row_uniforms(r * n_cols, n_cols, seed, call, stream, u)
-    for j in range(n_cols):
-        p[j] = _sigmoid(logits[r, j] + bias[j])
+    _sigmoid_row(logits, r, bias, p, bits)
     for j in range(n_cols):
         prob[r, j] = p[j]
         state[r, j] = one if logits.dtype.type(u[j]) < p[j] else zero

@@ -50,10 +50,10 @@ def _sample_visible(kernels, h, W, b, seed, counter):
     return kernels.bernoulli(h @ W.T, b, seed, counter, STREAM_VISIBLE)
 
 
-def _weight_gradient(kernels, v_data, p_data, v_model, p_model, sparse):
-    """mean v h^T under the data minus under the model: sums of selected rows when both
-    visible batches are `sparse` binary states, else two GEMMs."""
-    scale_data, scale_model = 1.0 / v_data.shape[0], -1.0 / v_model.shape[0]
+def _weight_gradient(kernels, v_data, p_data, v_model, p_model, sparse, scale):
+    """`scale` times (mean v h^T under the data minus under the model): sums of selected
+    rows when both visible batches are `sparse` binary states, else two GEMMs."""
+    scale_data, scale_model = scale / v_data.shape[0], -scale / v_model.shape[0]
     if sparse:
         return kernels.outer_pair(v_data, p_data, scale_data, v_model, p_model, scale_model)
     dW = v_data.T @ p_data
@@ -76,14 +76,15 @@ def _free_energy(kernels, v, W, b, c):
     return kernels.free_energy(v @ W, c, v @ b.astype(kernels.xp.float64))
 
 
-def _cd_statistics(kernels, v_data, W, b, c, k, chains, seed, counter, binary_data=True):
+def _cd_statistics(kernels, v_data, W, b, c, k, chains, seed, counter, binary_data=True, scale=1.0):
     """CD-k (chains None) or PCD-k (chains = persistent hidden states) gradient estimate.
 
     Positive phase p(h | v_data). Negative phase: k sweeps v ~ p(v|h), h ~ p(h|v)
     starting from h0 ~ p(h | v_data) or from `chains`; its statistics use the last
     visible sample and p(h | v). Draws use counters counter .. counter + k, as
     `gibbs` from v_data with the same counter would. `binary_data`: v_data holds only
-    0/1 (then its products run as sums of selected rows); else probabilities.
+    0/1 (then its products run as sums of selected rows); else probabilities. The
+    statistics come multiplied by `scale` (a learning rate, saving a pass over dW).
     """
     xp = kernels.xp
     data_sparse = binary_data and _sparse(xp, v_data)
@@ -95,9 +96,9 @@ def _cd_statistics(kernels, v_data, W, b, c, k, chains, seed, counter, binary_da
         model_sparse = _sparse(xp, v_model)
         h, p_h_model = _sample_hidden(kernels, v_model, W, c, seed, counter + step + 1, model_sparse)
     n_data, n_model = v_data.shape[0], v_model.shape[0]
-    dW = _weight_gradient(kernels, v_data, p_h_data, v_model, p_h_model, data_sparse and model_sparse)
-    db = v_data.sum(axis=0) / n_data - v_model.sum(axis=0) / n_model
-    dc = p_h_data.sum(axis=0) / n_data - p_h_model.sum(axis=0) / n_model
+    dW = _weight_gradient(kernels, v_data, p_h_data, v_model, p_h_model, data_sparse and model_sparse, scale)
+    db = v_data.sum(axis=0) * (scale / n_data) - v_model.sum(axis=0) * (scale / n_model)
+    dc = p_h_data.sum(axis=0) * (scale / n_data) - p_h_model.sum(axis=0) * (scale / n_model)
     return dW, db, dc, h
 
 
