@@ -11,8 +11,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import baselines  # noqa: E402  (first: it records the environment before fastgen changes it)
+import baselines  # noqa: E402  (first: it records the environment for the torch worker)
 import datasets  # noqa: E402
+from machine import cpu_model  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -52,17 +53,6 @@ def pytest_sessionstart(session):
     # other work on the machine skews the timings: the report shows the load averages
     global _load_at_start
     _load_at_start = _loadavg()
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _version(distribution):

@@ -15,18 +15,9 @@ import re
 import sys
 from datetime import datetime
 
+from machine import cpu_model
+
 IMPL_ORDER = ["fastgen-cpu", "fastgen-numba", "fastgen-cuda", "numpy", "sklearn", "torch-cpu"]
-
-
-def _cpu_model_now():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _version_now(name):
@@ -64,7 +55,7 @@ def header(data):
 
     cpu = env.get("cpu_model") or (machine.get("cpu") or {}).get("brand_raw")
     if not cpu:
-        cpu, _ = _cpu_model_now(), measured_now.append("CPU model")
+        cpu, _ = cpu_model(), measured_now.append("CPU model")
     cores = env.get("cpu_count") or (machine.get("cpu") or {}).get("count")
     if not cores:
         cores, _ = os.cpu_count(), measured_now.append("cores")

@@ -34,7 +34,6 @@ void require(bool ok, const char* message) {
 
 int64_t n_groups(uint64_t n) { return (int64_t)((n + 3) / 4); }
 
-
 std::array<uint32_t, 4> philox_words(std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key) {
     u32x4 ctr;
     for (int k = 0; k < 4; ++k) ctr.v[k] = counter[k];

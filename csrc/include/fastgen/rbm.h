@@ -27,7 +27,7 @@ FG_HD void bernoulli_unit(T logit, T bias, uint32_t word, T& prob, T& state) {
 // Elements 4*group .. 4*group+3 (clipped to n_elements) of a (rows, n_cols) row-major
 // array of pre-activations `logits` (bias not yet added), element i drawing
 // uniform(seed, call, stream, i). `prob` may alias `logits` (in-place). One thread per
-// group on the GPU.
+// group on the GPU; the CPU walks rows instead (csrc/cpu/rbm_cpu.h), same values.
 template <typename T>
 FG_HD void bernoulli_group(uint64_t group, uint64_t n_elements, uint64_t n_cols,
                            const T* logits, const T* bias, T* prob, T* state,
@@ -40,23 +40,6 @@ FG_HD void bernoulli_group(uint64_t group, uint64_t n_elements, uint64_t n_cols,
         if (++col == n_cols) {
             col = 0;
         }
-    }
-}
-
-// The same draws for all of row `row`: one row per thread on the CPU, where walking a
-// row keeps the bias in cache and needs no division. A Philox block that straddles two
-// rows is computed by both (each uses its own words of it).
-template <typename T>
-FG_HD void bernoulli_row(uint64_t row, uint64_t n_cols, const T* logits, const T* bias, T* prob,
-                         T* state, uint64_t seed, uint32_t call, uint32_t stream) {
-    const uint64_t begin = row * n_cols;
-    u32x4 words = philox_block(seed, call, stream, begin >> 2);
-    for (uint64_t col = 0; col < n_cols; ++col) {
-        const uint64_t i = begin + col;
-        if ((i & 3) == 0 && col > 0) {
-            words = philox_block(seed, call, stream, i >> 2);
-        }
-        bernoulli_unit<T>(logits[i], bias[col], words.v[i & 3], prob[i], state[i]);
     }
 }
 
