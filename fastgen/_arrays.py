@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
-
 from . import _backend
 
 

@@ -241,7 +241,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         X = self._check_X(X, reset=False)
         W, _, c = self._params(kernels, self._dtype())
         v = self._dense(kernels.xp, X, W.dtype)
-        _, p_h = ops._sample_hidden(kernels, v, W, c, 0, 0, _is_binary(X) and ops._sparse(kernels.xp, v))
+        _, p_h = ops._sample_hidden(kernels, v, W, c, 0, 0, _is_binary(X) and ops._sparse(kernels, v))
         return self._host(p_h)
 
     def free_energy(self, X):

@@ -3,6 +3,7 @@
 Every backend's kernels object offers the same methods, on its own arrays (`xp`):
   bernoulli(logits, bias, seed, call, stream) -> (state, prob)
       prob = sigmoid(logits + bias) (computed in place of `logits`), state ~ Bernoulli(prob)
+  sparse_products: whether the two methods below exist (CPU backends only)
   bernoulli_binary(states, W, bias, seed, call, stream) -> (state, prob)
       the same draws with logits = states @ W for binary `states` (C-contiguous W),
       computed as sums of the selected rows of W
@@ -23,6 +24,7 @@ from . import _core
 class CpuKernels:
     name = "cpu"
     xp = np
+    sparse_products = True  # has bernoulli_binary and outer_pair
 
     @staticmethod
     def set_num_threads(n):

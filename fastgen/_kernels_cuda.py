@@ -59,6 +59,7 @@ def _grid(n_items):
 class CudaKernels:
     name = "cuda"
     xp = cp
+    sparse_products = False  # cuBLAS beats sums of selected rows on the GPU
 
     def __init__(self):
         if cp.cuda.runtime.getDeviceCount() < 1:
@@ -73,16 +74,6 @@ class CudaKernels:
                                       np.uint64(logits.shape[1]), np.uint64(seed), np.uint32(call),
                                       np.uint32(stream)))
         return state, logits
-
-    def bernoulli_binary(self, states, W, bias, seed, call, stream):
-        # cuBLAS beats a sparse row gather on the GPU
-        return self.bernoulli(states @ W, bias, seed, call, stream)
-
-    def outer_pair(self, a, values_a, scale_a, b, values_b, scale_b):
-        out = a.T @ values_a
-        out *= scale_a
-        out += scale_b * (b.T @ values_b)
-        return out
 
     def random_binary(self, shape, dtype, seed, call):
         state = cp.empty(shape, dtype=dtype)

@@ -322,6 +322,7 @@ _uniforms_kernel = _Variants(_uniforms, _PARALLEL_ELEMENTS)
 class NumbaKernels:
     name = "numba"
     xp = np
+    sparse_products = True  # has bernoulli_binary and outer_pair
 
     @staticmethod
     def set_num_threads(n):

@@ -34,9 +34,12 @@ STREAM_INIT = 2
 SPARSE_DENSITY_MAX = 0.2
 
 
-def _sparse(xp, states):
-    """Whether binary `states` are sparse enough for the selected-rows kernels."""
-    return int(xp.count_nonzero(states)) <= SPARSE_DENSITY_MAX * states.size
+def _sparse(kernels, states):
+    """Whether binary `states` should go to the backend's selected-rows kernels: it has
+    them, and the states are sparse enough."""
+    if not kernels.sparse_products:
+        return False
+    return int(kernels.xp.count_nonzero(states)) <= SPARSE_DENSITY_MAX * states.size
 
 
 def _sample_hidden(kernels, v, W, c, seed, counter, sparse):
@@ -64,9 +67,8 @@ def _weight_gradient(kernels, v_data, p_data, v_model, p_model, sparse, scale):
 
 def _gibbs(kernels, v, W, b, c, n_steps, seed, counter, binary_start=True):
     """`n_steps` sweeps from v (`binary_start`: v holds only 0/1; later states always do)."""
-    xp = kernels.xp
     for step in range(n_steps):
-        sparse = (binary_start or step > 0) and _sparse(xp, v)
+        sparse = (binary_start or step > 0) and _sparse(kernels, v)
         h, _ = _sample_hidden(kernels, v, W, c, seed, counter + step, sparse)
         v, _ = _sample_visible(kernels, h, W, b, seed, counter + step)
     return v, h
@@ -86,14 +88,13 @@ def _cd_statistics(kernels, v_data, W, b, c, k, chains, seed, counter, binary_da
     0/1 (then its products run as sums of selected rows); else probabilities. The
     statistics come multiplied by `scale` (a learning rate, saving a pass over dW).
     """
-    xp = kernels.xp
-    data_sparse = binary_data and _sparse(xp, v_data)
+    data_sparse = binary_data and _sparse(kernels, v_data)
     h, p_h_data = _sample_hidden(kernels, v_data, W, c, seed, counter, data_sparse)
     if chains is not None:
         h = chains
     for step in range(k):
         v_model, _ = _sample_visible(kernels, h, W, b, seed, counter + step)
-        model_sparse = _sparse(xp, v_model)
+        model_sparse = _sparse(kernels, v_model)
         h, p_h_model = _sample_hidden(kernels, v_model, W, c, seed, counter + step + 1, model_sparse)
     n_data, n_model = v_data.shape[0], v_model.shape[0]
     dW = _weight_gradient(kernels, v_data, p_h_data, v_model, p_h_model, data_sparse and model_sparse, scale)
@@ -137,7 +138,7 @@ def sample_hidden(v, W, c, *, seed, counter=0, backend=None):
     W, c = _check_params(xp, W, c=c)
     v = _check_states(xp, "v", v, W.shape[0], W.dtype)
     h, p = _sample_hidden(
-        call.kernels, v, W, c, check_seed("seed", seed), check_counter("counter", counter), _sparse(xp, v)
+        call.kernels, v, W, c, check_seed("seed", seed), check_counter("counter", counter), _sparse(call.kernels, v)
     )
     return call.wrap(h), call.wrap(p)
 
