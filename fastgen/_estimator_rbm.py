@@ -115,11 +115,14 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             raise ValueError("X must hold values in [0, 1] (binary data or probabilities)")
         return X
 
-    def _params(self, kernels, dtype):
-        """W (n_features, n_components), b, c as the backend's arrays of `dtype`."""
+    def _fitted(self):
+        """(kernels, W, b, c) of a fitted (or hand-set) model: W (n_features, n_components)
+        and the biases as the backend's arrays. NotFittedError comes before any input check."""
         check_is_fitted(self, ("components_", "intercept_hidden_", "intercept_visible_"))
-        xp = kernels.xp
+        _, kernels = _backend.resolve(self.backend, on_device=False)
+        xp, dtype = kernels.xp, self._dtype()
         return (
+            kernels,
             xp.ascontiguousarray(xp.asarray(self.components_.T, dtype=dtype)),
             xp.ascontiguousarray(xp.asarray(self.intercept_visible_, dtype=dtype)),
             xp.ascontiguousarray(xp.asarray(self.intercept_hidden_, dtype=dtype)),
@@ -236,26 +239,22 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def transform(self, X):
         """Hidden-unit probabilities p(h = 1 | v = X), shape (n_samples, n_components)."""
-        _, kernels = _backend.resolve(self.backend, on_device=False)
-        check_is_fitted(self, "components_")
+        kernels, W, _, c = self._fitted()
         X = self._check_X(X, reset=False)
-        W, _, c = self._params(kernels, self._dtype())
         v = self._dense(kernels.xp, X, W.dtype)
         _, p_h = ops._sample_hidden(kernels, v, W, c, 0, 0, _is_binary(X) and ops._sparse(kernels, v))
         return self._host(p_h)
 
     def free_energy(self, X):
         """Free energy F(v) of each row of X (float64), F(v) = -log sum_h exp(-E(v, h))."""
-        _, kernels = _backend.resolve(self.backend, on_device=False)
-        check_is_fitted(self, "components_")
+        kernels, W, b, c = self._fitted()
         X = self._check_X(X, reset=False)
-        W, b, c = self._params(kernels, self._dtype())
         return self._host(ops._free_energy(kernels, self._dense(kernels.xp, X, W.dtype), W, b, c))
 
     def score_samples(self, X):
         """Pseudo-log-likelihood of each row, as scikit-learn defines it: n_features times
         log sigmoid(F(v') - F(v)), with v' = v with one random unit flipped per row."""
-        check_is_fitted(self, "components_")
+        kernels, W, b, c = self._fitted()
         X = self._check_X(X, reset=False)
         v = X.toarray() if sp.issparse(X) else np.array(X)
         rng = check_random_state(self.random_state)
@@ -263,16 +262,15 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         flip = rng.randint(0, v.shape[1], v.shape[0])
         v_flipped = v.copy()
         v_flipped[rows, flip] = 1 - v_flipped[rows, flip]
-        fe = self.free_energy(v)
-        fe_flipped = self.free_energy(v_flipped)
+        fe, fe_flipped = (
+            self._host(ops._free_energy(kernels, self._dense(kernels.xp, a, W.dtype), W, b, c)) for a in (v, v_flipped)
+        )
         return -v.shape[1] * np.logaddexp(0, -(fe_flipped - fe))
 
     def gibbs(self, v):
         """One Gibbs step from visible states v: h ~ p(h|v), then a new v ~ p(v|h)."""
-        _, kernels = _backend.resolve(self.backend, on_device=False)
-        check_is_fitted(self, "components_")
+        kernels, W, b, c = self._fitted()
         v = self._check_X(v, reset=False)
-        W, b, c = self._params(kernels, self._dtype())
         seed, counter = self._stream().take(1)
         v_new, _ = ops._gibbs(kernels, self._dense(kernels.xp, v, W.dtype), W, b, c, 1, seed, counter, _is_binary(v))
         return self._host(v_new)
@@ -280,11 +278,9 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def sample(self, n_samples, n_steps=1000, random_state=None):
         """`n_samples` visible states, each the end of its own Gibbs chain of `n_steps`
         sweeps started from uniformly random binary states."""
-        _, kernels = _backend.resolve(self.backend, on_device=False)
         n_samples = check_count("n_samples", n_samples)
         n_steps = check_count("n_steps", n_steps)
-        check_is_fitted(self, "components_")
-        W, b, c = self._params(kernels, self._dtype())
+        kernels, W, b, c = self._fitted()
         if random_state is None:
             seed, counter = self._stream().take(n_steps)
         else:

@@ -26,19 +26,24 @@ _HALF = np.float32(0.5)
 
 
 @njit(cache=True, inline="always")
+def _philox_round(c0, c1, c2, c3, k0, k1):
+    """philox_round of philox.h on uint64 values < 2**32: the next counter words."""
+    p0 = _M0 * c0
+    p1 = _M1 * c2
+    return ((p1 >> _SHIFT32) ^ c1 ^ k0) & _MASK32, p1 & _MASK32, ((p0 >> _SHIFT32) ^ c3 ^ k1) & _MASK32, p0 & _MASK32
+
+
+@njit(cache=True, inline="always")
+def _round_key(key, rnd, increment):
+    """The key of round `rnd`: key + rnd * increment mod 2**32."""
+    return (key + np.uint64(rnd) * increment) & _MASK32
+
+
+@njit(cache=True, inline="always")
 def philox4x32_10(c0, c1, c2, c3, k0, k1):
     """Ten Philox rounds on counter (c0..c3) with key (k0, k1); uint64 values < 2**32."""
     for rnd in range(10):
-        if rnd > 0:
-            k0 = (k0 + _W0) & _MASK32
-            k1 = (k1 + _W1) & _MASK32
-        p0 = _M0 * c0
-        p1 = _M1 * c2
-        n0 = ((p1 >> _SHIFT32) ^ c1 ^ k0) & _MASK32
-        n1 = p1 & _MASK32
-        n2 = ((p0 >> _SHIFT32) ^ c3 ^ k1) & _MASK32
-        n3 = p0 & _MASK32
-        c0, c1, c2, c3 = n0, n1, n2, n3
+        c0, c1, c2, c3 = _philox_round(c0, c1, c2, c3, _round_key(k0, rnd, _W0), _round_key(k1, rnd, _W1))
     return c0, c1, c2, c3
 
 
@@ -156,17 +161,10 @@ def _row_uniforms(begin, n, seed, call, stream, u):
             c2[lane] = np.uint64(call)
             c3[lane] = np.uint64(stream)
         for rnd in range(10):
-            k0 = (key0 + np.uint64(rnd) * _W0) & _MASK32
-            k1 = (key1 + np.uint64(rnd) * _W1) & _MASK32
+            k0 = _round_key(key0, rnd, _W0)
+            k1 = _round_key(key1, rnd, _W1)
             for lane in range(_LANES):
-                p0 = _M0 * c0[lane]
-                p1 = _M1 * c2[lane]
-                n0 = ((p1 >> _SHIFT32) ^ c1[lane] ^ k0) & _MASK32
-                n2 = ((p0 >> _SHIFT32) ^ c3[lane] ^ k1) & _MASK32
-                c0[lane] = n0
-                c1[lane] = p1 & _MASK32
-                c2[lane] = n2
-                c3[lane] = p0 & _MASK32
+                c0[lane], c1[lane], c2[lane], c3[lane] = _philox_round(c0[lane], c1[lane], c2[lane], c3[lane], k0, k1)
         for lane in range(_LANES):
             block[4 * lane] = uniform_open01(c0[lane])
             block[4 * lane + 1] = uniform_open01(c1[lane])

@@ -1,5 +1,5 @@
-// CPU loop structure of the RBM kernels: how rows, column tiles and threads walk over the
-// shared per-element math of csrc/include/fastgen/rbm.h. No Python here (module.cpp binds).
+// CPU loop structure of the RBM kernels: how rows and threads walk over the shared
+// per-element math of csrc/include/fastgen/rbm.h. No Python here (module.cpp binds).
 //
 // Threads: a loop goes parallel only when its work is large. Between BLAS calls the OpenMP
 // team competes with OpenBLAS's own threads for the cores, which on small problems costs
@@ -82,7 +82,7 @@ inline void bernoulli_row(uint64_t begin, uint64_t n_cols, const T* logits, cons
     }
     for (uint64_t j = 0; j < n_cols; ++j) {
         prob[j] = p[j];
-        state[j] = (T)u[j] < p[j] ? T(1) : T(0);
+        state[j] = bernoulli_state(u[j], p[j]);
     }
 }
 

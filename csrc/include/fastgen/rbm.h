@@ -15,13 +15,18 @@ enum RbmStream : uint32_t {
     STREAM_INIT = 2,     // random initial states
 };
 
-// One Bernoulli unit: prob = sigmoid(logit + bias), state = 1 if the uniform of `word`
-// falls below prob.
+// A Bernoulli(p) state from its uniform u: 1 if u < p (compared in T), else 0.
+template <typename T>
+FG_HD T bernoulli_state(float u, T p) {
+    return (T)u < p ? T(1) : T(0);
+}
+
+// One Bernoulli unit: prob = sigmoid(logit + bias), state drawn with the uniform of `word`.
 template <typename T>
 FG_HD void bernoulli_unit(T logit, T bias, uint32_t word, T& prob, T& state) {
     const T p = sigmoid((T)(logit + bias));
     prob = p;
-    state = (T)uniform_open01(word) < p ? T(1) : T(0);
+    state = bernoulli_state(uniform_open01(word), p);
 }
 
 // Elements 4*group .. 4*group+3 (clipped to n_elements) of a (rows, n_cols) row-major
