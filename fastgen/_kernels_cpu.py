@@ -14,6 +14,10 @@ Every backend's kernels object offers the same methods, on its own arrays (`xp`)
   free_energy(logits, hidden_bias, visible_term) -> float64 (rows,)
       -visible_term - sum_j softplus(logits + hidden_bias)
   uniforms(n, seed, call, stream) -> float32 (n,), the Philox uniforms themselves
+  ais_rbm(W, b, c, base, betas, seed, n_chains) -> float64 (n_chains,)
+      the log importance weights of annealed importance sampling from the base model
+      (visible bias `base`, no weights) to the RBM through float64 `betas`
+      (csrc/include/fastgen/ais.h), every chain walking all betas in one call
 The Philox counter layout is documented in csrc/include/fastgen/philox.h.
 """
 import numpy as np
@@ -62,3 +66,7 @@ class CpuKernels:
 
     def uniforms(self, n, seed, call, stream):
         return _core.uniforms(n, seed, call, stream)
+
+    def ais_rbm(self, W, b, c, base, betas, seed, n_chains):
+        gain = b.astype(np.float64) - base.astype(np.float64)
+        return _core.ais_rbm(W, np.ascontiguousarray(W.T), b, c, base, gain, betas, seed, n_chains)

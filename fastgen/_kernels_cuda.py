@@ -95,3 +95,20 @@ class CudaKernels:
         _kernel("rbm", "uniforms")(*_grid((n + 3) // 4), (out, np.uint64(n), np.uint64(seed), np.uint32(call),
                                                           np.uint32(stream)))
         return out
+
+    def ais_rbm(self, W, b, c, base, betas, seed, n_chains):
+        # one block per chain (up to the grid limit; blocks then take further chains)
+        n_visible, n_hidden = W.shape
+        gain = b.astype(cp.float64) - base.astype(cp.float64)
+        log_w = cp.empty(n_chains, dtype=cp.float64)
+        shared = _THREADS * 8 + (n_visible + n_hidden) * W.dtype.itemsize
+        if shared > 48 * 1024:
+            raise ValueError(f"W of shape {tuple(W.shape)}: AIS on the GPU keeps a chain's states in shared memory, "
+                             f"and {n_visible + n_hidden} {W.dtype} units need more than 48 KiB")
+        kernel = _kernel("ais", "ais_rbm_" + _suffix(W.dtype))
+        kernel((min(n_chains, 65535),), (_THREADS,),
+               (cp.ascontiguousarray(W), cp.ascontiguousarray(W.T), cp.ascontiguousarray(b),
+                cp.ascontiguousarray(c), cp.ascontiguousarray(base), gain, cp.ascontiguousarray(betas, dtype=cp.float64),
+                np.int64(betas.size), np.uint64(n_visible), np.uint64(n_hidden), np.uint64(seed), np.uint64(n_chains),
+                log_w), shared_mem=shared)
+        return log_w

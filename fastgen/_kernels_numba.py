@@ -3,6 +3,9 @@
 Same methods as CpuKernels (see _kernels_cpu.py). Each kernel mirrors the per-element
 code of csrc/include/fastgen/rbm.h operation for operation (float32 stays float32), so
 that `cpu` and `numba` round identically and give bit-identical samples."""
+import math
+import warnings
+
 import numba
 import numpy as np
 from numba import njit, prange, types
@@ -127,11 +130,58 @@ def _sigmoid_row_overload(logits, r, bias, p, bits):
     return sigmoid_row_f64
 
 
+_LOG2E_F64 = 1.4426950408889634
+_ROUND_F64 = 6755399441055744.0
+_LN2_HI_F64 = 6.93147180369123816490e-01
+_LN2_LO_F64 = 1.90821492927058770002e-10
+_EXP_TAYLOR_F64 = np.array([1.0 / math.factorial(k) for k in range(13, 1, -1)])  # 1/13! .. 1/2!
+
+
 @njit(cache=True, inline="always")
+def _exp_nonpositive_f64(x):
+    """exp_nonpositive(double) of mathx.h, operation for operation (2^n scaling is exact)."""
+    x = -708.0 if x < -708.0 else x
+    n = (x * _LOG2E_F64 + _ROUND_F64) - _ROUND_F64
+    r = x - n * _LN2_HI_F64
+    r = r - n * _LN2_LO_F64
+    p = _EXP_TAYLOR_F64[0]
+    for k in range(1, _EXP_TAYLOR_F64.shape[0]):
+        p = p * r + _EXP_TAYLOR_F64[k]
+    p = p * r + 1.0
+    p = p * r + 1.0
+    return math.ldexp(p, int(n))
+
+
+@njit(cache=True, inline="always")
+def _log1p_unit(y):
+    """log1p_unit of mathx.h: log(1 + y) for 0 <= y <= 1 as 2 atanh(y / (2 + y))."""
+    s = y / (2.0 + y)
+    s2 = s * s
+    p = 1.0 / 33.0
+    for k in range(15, -1, -1):
+        p = p * s2 + 1.0 / (2 * k + 1)
+    return 2.0 * s * p
+
+
 def _softplus(x, zero):
-    if x > zero:
-        return x + np.log1p(np.exp(-x))
-    return zero + np.log1p(np.exp(x))
+    """softplus of mathx.h: max(x, 0) + log(1 + e^-|x|), float32 through the library as there."""
+
+
+@overload(_softplus, inline="always")
+def _softplus_overload(x, zero):
+    if x == types.float64:
+
+        def softplus_f64(x, zero):
+            return (x if x > 0.0 else 0.0) + _log1p_unit(_exp_nonpositive_f64(-x if x > 0.0 else x))
+
+        return softplus_f64
+
+    def softplus_f32(x, zero):
+        if x > zero:
+            return x + np.log1p(np.exp(-x))
+        return zero + np.log1p(np.exp(x))
+
+    return softplus_f32
 
 
 # ---- kernels, each the loop structure of its twin in csrc/cpu
@@ -176,15 +226,16 @@ def _row_uniforms(begin, n, seed, call, stream, u):
 
 
 @njit(cache=True, inline="always")
-def _bernoulli_row(r, logits, bias, prob, state, seed, call, stream):
-    """bernoulli_row of rbm_cpu.h on row r: prob = sigmoid(logits + bias), state = u < prob."""
+def _bernoulli_row(r, begin, logits, bias, prob, state, seed, call, stream):
+    """bernoulli_row of rbm_cpu.h on row r, whose elements are `begin`.. in the Philox
+    layout: prob = sigmoid(logits + bias), state = u < prob."""
     n_cols = logits.shape[1]
     one = logits.dtype.type(1)
     zero = logits.dtype.type(0)
     u = np.empty(n_cols, np.float32)
     p = np.empty(n_cols, logits.dtype)
     bits = np.empty(n_cols, np.int32)
-    _row_uniforms(r * n_cols, n_cols, seed, call, stream, u)
+    _row_uniforms(begin, n_cols, seed, call, stream, u)
     _sigmoid_row(logits, r, bias, p, bits)
     for j in range(n_cols):
         prob[r, j] = p[j]
@@ -210,7 +261,7 @@ def _add_rows(dst, src, which, count):
 
 def _bernoulli_logits(logits, bias, prob, state, seed, call, stream):
     for r in prange(logits.shape[0]):
-        _bernoulli_row(r, logits, bias, prob, state, seed, call, stream)
+        _bernoulli_row(r, r * logits.shape[1], logits, bias, prob, state, seed, call, stream)
 
 
 def _bernoulli_binary(states, W, bias, prob, state, seed, call, stream):
@@ -225,7 +276,7 @@ def _bernoulli_binary(states, W, bias, prob, state, seed, call, stream):
                 count += 1
         prob[r, :] = 0
         _add_rows(prob[r], W, which, count)
-        _bernoulli_row(r, prob, bias, prob, state, seed, call, stream)
+        _bernoulli_row(r, r * prob.shape[1], prob, bias, prob, state, seed, call, stream)
 
 
 @njit(cache=True)
@@ -288,6 +339,86 @@ def _uniforms(out, seed, call, stream):
     for c in prange((n + chunk - 1) // chunk):
         begin = c * chunk
         _row_uniforms(begin, min(chunk, n - begin), seed, call, stream, out[begin:])
+
+
+@njit(cache=True, inline="always")
+def _ones(row, which):
+    """The indices of the ones of `row` into which[:count], increasing; returns count."""
+    count = 0
+    for k in range(row.shape[0]):
+        if row[k] != 0:
+            which[count] = k
+            count += 1
+    return count
+
+
+@njit(cache=True, inline="always")
+def _lane_sum(x):
+    """lane_sum of ais_cpu.h: eight interleaved partial sums, combined pairwise."""
+    acc = np.zeros(8)
+    n = x.shape[0]
+    j = 0
+    while j + 8 <= n:
+        for lane in range(8):
+            acc[lane] += x[j + lane]
+        j += 8
+    lane = 0
+    while j < n:
+        acc[lane] += x[j]
+        j += 1
+        lane += 1
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+
+
+@njit(cache=True, parallel=True)
+def _ais_rbm(W, Wt, b, c, base, gain, betas, seed, log_w):
+    """ais_block of ais_cpu.h, chain by chain (each output element adds the same rows in the
+    same order, so the weights are those of the cpu backend); threads take chains."""
+    n_visible, n_hidden = W.shape
+    n_betas = betas.shape[0]
+    scalar = W.dtype.type
+    for chain in prange(log_w.shape[0]):
+        x_v = np.empty((1, n_visible), W.dtype)
+        p_v = np.empty((1, n_visible), W.dtype)
+        v = np.empty((1, n_visible), W.dtype)
+        x_h = np.empty((1, n_hidden), W.dtype)
+        p_h = np.empty((1, n_hidden), W.dtype)
+        h = np.empty((1, n_hidden), W.dtype)
+        zero_v = np.zeros(n_visible, W.dtype)
+        zero_h = np.zeros(n_hidden, W.dtype)
+        sum_v = np.empty(n_hidden, W.dtype)  # v W
+        sum_h = np.empty(n_visible, W.dtype)  # h W^T
+        increment = np.empty(n_hidden)
+        which = np.empty(max(n_visible, n_hidden), np.int64)
+        x_v[0, :] = base
+        _bernoulli_row(0, chain * n_visible, x_v, zero_v, p_v, v, seed, 0, 2)  # 2 = STREAM_INIT
+        total = 0.0
+        for k in range(1, n_betas):
+            beta = betas[k]
+            beta_prev = betas[k - 1]
+            count = _ones(v[0], which)
+            sum_v[:] = 0
+            _add_rows(sum_v, W, which, count)
+            visible_term = 0.0
+            for q in range(count):
+                visible_term += gain[which[q]]
+            for j in range(n_hidden):
+                a = np.float64(sum_v[j] + c[j])
+                increment[j] = _softplus(beta * a, 0.0) - _softplus(beta_prev * a, 0.0)
+            total += (beta - beta_prev) * visible_term + _lane_sum(increment)
+            if k == n_betas - 1:
+                break
+            tbeta = scalar(beta)
+            for j in range(n_hidden):
+                x_h[0, j] = tbeta * (sum_v[j] + c[j])
+            _bernoulli_row(0, chain * n_hidden, x_h, zero_h, p_h, h, seed, k, 0)  # 0 = STREAM_HIDDEN
+            count = _ones(h[0], which)
+            sum_h[:] = 0
+            _add_rows(sum_h, Wt, which, count)
+            for i in range(n_visible):
+                x_v[0, i] = tbeta * (sum_h[i] + b[i]) + (scalar(1) - tbeta) * base[i]
+            _bernoulli_row(0, chain * n_visible, x_v, zero_v, p_v, v, seed, k, 1)  # 1 = STREAM_VISIBLE
+        log_w[chain] = total
 
 
 # Below this much work a kernel runs serially: elements for the element-wise kernels,
@@ -365,3 +496,14 @@ class NumbaKernels:
         out = np.empty(n, dtype=np.float32)
         _uniforms_kernel(n, out, np.uint64(seed), np.uint64(call), np.uint64(stream))
         return out
+
+    def ais_rbm(self, W, b, c, base, betas, seed, n_chains):
+        log_w = np.empty(n_chains)
+        gain = b.astype(np.float64) - base.astype(np.float64)
+        with warnings.catch_warnings():
+            # Compiling the parallel loop over inlined overloads trips a pedantic internal
+            # check of Numba's (NumbaIRAssumptionWarning); the compiled code is correct
+            # (tests/test_rbm_partition.py compares it with the cpu backend bit for bit).
+            warnings.simplefilter("ignore", numba.errors.NumbaIRAssumptionWarning)
+            _ais_rbm(W, np.ascontiguousarray(W.T), b, c, base, gain, betas, np.uint64(seed), log_w)
+        return log_w

@@ -16,6 +16,7 @@
 
 #include "fastgen/philox.h"
 #include "fastgen/rbm.h"
+#include "ais_cpu.h"
 #include "rbm_cpu.h"
 
 namespace py = pybind11;
@@ -104,7 +105,7 @@ void bernoulli_binary(carray<T> states, carray<T> W, carray<T> bias, carray<T> p
     std::vector<int64_t> offsets;
     std::vector<int32_t> index;
     cpu::active_units<T>(states_ptr, rows, n_in, offsets, index);
-    cpu::selected_row_sums<T>(offsets, index, rows, W_ptr, n_out, prob_ptr);
+    cpu::selected_row_sums_parallel<T>(offsets, index, rows, W_ptr, n_out, prob_ptr);
     epilogue_rows<T>(rows, n_out, prob_ptr, bias.data(), prob_ptr, state_ptr, seed, call, stream);
 }
 
@@ -161,6 +162,28 @@ void free_energy(carray<T> logits, carray<T> hidden_bias, py::array_t<double, py
     }
 }
 
+// AIS log weights of n_chains chains (csrc/include/fastgen/ais.h). Wt = W^T (C order),
+// visible_gain = b - base (double).
+template <typename T>
+py::array_t<double> ais_rbm(carray<T> W, carray<T> Wt, carray<T> b, carray<T> c, carray<T> base,
+                            py::array_t<double, py::array::c_style> visible_gain,
+                            py::array_t<double, py::array::c_style> betas, uint64_t seed, int64_t n_chains) {
+    require(W.ndim() == 2 && Wt.ndim() == 2, "W and Wt must be 2-D");
+    const int64_t nv = W.shape(0), nh = W.shape(1);
+    require(Wt.shape(0) == nh && Wt.shape(1) == nv, "Wt must be W transposed");
+    require(b.size() == nv && base.size() == nv && visible_gain.size() == nv, "visible vectors must match W rows");
+    require(c.size() == nh, "c must match W columns");
+    require(betas.ndim() == 1 && betas.size() >= 2, "betas needs at least two values");
+    require(n_chains >= 1, "n_chains must be >= 1");
+    const cpu::AisRun<T> run{W.data(), Wt.data(), b.data(), c.data(), base.data(), visible_gain.data(),
+                             nv, nh, betas.data(), (int64_t)betas.size(), seed};
+    py::array_t<double> log_w(n_chains);
+    double* out = log_w.mutable_data();
+    py::gil_scoped_release release;
+    cpu::ais_chains<T>(run, n_chains, out);
+    return log_w;
+}
+
 int max_threads() {
 #ifdef _OPENMP
     return omp_get_max_threads();
@@ -203,7 +226,11 @@ PYBIND11_MODULE(_core, m) {
           py::arg("call"));                                                                             \
     m.def("free_energy", &free_energy<T>, py::arg("logits").noconvert(),                              \
           py::arg("hidden_bias").noconvert(), py::arg("visible_term").noconvert(),                    \
-          py::arg("out").noconvert());
+          py::arg("out").noconvert());                                                                  \
+    m.def("ais_rbm", &ais_rbm<T>, py::arg("W").noconvert(), py::arg("Wt").noconvert(),                 \
+          py::arg("b").noconvert(), py::arg("c").noconvert(), py::arg("base").noconvert(),            \
+          py::arg("visible_gain").noconvert(), py::arg("betas").noconvert(), py::arg("seed"),         \
+          py::arg("n_chains"));
     FASTGEN_BIND_FLOAT(float)
     FASTGEN_BIND_FLOAT(double)
 #undef FASTGEN_BIND_FLOAT
