@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import typing
 import warnings
 from time import time
 
@@ -40,6 +41,11 @@ _ILL_DEFINED = (
 )
 
 
+class InvalidInputError(ValueError, TypeError):
+    """Input that is not an array of numbers: a ValueError (as fastgen promises) that is also
+    the TypeError scikit-learn's estimator checks expect for such input."""
+
+
 class GaussianMixture(DensityMixin, BaseEstimator):
     """Gaussian mixture fitted by EM: scikit-learn's GaussianMixture (same parameters,
     methods and fitted attributes) with fastgen's fused E-step, plus
@@ -54,7 +60,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     `fit` leaves the estimator as it was.
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: typing.ClassVar[dict] = {
         **_SkGaussianMixture._parameter_constraints,
         "backend": [str, None],
     }
@@ -97,20 +103,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     # ------------------------------------------------------------ validation
 
     def _validate_X(self, X, reset):
+        """X as a C-contiguous float32/float64 array; errors name X."""
         kwargs = {"ensure_min_samples": 2} if reset else {}
         try:
-            return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset, **kwargs)
+            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset, **kwargs)
         except (TypeError, ValueError) as exc:
             if "X" in str(exc):
                 raise
-            raise ValueError(f"X must be a 2-D array of finite numbers: {exc}") from exc
+            raise InvalidInputError(f"X must be a 2-D array of finite numbers: {exc}") from exc
+        return np.ascontiguousarray(X)
 
     def _checked_init(self, name, value, shape):
         try:
             value = check_array(value, dtype=[np.float64, np.float32], ensure_2d=False, allow_nd=True,
                                 input_name=name)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{name} must be an array of finite numbers: {exc}") from exc
+            raise InvalidInputError(f"{name} must be an array of finite numbers: {exc}") from exc
         if value.shape != shape:
             raise ValueError(f"{name} must have shape {shape}, got {value.shape}")
         return value.astype(np.float64)

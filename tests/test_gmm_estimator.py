@@ -32,7 +32,7 @@ def _inits(X, covariance_type):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         precisions = start.fit(X).precisions_
-    return dict(weights_init=np.full(3, 1 / 3), means_init=X[[0, 200, 400]], precisions_init=precisions)
+    return {"weights_init": np.full(3, 1 / 3), "means_init": X[[0, 200, 400]], "precisions_init": precisions}
 
 
 def _max_relative_error(a, b):
@@ -60,8 +60,8 @@ def test_same_fit_as_sklearn_from_same_initial_parameters(cpu_backend, blobs, co
 @pytest.mark.parametrize("covariance_type", ["full", "tied"])
 def test_same_initialisation_as_sklearn(blobs, init_params, covariance_type):
     """The same random_state draws the same initial parameters (checked after one EM step)."""
-    settings = dict(n_components=3, covariance_type=covariance_type, init_params=init_params, random_state=0,
-                    max_iter=1, n_init=2)
+    settings = {"n_components": 3, "covariance_type": covariance_type, "init_params": init_params,
+                "random_state": 0, "max_iter": 1, "n_init": 2}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         sk = SkGaussianMixture(**settings).fit(blobs)
@@ -183,3 +183,14 @@ def test_check_estimator(cpu_backend):
     assert failed == []
     skipped = {r["check_name"] for r in results if r["status"] == "skipped"}
     assert skipped <= {"check_array_api_input"}  # needs SCIPY_ARRAY_API
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_cuda_fit_matches_cpu(blobs, covariance_type):
+    settings = dict(n_components=3, covariance_type=covariance_type, max_iter=30, tol=1e-9,
+                    **_inits(blobs, covariance_type))
+    cpu = fastgen.GaussianMixture(**settings, backend=fastgen.available_backends()[1]).fit(blobs)
+    gpu = fastgen.GaussianMixture(**settings, backend="cuda").fit(blobs)
+    assert _max_relative_error(gpu, cpu) < 1e-6
+    np.testing.assert_allclose(gpu.score_samples(blobs), cpu.score_samples(blobs), rtol=1e-9)
