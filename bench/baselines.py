@@ -97,6 +97,88 @@ def numpy_cd_fit(X, n_components=500, learning_rate=0.05, batch_size=100, n_iter
     return RBMParams(W.T, c, b)
 
 
+# ---------------------------------------------------------------- NumPy AIS
+
+
+def ais_betas(n_steps=None):
+    """The AIS schedule of Salakhutdinov & Murray (fastgen.rbm.default_ais_betas(), 14,500 steps), or, with
+    `n_steps`, that schedule resampled to n_steps + 1 values (same shape: a tenth of the steps up to beta 0.9...),
+    for short test runs. Starts at 0, ends at 1, strictly increasing."""
+    from fastgen._rbm_partition import default_ais_betas
+
+    betas = default_ais_betas()
+    if n_steps is None or n_steps == len(betas) - 1:
+        return betas
+    if n_steps < 1:
+        raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+    return np.interp(np.linspace(0.0, len(betas) - 1, n_steps + 1), np.arange(len(betas)), betas)
+
+
+def _softplus64_(x):
+    """x <- log(1 + exp(x)) in place, float64: max(x, 0) + log1p(exp(-|x|))."""
+    positive = np.maximum(x, 0.0)
+    np.abs(x, out=x)
+    np.negative(x, out=x)
+    np.exp(x, out=x)
+    np.log1p(x, out=x)
+    x += positive
+    return x
+
+
+@dataclass
+class AISEstimate:
+    log_z: float
+    log_z_std: float  # std(w) / (sqrt(n) mean(w)), the standard error of log Z_hat
+    log_weights: np.ndarray  # (n_chains,) float64
+    log_z_base: float
+
+
+def numpy_ais(W, b, c, base, betas, n_chains=100, seed=0):
+    """Annealed importance sampling for the binary RBM (W (n_visible, n_hidden), b, c), the algorithm of
+    fastgen.rbm.log_partition_ais (csrc/include/fastgen/ais.h) in plain NumPy: the base model has no weights
+    and visible biases `base`; for beta_k, log p*_k(v) = (1 - beta_k) base.v + beta_k b.v
+    + sum_j softplus(beta_k a_j), a = c + v W. All chains step together: v ~ base; for k = 1..K:
+    log w += log p*_k(v) - log p*_{k-1}(v); then (k < K) h ~ sigmoid(beta_k a),
+    v ~ sigmoid(beta_k (b + W h) + (1 - beta_k) base). Products through NumPy's BLAS in float32, float32
+    states, log weights in float64, draws from np.random.default_rng(seed)."""
+    W = np.ascontiguousarray(W, dtype=np.float32)
+    b = np.asarray(b, dtype=np.float32)
+    c = np.asarray(c, dtype=np.float32)
+    base = np.asarray(base, dtype=np.float32)
+    betas = np.asarray(betas, dtype=np.float64)
+    n_visible, n_hidden = W.shape
+    rng = np.random.default_rng(seed)
+    gain = b.astype(np.float64) - base.astype(np.float64)  # the visible term of the increment, per unit of beta
+    log_w = np.zeros(n_chains)
+    with np.errstate(over="ignore"):
+        v = _bernoulli(rng, _sigmoid_(np.broadcast_to(base, (n_chains, n_visible)).copy()))
+        for k in range(1, len(betas)):
+            beta, beta_prev = betas[k], betas[k - 1]
+            a = v @ W
+            a += c
+            a64 = a.astype(np.float64)
+            log_w += (beta - beta_prev) * (v @ gain)
+            log_w += _softplus64_(beta * a64).sum(axis=1)
+            log_w -= _softplus64_(beta_prev * a64).sum(axis=1)
+            if k == len(betas) - 1:
+                break
+            tbeta = np.float32(beta)
+            a *= tbeta
+            h = _bernoulli(rng, _sigmoid_(a))
+            logit = h @ W.T
+            logit += b
+            logit *= tbeta
+            logit += np.float32(1.0 - beta) * base
+            v = _bernoulli(rng, _sigmoid_(logit))
+    # Z_base = prod_i (1 + e^base_i) * 2^n_hidden (the base model's hidden units, zero bias, summed out)
+    log_z_base = float(_softplus64_(base.astype(np.float64)).sum() + n_hidden * np.log(2.0))
+    top = log_w.max()
+    w = np.exp(log_w - top)
+    log_z = float(log_z_base + top + np.log(w.mean()))
+    std = float(w.std(ddof=1) / (np.sqrt(w.size) * w.mean())) if w.size > 1 else float("inf")
+    return AISEstimate(log_z, std, log_w, log_z_base)
+
+
 # ---------------------------------------------------------------- PyTorch (CPU)
 
 _torch = None

@@ -20,6 +20,14 @@ estimators call in their loops.
 from __future__ import annotations
 
 from ._arrays import Dispatch
+from ._rbm_partition import (  # noqa: F401
+    AISResult,
+    base_visible_bias,
+    default_ais_betas,
+    log_partition_ais,
+    log_partition_exact,
+)
+from ._rbm_tempering import PTResult, parallel_tempering  # noqa: F401
 from ._validation import check_binary, check_count, check_counter, check_float_array, check_seed
 
 STREAM_HIDDEN = 0  # these three match enum RbmStream in csrc/include/fastgen/rbm.h

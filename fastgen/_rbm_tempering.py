@@ -1,0 +1,168 @@
+"""Parallel tempering (replica exchange) for the binary RBM. Public through fastgen.rbm.
+
+Replica k samples the tempered model exp(-beta_k E(v, h)) with block Gibbs sweeps; its
+visible marginal is exp(-F_beta(v)) with F_beta(v) = -beta b.v - sum_j softplus(beta (c_j + (v W)_j)).
+All replicas' chains are stacked into one batch, so each half-step is one GEMM and one
+fused Bernoulli kernel whatever the number of temperatures (beta is folded into the logits).
+After each sweep, neighbouring temperatures exchange states with the Metropolis criterion
+on F_beta: pairs (0, 1), (2, 3), ... after even sweeps (counter + step even), pairs
+(1, 2), (3, 4), ... after odd ones, so that a run continued from its `states` with the
+next counter is the same run.
+
+Draws (philox.h layout): sweep `counter + step` uses that call with STREAM_HIDDEN for h
+(element (k * n_chains + n) * n_hidden + j) and STREAM_VISIBLE for v, as `gibbs` on the
+stacked batch would; the swap of pair (k, k + 1) for chain n uses element k * n_chains + n
+of the same call in STREAM_SWAP.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# fastgen.rbm imports this module at its top: take its attributes at call time.
+from . import rbm as _rbm
+from ._arrays import Dispatch
+from ._validation import check_binary, check_count, check_counter, check_float_array, check_seed
+
+# Philox stream of the swap decisions: after the three of enum RbmStream in
+# csrc/include/fastgen/rbm.h (0-2), so that swaps never reuse a Gibbs draw's uniforms.
+STREAM_SWAP = 3
+
+
+@dataclass(frozen=True)
+class PTResult:
+    """The end of a parallel tempering run.
+
+    samples: the visible states of the beta = 1 chains, (n_chains, n_visible).
+    states: every replica's visible states, (n_temperatures, n_chains, n_visible), in the
+        order of `betas`; pass them back as `v` (with the next counter) to continue the run.
+    acceptance: float64 host array (n_temperatures - 1,), the fraction of attempted swaps
+        accepted between temperatures k and k + 1 (NaN for a pair never attempted, which
+        happens to the odd pairs in a one-sweep run).
+    """
+
+    samples: object
+    states: object
+    acceptance: np.ndarray
+
+
+def check_tempering_betas(betas) -> np.ndarray:
+    """A float64 ladder of inverse temperatures in [0, 1], strictly increasing, ending at 1."""
+    try:
+        betas = np.array(betas, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("betas must be a 1-D sequence of numbers") from exc
+    if betas.ndim != 1 or betas.size < 2:
+        raise ValueError(f"betas must be 1-D with at least two values, got shape {betas.shape}")
+    if not np.isfinite(betas).all():
+        raise ValueError("betas contains NaN or infinity")
+    if betas[0] < 0.0 or betas[-1] != 1.0:
+        raise ValueError(f"betas must lie in [0, 1] and end at 1, got {float(betas[0])} ... {float(betas[-1])}")
+    if not (np.diff(betas) > 0).all():
+        raise ValueError("betas must be strictly increasing")
+    return betas
+
+
+def _swap(kernels, v, a, b64, betas, seed, call):
+    """Replica exchange after sweep `call`, in place on the visible states v (T, N, V) and
+    their products a = v W + c (T, N, H), which follow their states. Returns the number of
+    accepted swaps of each attempted pair, and the first pair's lower temperature."""
+    xp = kernels.xp
+    n_temperatures, n_chains, n_hidden = a.shape
+    first = call % 2
+    n_pairs = (n_temperatures - first) // 2
+    if n_pairs == 0:
+        return None, first
+    paired = slice(first, first + 2 * n_pairs)
+    shape = (n_pairs, 2, n_chains)
+    v_pairs, a_pairs = v[paired].reshape(*shape, -1), a[paired].reshape(*shape, n_hidden)
+    own_betas = betas[paired].reshape(n_pairs, 2)
+    vb = v_pairs @ b64
+    zero = xp.zeros(n_hidden, dtype=a.dtype)
+    # The tempered free energies of each state at its own beta and at its partner's.
+    free = []
+    for pair_betas in (own_betas, own_betas[:, ::-1]):
+        beta = xp.asarray(np.ascontiguousarray(pair_betas)[:, :, None], dtype=a.dtype)
+        logits = (a_pairs * beta[..., None]).reshape(-1, n_hidden)
+        free.append(kernels.free_energy(logits, zero, (vb * beta.astype(xp.float64)).ravel()).reshape(shape))
+    log_ratio = (free[0] - free[1]).sum(axis=1)  # log of the Metropolis ratio of each pair's swap
+    u = kernels.uniforms((n_temperatures - 1) * n_chains, seed, call, STREAM_SWAP)
+    accept = xp.log(u.reshape(n_temperatures - 1, n_chains)[first::2].astype(xp.float64)) <= log_ratio
+    mask = accept[:, None, :, None]
+    v[paired] = xp.where(mask, v_pairs[:, ::-1], v_pairs).reshape(2 * n_pairs, n_chains, -1)
+    a[paired] = xp.where(mask, a_pairs[:, ::-1], a_pairs).reshape(2 * n_pairs, n_chains, n_hidden)
+    return accept.sum(axis=1), first
+
+
+def _parallel_tempering(kernels, v, W, b, c, n_steps, betas, seed, counter):
+    """`n_steps` sweeps and exchanges of the replicas v (T, N, V) at float64 `betas` (T,).
+    Returns the final states and the host float64 acceptance rate of each pair."""
+    xp = kernels.xp
+    n_temperatures, n_chains, n_visible = v.shape
+    rows = n_temperatures * n_chains
+    # Each row's beta, to fold into its logits: beta (x + bias) goes to the kernels with a zero bias.
+    row_betas = xp.asarray(np.repeat(betas, n_chains)[:, None], dtype=W.dtype)
+    zero_hidden, zero_visible = xp.zeros_like(c), xp.zeros_like(b)
+    b64 = b.astype(xp.float64)
+    accepted = xp.zeros(n_temperatures - 1, dtype=xp.int64)
+    attempts = np.zeros(n_temperatures - 1, dtype=np.int64)
+    v = v.reshape(rows, n_visible)
+    a = v @ W
+    a += c
+    for step in range(n_steps):
+        a *= row_betas
+        h, _ = kernels.bernoulli(a, zero_hidden, seed, counter + step, _rbm.STREAM_HIDDEN)
+        logits = h @ W.T
+        logits += b
+        logits *= row_betas
+        v, _ = kernels.bernoulli(logits, zero_visible, seed, counter + step, _rbm.STREAM_VISIBLE)
+        a = v @ W  # the swap's free energies need it, and so does the next sweep
+        a += c
+        count, first = _swap(
+            kernels, v.reshape(n_temperatures, n_chains, n_visible), a.reshape(n_temperatures, n_chains, -1), b64,
+            betas, seed, counter + step,
+        )
+        if count is not None:
+            accepted[first::2] += count
+            attempts[first::2] += n_chains
+    accepted = np.asarray(accepted.get() if hasattr(accepted, "get") else accepted, dtype=np.float64)
+    with np.errstate(invalid="ignore"):  # 0 / 0: a pair never attempted has no rate
+        acceptance = accepted / attempts
+    return v.reshape(n_temperatures, n_chains, n_visible), acceptance
+
+
+def parallel_tempering(v, W, b, c, n_steps, betas, *, seed, counter=0, backend=None) -> PTResult:
+    """`n_steps` sweeps of parallel tempering: block Gibbs at every inverse temperature of
+    `betas` (strictly increasing in [0, 1], ending at 1), each sweep followed by Metropolis
+    exchanges between neighbouring temperatures (see the module docstring).
+
+    v: binary starting states, (n_chains, n_visible) for every replica to start there, or
+    (n_temperatures, n_chains, n_visible), e.g. a previous result's `states`. Uses counters
+    counter .. counter + n_steps - 1. Returns a PTResult (its arrays of v's kind)."""
+    call = Dispatch(backend, v=v, W=W, b=b, c=c)
+    xp = call.kernels.xp
+    v, W, b, c = call.arrays
+    W, b, c = _rbm._check_params(xp, W, b, c)
+    betas = check_tempering_betas(betas)
+    n_temperatures = betas.size
+    if v.ndim not in (2, 3):
+        raise ValueError(f"v must be 2-D (n_chains, n_visible) or 3-D (n_temperatures, n_chains, n_visible), "
+                         f"got shape {tuple(v.shape)}")
+    v = check_float_array(xp, "v", v, v.ndim, W.dtype)
+    if v.shape[-1] != W.shape[0]:
+        raise ValueError(f"v must have {W.shape[0]} visible units (rows of W) on its last axis, got shape {tuple(v.shape)}")
+    if v.ndim == 3 and v.shape[0] != n_temperatures:
+        raise ValueError(f"v of shape {tuple(v.shape)} must hold one set of chains per beta ({n_temperatures})")
+    if v.shape[-2] < 1:
+        raise ValueError("v must hold at least one chain")
+    check_binary(xp, "v", v)
+    n_steps = check_count("n_steps", n_steps)
+    counter = check_counter("counter", counter)
+    check_counter("counter + n_steps - 1", counter + n_steps - 1)  # the last counter used
+    if v.ndim == 2:
+        v = xp.broadcast_to(v, (n_temperatures, *v.shape))
+    states, acceptance = _parallel_tempering(
+        call.kernels, xp.ascontiguousarray(v), W, b, c, n_steps, betas, check_seed("seed", seed), counter
+    )
+    return PTResult(call.wrap(states[-1].copy()), call.wrap(states), acceptance)
