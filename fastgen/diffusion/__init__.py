@@ -1,0 +1,5 @@
+"""Diffusion sampling: drop-in DDPM/DDIM schedulers with fused steps, a whole-loop sampler,
+and an exact denoiser for Gaussian-mixture data."""
+from .schedulers import DDIMScheduler, DDPMScheduler, SchedulerOutput
+
+__all__ = ["DDIMScheduler", "DDPMScheduler", "SchedulerOutput"]
