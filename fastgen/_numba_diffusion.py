@@ -26,7 +26,7 @@ _MINUS_TWO = _F32(-2.0)
 
 CHUNK = 1024  # kStepChunk of diffusion_cpu.h
 PARALLEL_STEP = 1 << 20  # kParallelStep
-CLIP_NONE, CLIP_THRESHOLD = 0, 2
+CLIP_THRESHOLD = 2
 VARIANCE_FIXED, VARIANCE_LEARNED = 0, 1
 (X0_SAMPLE, X0_OUTPUT, X0_SCALE, EPS_SAMPLE, EPS_OTHER, EPS_SCALE, PREV_X0, PREV_SAMPLE, PREV_EPS, SIGMA, MIN_LOG,
  MAX_LOG, ADD_NOISE, GUIDANCE, CLIP_RANGE, RESCALE, THRESHOLD_RATIO, MAX_VALUE) = range(18)
@@ -188,8 +188,6 @@ def _step(k, clip_mode, variance_mode, eps_from_clipped, output, uncond, guided,
             factor = rescale * ratio + (one - rescale)
         bound = clip_range
         divisor = one
-        if clip_mode == CLIP_NONE:
-            bound = T(np.inf)
         sample_x0 = np.empty(n if clip_mode == CLIP_THRESHOLD else 0, sample.dtype)
         if clip_mode == CLIP_THRESHOLD:
             for j0 in range(0, n, CHUNK):

@@ -156,10 +156,8 @@ bool step_one_sample(const StepCoefficients<T>& k, const StepSwitches& sw, const
         const T ratio = (T)guidance_std_ratio(out, uncond, n, k.guidance);
         factor = k.rescale * ratio + (T(1) - k.rescale);
     }
-    T bound = k.clip_range, divisor = T(1);
-    if (sw.clip_mode == CLIP_NONE) {
-        bound = (T)INFINITY;
-    } else if (sw.clip_mode == CLIP_THRESHOLD) {
+    T bound = k.clip_range, divisor = T(1);  // the range is infinite without clipping
+    if (sw.clip_mode == CLIP_THRESHOLD) {
         bound = divisor = sample_threshold(k, out, uncond, x, n, factor, s, finite);
     }
     const bool use_eps = k.prev_eps != T(0);

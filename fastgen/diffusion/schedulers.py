@@ -128,7 +128,7 @@ class _Scheduler:
     def _new_row(self, guidance_scale, guidance_rescale):
         row = np.zeros(len(COLUMNS), dtype=np.float64)
         c = self.config
-        row[COLUMN["clip_range"]] = c.clip_sample_range
+        row[COLUMN["clip_range"]] = c.clip_sample_range if self._clip_mode() == CLIP_RANGE else math.inf
         row[COLUMN["threshold_ratio"]] = c.dynamic_thresholding_ratio
         row[COLUMN["max_value"]] = c.sample_max_value
         row[COLUMN["guidance"]] = 1.0 if guidance_scale is None else guidance_scale
@@ -157,6 +157,7 @@ class _Scheduler:
         if noise is not None and generator is not None:
             raise ValueError("pass either generator or variance_noise, not both")
         xp = call.kernels.xp
+        output, x, uncond, noise = (None if a is None else xp.ascontiguousarray(a) for a in (output, x, uncond, noise))
         seed = 0 if noise is not None or row[COLUMN["add_noise"]] == 0 else _kernels.seed_from_generator(generator)
         prev = xp.empty_like(x)
         x0 = xp.empty_like(x)
@@ -183,8 +184,6 @@ def _check_step_arrays(output, x, uncond, noise, learned):
             raise TypeError(f"{name} must be float32 or float64, got dtype {a.dtype}")
         if a is not None and a.dtype != x.dtype:
             raise TypeError(f"{name} has dtype {a.dtype} but sample is {x.dtype}; pass one float dtype")
-        if a is not None and not a.flags.c_contiguous:
-            raise ValueError(f"{name} must be C-contiguous")
     expected = tuple(x.shape)
     if learned:
         if x.ndim < 2:

@@ -32,7 +32,7 @@ enum StepColumn : int {
     COL_SIGMA, COL_MIN_LOG, COL_MAX_LOG,
     COL_ADD_NOISE,   // 1: add std z (DDPM t > 0, DDIM eta > 0), 0: not
     COL_GUIDANCE,    // w of classifier-free guidance
-    COL_CLIP_RANGE,  // clip_sample_range
+    COL_CLIP_RANGE,  // clip_sample_range; infinite when not clipping
     COL_RESCALE,     // guidance_rescale (0: none)
     COL_THRESHOLD_RATIO, COL_MAX_VALUE,  // dynamic_thresholding_ratio, sample_max_value
     N_STEP_COLUMNS
