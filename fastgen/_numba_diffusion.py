@@ -168,7 +168,8 @@ def _step(k, clip_mode, variance_mode, eps_from_clipped, output, uncond, guided,
     add_noise = k[ADD_NOISE] != 0.0
     use_eps = prev_eps != T(0)
     one = T(1)
-    for b in prange(batch):
+    n_blocks = min(batch, 64)  # scratch is allocated once per block of samples, not per sample
+    for blk in prange(n_blocks):
         e = np.empty(CHUNK, sample.dtype)
         x0 = np.empty(CHUNK, sample.dtype)
         eps = np.empty(CHUNK, sample.dtype)
@@ -178,90 +179,91 @@ def _step(k, clip_mode, variance_mode, eps_from_clipped, output, uncond, guided,
         radius = np.empty(CHUNK // 2 + 1, np.float32)
         angle = np.empty(CHUNK // 2 + 1, np.float32)
         bits = np.empty(CHUNK // 2 + 1, np.uint32)
-        out_b = output[b]
-        unc_b = uncond[b]
-        x = sample[b]
-        finite = True
-        factor = one
-        if guided and rescale != T(0):
-            ratio = T(_std_ratio(out_b[:n], unc_b[:n], w))
-            factor = rescale * ratio + (one - rescale)
-        bound = clip_range
-        divisor = one
         sample_x0 = np.empty(n if clip_mode == CLIP_THRESHOLD else 0, sample.dtype)
-        if clip_mode == CLIP_THRESHOLD:
+        for b in range(blk * batch // n_blocks, (blk + 1) * batch // n_blocks):
+            out_b = output[b]
+            unc_b = uncond[b]
+            x = sample[b]
+            finite = True
+            factor = one
+            if guided and rescale != T(0):
+                ratio = T(_std_ratio(out_b[:n], unc_b[:n], w))
+                factor = rescale * ratio + (one - rescale)
+            bound = clip_range
+            divisor = one
+            if clip_mode == CLIP_THRESHOLD:
+                for j0 in range(0, n, CHUNK):
+                    m = min(CHUNK, n - j0)
+                    finite &= _chunk_prediction(out_b, unc_b, guided, j0, m, w, factor, e)
+                    for j in range(m):
+                        sample_x0[j0 + j] = (x0_sample * x[j0 + j] - x0_output * e[j]) * x0_scale
+                a = np.abs(sample_x0)
+                rank = ratio_q * T(n - 1)
+                below_index = int(rank)
+                above_index = int(np.ceil(rank))
+                part = np.partition(a, below_index)
+                below = part[below_index]
+                above = below if above_index == below_index else part[below_index + 1:].min()
+                weight = rank - T(below_index)
+                if weight < T(0.5):
+                    q = below + weight * (above - below)
+                else:
+                    q = above - (above - below) * (one - weight)
+                s = one if q < one else q
+                s = max_value if s > max_value else s
+                bound = s
+                divisor = s
             for j0 in range(0, n, CHUNK):
                 m = min(CHUNK, n - j0)
                 finite &= _chunk_prediction(out_b, unc_b, guided, j0, m, w, factor, e)
-                for j in range(m):
-                    sample_x0[j0 + j] = (x0_sample * x[j0 + j] - x0_output * e[j]) * x0_scale
-            a = np.abs(sample_x0)
-            rank = ratio_q * T(n - 1)
-            below_index = int(rank)
-            above_index = int(np.ceil(rank))
-            part = np.partition(a, below_index)
-            below = part[below_index]
-            above = below if above_index == below_index else part[below_index + 1:].min()
-            weight = rank - T(below_index)
-            if weight < T(0.5):
-                q = below + weight * (above - below)
-            else:
-                q = above - (above - below) * (one - weight)
-            s = one if q < one else q
-            s = max_value if s > max_value else s
-            bound = s
-            divisor = s
-        for j0 in range(0, n, CHUNK):
-            m = min(CHUNK, n - j0)
-            finite &= _chunk_prediction(out_b, unc_b, guided, j0, m, w, factor, e)
-            if clip_mode == CLIP_THRESHOLD:
-                for j in range(m):
-                    x0[j] = sample_x0[j0 + j]
-            else:
-                for j in range(m):
-                    x0[j] = (x0_sample * x[j0 + j] - x0_output * e[j]) * x0_scale
-            for j in range(m):
-                low = -bound if x0[j] < -bound else x0[j]
-                x0[j] = (bound if low > bound else low) / divisor
-            if has_x0:
-                for j in range(m):
-                    x0_out[b, j0 + j] = x0[j]
-            if use_eps:
-                if eps_from_clipped:
+                if clip_mode == CLIP_THRESHOLD:
                     for j in range(m):
-                        eps[j] = (eps_sample * x[j0 + j] - eps_other * x0[j]) * eps_scale
+                        x0[j] = sample_x0[j0 + j]
                 else:
                     for j in range(m):
-                        eps[j] = (eps_sample * x[j0 + j] - eps_other * e[j]) * eps_scale
-            else:
+                        x0[j] = (x0_sample * x[j0 + j] - x0_output * e[j]) * x0_scale
                 for j in range(m):
-                    eps[j] = T(0)
-            for j in range(m):
-                e[j] = (prev_x0 * x0[j] + prev_sample * x[j0 + j]) + prev_eps * eps[j]
-            if add_noise:
-                if has_noise:
+                    low = -bound if x0[j] < -bound else x0[j]
+                    x0[j] = (bound if low > bound else low) / divisor
+                if has_x0:
                     for j in range(m):
-                        z[j] = noise[b, j0 + j]
-                else:
-                    _row_normals(b * n + j0, m, seed, call, STREAM_STEP_NOISE, u, radius, angle, bits, zf)
-                    for j in range(m):
-                        z[j] = T(zf[j])
-                if variance_mode == VARIANCE_FIXED:
-                    for j in range(m):
-                        e[j] = e[j] + sigma * z[j]
+                        x0_out[b, j0 + j] = x0[j]
+                if use_eps:
+                    if eps_from_clipped:
+                        for j in range(m):
+                            eps[j] = (eps_sample * x[j0 + j] - eps_other * x0[j]) * eps_scale
+                    else:
+                        for j in range(m):
+                            eps[j] = (eps_sample * x[j0 + j] - eps_other * e[j]) * eps_scale
                 else:
                     for j in range(m):
-                        v = out_b[n + j0 + j]
-                        finite &= (v - v) == T(0)
-                        if variance_mode == VARIANCE_LEARNED:
-                            std = np.sqrt(v)
-                        else:
-                            frac = (v + one) / T(2)
-                            std = np.exp(T(0.5) * (frac * max_log + (one - frac) * min_log))
-                        e[j] = e[j] + std * z[j]
-            for j in range(m):
-                prev[b, j0 + j] = e[j]
-        finite_per_sample[b] = finite
+                        eps[j] = T(0)
+                for j in range(m):
+                    e[j] = (prev_x0 * x0[j] + prev_sample * x[j0 + j]) + prev_eps * eps[j]
+                if add_noise:
+                    if has_noise:
+                        for j in range(m):
+                            z[j] = noise[b, j0 + j]
+                    else:
+                        _row_normals(b * n + j0, m, seed, call, STREAM_STEP_NOISE, u, radius, angle, bits, zf)
+                        for j in range(m):
+                            z[j] = T(zf[j])
+                    if variance_mode == VARIANCE_FIXED:
+                        for j in range(m):
+                            e[j] = e[j] + sigma * z[j]
+                    else:
+                        for j in range(m):
+                            v = out_b[n + j0 + j]
+                            finite &= (v - v) == T(0)
+                            if variance_mode == VARIANCE_LEARNED:
+                                std = np.sqrt(v)
+                            else:
+                                frac = (v + one) / T(2)
+                                std = np.exp(T(0.5) * (frac * max_log + (one - frac) * min_log))
+                            e[j] = e[j] + std * z[j]
+                for j in range(m):
+                    prev[b, j0 + j] = e[j]
+            finite_per_sample[b] = finite
 
 
 class _Variants:

@@ -184,7 +184,8 @@ def test_denoiser_is_the_exact_score():
         a = s.alphas_cumprod[t]
 
         def log_q(p):
-            return np.log(sum(w * stats.multivariate_normal(np.sqrt(a) * np.array(m), a * np.array(c) + (1 - a) * np.eye(2)).pdf(p)
+            return np.log(sum(w * stats.multivariate_normal(np.sqrt(a) * np.array(m),
+                                                            a * np.array(c) + (1 - a) * np.eye(2)).pdf(p)
                               for w, m, c in zip(WEIGHTS, MEANS, COVS)))
 
         h = 1e-5

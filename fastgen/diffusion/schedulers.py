@@ -73,8 +73,9 @@ class _Scheduler:
         for name in ("clip_sample_range", "sample_max_value"):
             if not float(config[name]) > 0:
                 raise ValueError(f"{name} must be > 0, got {config[name]!r}")
-        if not 0.0 <= float(config["dynamic_thresholding_ratio"]) <= 1.0:
-            raise ValueError(f"dynamic_thresholding_ratio must lie in [0, 1], got {config['dynamic_thresholding_ratio']!r}")
+        ratio = config["dynamic_thresholding_ratio"]
+        if not 0.0 <= float(ratio) <= 1.0:
+            raise ValueError(f"dynamic_thresholding_ratio must lie in [0, 1], got {ratio!r}")
         self.betas = make_betas(config["num_train_timesteps"], config["beta_start"], config["beta_end"],
                                 config["beta_schedule"], config["trained_betas"], config["rescale_betas_zero_snr"])
         self.alphas = 1.0 - self.betas
