@@ -1,6 +1,7 @@
 """The `fastgen` console command.
 
-    fastgen demo     train a BernoulliRBM on scikit-learn's digits and draw samples
+    fastgen demo             train a BernoulliRBM on scikit-learn's digits and draw samples
+    fastgen demo diffusion   sample a 2-D Gaussian mixture with DDPM and its exact denoiser
 """
 from __future__ import annotations
 
@@ -74,19 +75,65 @@ def demo(args) -> int:
     return 0
 
 
+def _mixture_ring(n_components=8, radius=2.0, std=0.25):
+    angles = 2 * np.pi * np.arange(n_components) / n_components
+    means = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    weights = np.linspace(1.0, 2.0, n_components)
+    return weights / weights.sum(), means, np.repeat([np.eye(2) * std**2], n_components, axis=0)
+
+
+def _density_image(points, extent=3.2, bins=96):
+    counts, _, _ = np.histogram2d(points[:, 1], points[:, 0], bins=bins, range=[[-extent, extent]] * 2)
+    return 1.0 - np.sqrt(counts / counts.max())  # dark where dense, on white
+
+
+def demo_diffusion(args) -> int:
+    from . import DDPMScheduler, sample
+    from ._backend import resolve
+    from .diffusion import GaussianMixtureDenoiser
+
+    backend, _ = resolve(args.backend, on_device=False)
+    n_samples = args.samples or 20000
+    weights, means, covariances = _mixture_ring()
+    scheduler = DDPMScheduler(clip_sample=False)
+    model = GaussianMixtureDenoiser(weights, means, covariances, alphas_cumprod=scheduler.alphas_cumprod)
+    print(f"fastgen demo diffusion: {n_samples} samples of an 8-component 2-D Gaussian mixture, "
+          f"DDPM with {args.steps} steps and the exact denoiser, backend '{backend}'")
+    start = time.perf_counter()
+    x = sample(model, (n_samples, 2), scheduler, num_inference_steps=args.steps, seed=args.seed, backend=backend,
+               progress=True)
+    elapsed = time.perf_counter() - start
+    rng = np.random.default_rng(args.seed)
+    component = rng.choice(len(weights), n_samples, p=weights)
+    target = means[component] + rng.normal(size=(n_samples, 2)) * np.sqrt(covariances[component, 0, 0])[:, None]
+    out = Path(args.output).resolve()
+    _grid_image([[_density_image(target), _density_image(x)]], scale=4).save(out)
+    print(f"sampled in {elapsed:.1f}s; wrote {out}: left the target mixture, right the samples")
+    print(f"backend: {backend}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="fastgen", description="fastgen: fast inner loops of generative models")
     commands = parser.add_subparsers(dest="command", required=True)
-    p = commands.add_parser("demo", help="train an RBM on scikit-learn's digits and write a PNG of samples")
+    p = commands.add_parser("demo", help="train an RBM on scikit-learn's digits and write a PNG of samples "
+                            "('demo diffusion': sample a 2-D Gaussian mixture by DDPM)")
+    p.add_argument("which", nargs="?", choices=["rbm", "diffusion"], default="rbm", help="which demo (default: rbm)")
     p.add_argument("--backend", default=None, help="cpu, numba or cuda (default: the best for host data)")
     p.add_argument("--epochs", type=int, default=200)
     p.add_argument("--hidden", type=int, default=150)
-    p.add_argument("--samples", type=int, default=30, help="number of digits and of samples shown")
-    p.add_argument("--steps", type=int, default=1000, help="Gibbs steps per sample")
+    p.add_argument("--samples", type=int, default=None,
+                   help="number of digits and of samples shown (rbm: 30), or of samples drawn (diffusion: 20000)")
+    p.add_argument("--steps", type=int, default=1000, help="Gibbs steps per sample, or diffusion steps")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--output", default="fastgen-demo.png", help="where to write the PNG")
+    p.add_argument("--output", default=None, help="where to write the PNG (default: fastgen-demo[-diffusion].png)")
     args = parser.parse_args(argv)
     try:
+        if args.which == "diffusion":
+            args.output = args.output or "fastgen-demo-diffusion.png"
+            return demo_diffusion(args)
+        args.samples = args.samples or 30
+        args.output = args.output or "fastgen-demo.png"
         return demo(args)
     except ValueError as exc:
         parser.error(str(exc))

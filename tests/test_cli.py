@@ -71,3 +71,18 @@ def test_missing_command_exits_with_usage_error(capsys):
         cli.main([])
     assert info.value.code == 2
     assert "usage: fastgen" in capsys.readouterr().err
+
+
+def test_diffusion_demo_writes_target_beside_samples(tmp_path, capsys):
+    Image = pytest.importorskip("PIL.Image")
+    out = tmp_path / "dd.png"
+    assert cli.main(["demo", "diffusion", "--samples", "2000", "--steps", "50", "--output", str(out)]) == 0
+    assert str(out.resolve()) in capsys.readouterr().out
+    with Image.open(out) as image:
+        pixels = np.asarray(image)[::4, ::4].astype(np.float64)
+    tile = 96
+    target, samples = pixels[1 : 1 + tile, 1 : 1 + tile], pixels[1 : 1 + tile, 2 + tile : 2 + 2 * tile]
+    # both panels put their mass on the same ring: dark pixels overlap far more than by chance
+    dark_t, dark_s = target < 200, samples < 200
+    assert dark_s.sum() > 100 and (dark_t & dark_s).sum() > 0.5 * dark_s.sum()
+    assert not dark_s[tile // 2 - 8 : tile // 2 + 8, tile // 2 - 8 : tile // 2 + 8].any()  # the ring's hole

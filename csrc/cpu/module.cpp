@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <vector>
 #include <cstdint>
 #include <stdexcept>
@@ -15,10 +16,11 @@
 #include <omp.h>
 #endif
 
+#include "ais_cpu.h"
+#include "diffusion_cpu.h"
 #include "fastgen/gmm.h"
 #include "fastgen/philox.h"
 #include "fastgen/rbm.h"
-#include "ais_cpu.h"
 #include "gmm_cpu.h"
 #include "rbm_cpu.h"
 
@@ -235,6 +237,42 @@ double gmm_em_pass(carray<T> X, carray<T> means_t, carray<T> prec_t, bool full, 
     return stats.log_likelihood;
 }
 
+// One reverse-diffusion step (csrc/include/fastgen/diffusion.h) on (batch, ...) arrays
+// flattened per sample; `coefficients` is the step's float64 row. Returns whether the
+// model output was finite.
+template <typename T>
+bool diffusion_step(carray<double> coefficients, int clip_mode, int variance_mode, bool eps_from_clipped,
+                    carray<T> output, std::optional<carray<T>> uncond, carray<T> sample,
+                    std::optional<carray<T>> noise, carray<T> prev, std::optional<carray<T>> x0_out, uint64_t seed,
+                    uint32_t call) {
+    require(coefficients.size() == N_STEP_COLUMNS, "coefficients must be one row of the step layout");
+    require(sample.ndim() >= 1 && sample.shape(0) > 0, "sample must have a batch dimension");
+    const int64_t batch = sample.shape(0), n = sample.size() / batch;
+    require(output.size() % batch == 0, "model output must have the batch of the sample");
+    const int64_t stride = output.size() / batch;
+    require(stride == (variance_mode == VARIANCE_FIXED ? n : 2 * n), "model output size must match the sample");
+    require(!uncond || uncond->size() == output.size(), "unconditional output must match the model output");
+    require(!noise || noise->size() == sample.size(), "noise must match the sample");
+    require(prev.size() == sample.size() && (!x0_out || x0_out->size() == sample.size()), "outputs must match the sample");
+    require(clip_mode >= CLIP_NONE && clip_mode <= CLIP_THRESHOLD, "unknown clip mode");
+    require(variance_mode >= VARIANCE_FIXED && variance_mode <= VARIANCE_LEARNED_RANGE, "unknown variance mode");
+    cpu::StepArrays<T> arrays{output.data(), uncond ? uncond->data() : nullptr, sample.data(),
+                              noise ? noise->data() : nullptr, prev.mutable_data(),
+                              x0_out ? x0_out->mutable_data() : nullptr, batch, n, stride};
+    const cpu::StepSwitches switches{clip_mode, variance_mode, eps_from_clipped, seed, call};
+    const double* row = coefficients.data();
+    py::gil_scoped_release release;
+    return cpu::diffusion_step<T>(row, switches, arrays);
+}
+
+carray<float> normals(uint64_t n, uint64_t seed, uint32_t call, uint32_t stream) {
+    carray<float> out(n);
+    float* dst = out.mutable_data();
+    py::gil_scoped_release release;
+    cpu::normals(dst, n, seed, call, stream);
+    return out;
+}
+
 int max_threads() {
 #ifdef _OPENMP
     return omp_get_max_threads();
@@ -261,6 +299,8 @@ PYBIND11_MODULE(_core, m) {
 #endif
     m.def("philox4x32_10", &philox_words, py::arg("counter"), py::arg("key"));
     m.def("uniforms", &uniforms, py::arg("n"), py::arg("seed"), py::arg("call"), py::arg("stream"));
+    m.def("normals", &normals, py::arg("n"), py::arg("seed"), py::arg("call"), py::arg("stream"));
+    m.attr("N_STEP_COLUMNS") = (int)N_STEP_COLUMNS;
     m.def("get_num_threads", &max_threads);
     m.def("set_num_threads", &set_num_threads, py::arg("n"));
 #define FASTGEN_BIND_FLOAT(T)                                                                          \
@@ -287,7 +327,11 @@ PYBIND11_MODULE(_core, m) {
           py::arg("bias").noconvert(), py::arg("out").noconvert());                                     \
     m.def("gmm_em_pass", &gmm_em_pass<T>, py::arg("X").noconvert(), py::arg("means_t").noconvert(),    \
           py::arg("prec_t").noconvert(), py::arg("full"), py::arg("bias").noconvert(),              \
-          py::arg("nk").noconvert(), py::arg("s1").noconvert(), py::arg("s2").noconvert());
+          py::arg("nk").noconvert(), py::arg("s1").noconvert(), py::arg("s2").noconvert());                \
+    m.def("diffusion_step", &diffusion_step<T>, py::arg("coefficients").noconvert(), py::arg("clip_mode"),  \
+          py::arg("variance_mode"), py::arg("eps_from_clipped"), py::arg("output").noconvert(),                 \
+          py::arg("uncond").noconvert(), py::arg("sample").noconvert(), py::arg("noise").noconvert(),          \
+          py::arg("prev").noconvert(), py::arg("x0_out").noconvert(), py::arg("seed"), py::arg("call"));
     FASTGEN_BIND_FLOAT(float)
     FASTGEN_BIND_FLOAT(double)
 #undef FASTGEN_BIND_FLOAT

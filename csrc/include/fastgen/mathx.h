@@ -9,6 +9,10 @@
 
 namespace fastgen {
 
+// The library's e^x in the argument's precision.
+FG_HD float fg_exp(float x) { return expf(x); }
+FG_HD double fg_exp(double x) { return exp(x); }
+
 FG_HD float float_from_bits(uint32_t bits) {
 #if defined(__CUDA_ARCH__)
     return __uint_as_float(bits);
@@ -102,7 +106,7 @@ FG_HD double log1p_unit(double y) {
 
 // log(1 + e^z) for z <= 0: the library in float32; in double, the loop-friendly
 // functions above (free energies and AIS weights sum millions of these in double).
-FG_HD float log1p_exp_nonpositive(float z) { return log1pf(expf(z)); }
+FG_HD float log1p_exp_nonpositive(float z) { return log1pf(fg_exp(z)); }
 FG_HD double log1p_exp_nonpositive(double z) { return log1p_unit(exp_nonpositive(z)); }
 
 // log(1 + e^x) = max(x, 0) + log1p(e^-|x|).

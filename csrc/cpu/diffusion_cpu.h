@@ -1,0 +1,243 @@
+// CPU loop structure of the reverse-diffusion step: how samples, chunks and threads walk
+// over the per-element math of csrc/include/fastgen/diffusion.h. No Python here.
+//
+// One pass over the arrays: each sample is taken in chunks of kStepChunk elements, and
+// each stage of the step (guidance, x0, clip, eps, noise, output) is a simple loop over
+// the chunk's buffers, which stay in L1 and vectorise. Extra work per sample, only when
+// asked for: guidance_rescale reads the sample's model outputs once more (in cache) for
+// two standard deviations; dynamic thresholding first writes the sample's x0 and |x0|
+// into buffers and selects the quantile there (std::nth_element, then a min over the
+// part above it), and the main pass reads x0 from the buffer: inputs are still read
+// once and outputs written once.
+#pragma once
+#include <stdint.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "fastgen/diffusion.h"
+#include "rbm_cpu.h"
+
+namespace fastgen {
+namespace cpu {
+
+constexpr int64_t kStepChunk = 1024;
+// Total elements above which samples are shared among threads: below it, waking the
+// OpenMP team costs more than the step (and spinning threads would slow the model that
+// runs between steps, see rbm_cpu.h).
+constexpr int64_t kParallelStep = 1 << 20;
+
+// Normals of elements [begin, begin + n) of draw (seed, call, stream) into z (layout in
+// normal.h): the uniforms of the enclosing Box-Muller pairs into `u`, split into radius
+// and angle halves, then one vectorised pass over the pairs. `u` holds 2 (n + 2) floats.
+inline void row_normals(uint64_t begin, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream, float* u,
+                        float* __restrict z) {
+    const uint64_t first = begin & ~(uint64_t)1, last = (begin + n + 1) & ~(uint64_t)1;
+    const uint64_t n_pairs = (last - first) / 2;
+    row_uniforms(first, last - first, seed, call, stream, u);
+    float* __restrict radius = u + (last - first);
+    float* __restrict angle = radius + n_pairs;
+    for (uint64_t p = 0; p < n_pairs; ++p) {
+        radius[p] = u[2 * p];
+        angle[p] = u[2 * p + 1];
+    }
+    float* __restrict pairs = u;  // the normals of the pairs, in element order
+    for (uint64_t p = 0; p < n_pairs; ++p) {
+        float z_even, z_odd;
+        box_muller(radius[p], angle[p], z_even, z_odd);
+        pairs[2 * p] = z_even;
+        pairs[2 * p + 1] = z_odd;
+    }
+    const uint64_t shift = begin - first;
+    for (uint64_t j = 0; j < n; ++j) {
+        z[j] = pairs[j + shift];
+    }
+}
+
+template <typename T>
+struct StepArrays {
+    const T* output;     // (batch, output_stride): the prediction, then the variance channels if learned
+    const T* uncond;     // the same for the unconditional output, or null (no guidance)
+    const T* sample;     // (batch, n)
+    const T* noise;      // (batch, n), or null: drawn from Philox when the step adds noise
+    T* prev;             // (batch, n); may be `sample` itself
+    T* x0_out;           // (batch, n), or null: not wanted
+    int64_t batch, n, output_stride;
+};
+
+struct StepSwitches {
+    int clip_mode, variance_mode;
+    bool eps_from_clipped;
+    uint64_t seed;
+    uint32_t call;
+};
+
+template <typename T>
+struct StepScratch {
+    explicit StepScratch(int64_t n, bool threshold)
+        : e(kStepChunk), x0(kStepChunk), eps(kStepChunk), z(kStepChunk), u(2 * (kStepChunk + 2)), zf(kStepChunk),
+          sample_x0(threshold ? n : 0), sample_abs(threshold ? n : 0) {}
+    std::vector<T> e, x0, eps, z;
+    std::vector<float> u, zf;
+    std::vector<T> sample_x0, sample_abs;
+};
+
+// Standard deviations' ratio std(cond) / std(guided) of one sample, from centred sums in double.
+template <typename T>
+double guidance_std_ratio(const T* cond, const T* uncond, int64_t n, T w) {
+    double mean_c = 0.0, mean_g = 0.0;
+    for (int64_t j = 0; j < n; ++j) {
+        mean_c += (double)cond[j];
+        mean_g += (double)guided_output(cond[j], uncond[j], w);
+    }
+    mean_c /= (double)n;
+    mean_g /= (double)n;
+    double ss_c = 0.0, ss_g = 0.0;
+    for (int64_t j = 0; j < n; ++j) {
+        const double dc = (double)cond[j] - mean_c, dg = (double)guided_output(cond[j], uncond[j], w) - mean_g;
+        ss_c += dc * dc;
+        ss_g += dg * dg;
+    }
+    return std::sqrt(ss_c / ss_g);
+}
+
+// The model prediction e of chunk [j0, j0 + m) of one sample (guided, times `factor`).
+// Returns whether every value is finite.
+template <typename T>
+bool chunk_prediction(const T* out, const T* uncond, int64_t j0, int64_t m, T w, T factor, T* e) {
+    if (uncond != nullptr) {
+        for (int64_t j = 0; j < m; ++j) e[j] = guided_output(out[j0 + j], uncond[j0 + j], w) * factor;
+    } else {
+        for (int64_t j = 0; j < m; ++j) e[j] = out[j0 + j];
+    }
+    bool finite = true;
+    for (int64_t j = 0; j < m; ++j) finite &= (e[j] - e[j]) == T(0);  // false for NaN and infinities
+    return finite;
+}
+
+// The threshold s of one sample: x0 of the whole sample into scratch, then the quantile of |x0|.
+template <typename T>
+T sample_threshold(const StepCoefficients<T>& k, const T* out, const T* uncond, const T* x, int64_t n, T factor,
+                   StepScratch<T>& s, bool& finite) {
+    T* x0 = s.sample_x0.data();
+    T* a = s.sample_abs.data();
+    for (int64_t j0 = 0; j0 < n; j0 += kStepChunk) {
+        const int64_t m = std::min<int64_t>(kStepChunk, n - j0);
+        finite &= chunk_prediction(out, uncond, j0, m, k.guidance, factor, s.e.data());
+        for (int64_t j = 0; j < m; ++j) x0[j0 + j] = predicted_x0(k, x[j0 + j], s.e[j]);
+    }
+    for (int64_t j = 0; j < n; ++j) a[j] = x0[j] < T(0) ? -x0[j] : x0[j];
+    const T rank = k.threshold_ratio * (T)(n - 1);
+    const int64_t below_index = (int64_t)rank;
+    const int64_t above_index = (int64_t)std::ceil(rank);
+    std::nth_element(a, a + below_index, a + n);
+    const T below = a[below_index];
+    const T above = above_index == below_index ? below : *std::min_element(a + below_index + 1, a + n);
+    return threshold_from_order_statistics(below, above, rank - (T)below_index, k.max_value);
+}
+
+// One step on sample b. Returns whether the model output was finite.
+template <typename T>
+bool step_one_sample(const StepCoefficients<T>& k, const StepSwitches& sw, const StepArrays<T>& arr, int64_t b,
+                     StepScratch<T>& s) {
+    const int64_t n = arr.n;
+    const T* out = arr.output + b * arr.output_stride;
+    const T* uncond = arr.uncond == nullptr ? nullptr : arr.uncond + b * arr.output_stride;
+    const T* variance = out + n;  // the learned variance channels (read only when learned)
+    const T* x = arr.sample + b * n;
+    const T* noise = arr.noise == nullptr ? nullptr : arr.noise + b * n;
+    T* prev = arr.prev + b * n;
+    T* x0_out = arr.x0_out == nullptr ? nullptr : arr.x0_out + b * n;
+    bool finite = true;
+
+    T factor = T(1);
+    if (uncond != nullptr && k.rescale != T(0)) {
+        const T ratio = (T)guidance_std_ratio(out, uncond, n, k.guidance);
+        factor = k.rescale * ratio + (T(1) - k.rescale);
+    }
+    T bound = k.clip_range, divisor = T(1);  // the range is infinite without clipping
+    if (sw.clip_mode == CLIP_THRESHOLD) {
+        bound = divisor = sample_threshold(k, out, uncond, x, n, factor, s, finite);
+    }
+    const bool use_eps = k.prev_eps != T(0);
+    T* __restrict e = s.e.data();
+    T* __restrict x0 = s.x0.data();
+    T* __restrict eps = s.eps.data();
+    T* __restrict z = s.z.data();
+    for (int64_t j0 = 0; j0 < n; j0 += kStepChunk) {
+        const int64_t m = std::min<int64_t>(kStepChunk, n - j0);
+        finite &= chunk_prediction(out, uncond, j0, m, k.guidance, factor, e);
+        if (sw.clip_mode == CLIP_THRESHOLD) {
+            for (int64_t j = 0; j < m; ++j) x0[j] = s.sample_x0[j0 + j];
+        } else {
+            for (int64_t j = 0; j < m; ++j) x0[j] = predicted_x0(k, x[j0 + j], e[j]);
+        }
+        for (int64_t j = 0; j < m; ++j) x0[j] = clipped_x0(x0[j], bound, divisor);
+        if (x0_out != nullptr) {
+            for (int64_t j = 0; j < m; ++j) x0_out[j0 + j] = x0[j];
+        }
+        if (use_eps) {
+            const T* y = sw.eps_from_clipped ? x0 : e;
+            for (int64_t j = 0; j < m; ++j) eps[j] = predicted_eps(k, x[j0 + j], y[j]);
+        } else {
+            for (int64_t j = 0; j < m; ++j) eps[j] = T(0);
+        }
+        for (int64_t j = 0; j < m; ++j) e[j] = step_mean(k, x0[j], x[j0 + j], eps[j]);  // e now holds the mean
+        if (k.add_noise) {
+            if (noise != nullptr) {
+                for (int64_t j = 0; j < m; ++j) z[j] = noise[j0 + j];
+            } else {
+                float* zf = s.zf.data();
+                row_normals((uint64_t)(b * n + j0), (uint64_t)m, sw.seed, sw.call, STREAM_STEP_NOISE, s.u.data(), zf);
+                for (int64_t j = 0; j < m; ++j) z[j] = (T)zf[j];
+            }
+            if (sw.variance_mode == VARIANCE_FIXED) {
+                for (int64_t j = 0; j < m; ++j) e[j] = e[j] + k.sigma * z[j];
+            } else {
+                for (int64_t j = 0; j < m; ++j) {
+                    finite &= (variance[j0 + j] - variance[j0 + j]) == T(0);
+                    e[j] = e[j] + noise_std(k, sw.variance_mode, variance[j0 + j]) * z[j];
+                }
+            }
+        }
+        for (int64_t j = 0; j < m; ++j) prev[j0 + j] = e[j];
+    }
+    return finite;
+}
+
+// The step on every sample; threads take samples when the work is large. Returns
+// whether every model output was finite.
+template <typename T>
+bool diffusion_step(const double* coefficients, const StepSwitches& sw, const StepArrays<T>& arr) {
+    const StepCoefficients<T> k = load_step<T>(coefficients);
+    bool finite = true;
+#pragma omp parallel if (arr.batch * arr.n >= kParallelStep) reduction(&& : finite)
+    {
+        StepScratch<T> scratch(arr.n, sw.clip_mode == CLIP_THRESHOLD);
+#pragma omp for schedule(static)
+        for (int64_t b = 0; b < arr.batch; ++b) {
+            finite = step_one_sample(k, sw, arr, b, scratch) && finite;
+        }
+    }
+    return finite;
+}
+
+// Normals of elements 0..n-1 of draw (seed, call, stream) as float32 (the initial noise
+// of a sampler, and the tests' view of the layout).
+inline void normals(float* out, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream) {
+    const int64_t n_chunks = ((int64_t)n + kStepChunk - 1) / kStepChunk;
+#pragma omp parallel if ((int64_t)n >= kParallelStep)
+    {
+        std::vector<float> u(2 * (kStepChunk + 2));
+#pragma omp for schedule(static)
+        for (int64_t c = 0; c < n_chunks; ++c) {
+            const uint64_t begin = (uint64_t)(c * kStepChunk);
+            const uint64_t m = std::min<uint64_t>(kStepChunk, n - begin);
+            row_normals(begin, m, seed, call, stream, u.data(), out + begin);
+        }
+    }
+}
+
+}  // namespace cpu
+}  // namespace fastgen

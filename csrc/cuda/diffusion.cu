@@ -1,0 +1,104 @@
+// Reverse-diffusion step kernels, compiled at run time by NVRTC (CuPy RawModule) with
+// csrc/include on the include path. One thread per Philox block of four elements, so
+// the normals are those of the CPU backends whatever the launch geometry. The per-sample
+// values of guidance_rescale (factor) and dynamic thresholding (bound) are computed
+// before, on the device (fastgen/diffusion/_cuda.py); no host synchronisation.
+#include "fastgen/diffusion.h"
+
+using namespace fastgen;
+
+template <typename T>
+__device__ T prediction(const StepCoefficients<T>& k, const T* output, const T* uncond, const T* factor,
+                        uint64_t b, uint64_t at) {
+    if (uncond == nullptr) {
+        return output[at];
+    }
+    return guided_output(output[at], uncond[at], k.guidance) * (factor == nullptr ? T(1) : factor[b]);
+}
+
+template <typename T>
+__device__ void step_impl(const double* row, int clip_mode, int variance_mode, int eps_from_clipped,
+                          const T* output, const T* uncond, const T* sample, const T* noise, const T* x0_pre,
+                          const T* factor, const T* bound, T* prev, T* x0_out, uint64_t n, uint64_t total,
+                          uint64_t stride, uint64_t seed, uint32_t call, int* finite) {
+    const StepCoefficients<T> k = load_step<T>(row);
+    const uint64_t n_groups = (total + 3) / 4;
+    for (uint64_t g = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; g < n_groups;
+         g += (uint64_t)gridDim.x * blockDim.x) {
+        float z[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        if (k.add_noise && noise == nullptr) {
+            normal_block(seed, call, STREAM_STEP_NOISE, g, z);
+        }
+        for (uint64_t i = g * 4; i < g * 4 + 4 && i < total; ++i) {
+            const uint64_t b = i / n, j = i - b * n, at = b * stride + j;
+            const T e = prediction(k, output, uncond, factor, b, at);
+            bool ok = (e - e) == T(0);
+            const T x = sample[i];
+            T x0 = x0_pre != nullptr ? x0_pre[i] : predicted_x0(k, x, e);
+            T limit = k.clip_range, divisor = T(1);  // infinite without clipping
+            if (clip_mode == CLIP_THRESHOLD) {
+                limit = divisor = bound[b];
+            }
+            x0 = clipped_x0(x0, limit, divisor);
+            if (x0_out != nullptr) {
+                x0_out[i] = x0;
+            }
+            const T eps = k.prev_eps != T(0) ? predicted_eps(k, x, eps_from_clipped ? x0 : e) : T(0);
+            T value = step_mean(k, x0, x, eps);
+            if (k.add_noise) {
+                const T zi = noise != nullptr ? noise[i] : (T)z[i - g * 4];
+                const T v = variance_mode == VARIANCE_FIXED ? T(0) : output[at + n];
+                ok = ok && (v - v) == T(0);
+                value = value + noise_std(k, variance_mode, v) * zi;
+            }
+            prev[i] = value;
+            if (!ok) {
+                *finite = 0;  // every writer writes the same value
+            }
+        }
+    }
+}
+
+// x0 before clipping, for the per-sample quantile of dynamic thresholding.
+template <typename T>
+__device__ void unclipped_x0_impl(const double* row, const T* output, const T* uncond, const T* sample,
+                                  const T* factor, T* x0, uint64_t n, uint64_t total, uint64_t stride) {
+    const StepCoefficients<T> k = load_step<T>(row);
+    for (uint64_t i = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (uint64_t)gridDim.x * blockDim.x) {
+        const uint64_t b = i / n, at = b * stride + (i - b * n);
+        x0[i] = predicted_x0(k, sample[i], prediction(k, output, uncond, factor, b, at));
+    }
+}
+
+extern "C" {
+
+__global__ void normals(float* out, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream) {
+    const uint64_t n_groups = (n + 3) / 4;
+    for (uint64_t g = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; g < n_groups;
+         g += (uint64_t)gridDim.x * blockDim.x) {
+        float z[4];
+        normal_block(seed, call, stream, g, z);
+        for (uint64_t k = 0; k < 4 && g * 4 + k < n; ++k) {
+            out[g * 4 + k] = z[k];
+        }
+    }
+}
+
+#define FASTGEN_STEP_KERNELS(T, SUFFIX)                                                                         \
+    __global__ void diffusion_step_##SUFFIX(const double* row, int clip_mode, int variance_mode,                \
+                                            int eps_from_clipped, const T* output, const T* uncond,             \
+                                            const T* sample, const T* noise, const T* x0_pre, const T* factor,  \
+                                            const T* bound, T* prev, T* x0_out, uint64_t n, uint64_t total,     \
+                                            uint64_t stride, uint64_t seed, uint32_t call, int* finite) {       \
+        step_impl<T>(row, clip_mode, variance_mode, eps_from_clipped, output, uncond, sample, noise, x0_pre,    \
+                     factor, bound, prev, x0_out, n, total, stride, seed, call, finite);                        \
+    }                                                                                                           \
+    __global__ void unclipped_x0_##SUFFIX(const double* row, const T* output, const T* uncond, const T* sample, \
+                                          const T* factor, T* x0, uint64_t n, uint64_t total, uint64_t stride) {\
+        unclipped_x0_impl<T>(row, output, uncond, sample, factor, x0, n, total, stride);                        \
+    }
+
+FASTGEN_STEP_KERNELS(float, f32)
+FASTGEN_STEP_KERNELS(double, f64)
+
+}  // extern "C"

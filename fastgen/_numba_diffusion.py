@@ -1,0 +1,304 @@
+"""The `numba` backend of the diffusion step and of the Philox normals: the loops of
+csrc/cpu/diffusion_cpu.h over the math of csrc/include/fastgen/{normal,diffusion}.h,
+operation for operation (float32 stays float32), so that `cpu` and `numba` give
+bit-identical normals and steps (learned_range's exp aside: library exp on both sides).
+
+Only the Philox uniforms come from _kernels_numba (frozen, checked against known
+answers); everything else jitted lives here, because Numba's cache only watches the
+file of the cached function."""
+import numpy as np
+from numba import njit, prange
+
+from ._kernels_numba import _row_uniforms
+
+_F32 = np.float32
+_ZERO, _HALF, _ONE, _TWO, _FOUR = _F32(0), _F32(0.5), _F32(1), _F32(2), _F32(4)
+_SQRT_HALF = _F32(0.707106781186547524)
+_LOG_P = tuple(_F32(c) for c in (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1,
+                                  1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1,
+                                  3.3333331174e-1))
+_LN2_HI, _LN2_LO = _F32(0.693359375), _F32(-2.12194440e-4)
+_ROUND = _F32(12582912.0)
+_QUARTER, _TWO_PI = _F32(0.25), _F32(6.28318530717958648)
+_SIN_P = (_F32(-1.9515295891e-4), _F32(8.3321608736e-3), _F32(-1.6666654611e-1))
+_COS_P = (_F32(2.443315711809948e-5), _F32(-1.388731625493765e-3), _F32(4.166664568298827e-2))
+_MINUS_TWO = _F32(-2.0)
+
+CHUNK = 1024  # kStepChunk of diffusion_cpu.h
+PARALLEL_STEP = 1 << 20  # kParallelStep
+CLIP_THRESHOLD = 2
+VARIANCE_FIXED, VARIANCE_LEARNED = 0, 1
+(X0_SAMPLE, X0_OUTPUT, X0_SCALE, EPS_SAMPLE, EPS_OTHER, EPS_SCALE, PREV_X0, PREV_SAMPLE, PREV_EPS, SIGMA, MIN_LOG,
+ MAX_LOG, ADD_NOISE, GUIDANCE, CLIP_RANGE, RESCALE, THRESHOLD_RATIO, MAX_VALUE) = range(18)
+STREAM_STEP_NOISE = 0
+
+
+@njit(cache=True)
+def _box_muller_pairs(radius, angle, mantissa_bits, pairs, n_pairs):
+    """box_muller of normal.h on pairs (radius[p], angle[p]) into pairs[2p], pairs[2p+1]. The
+    mantissa of log_positive is read through a float view of bits written by a first loop
+    (Numba has no scalar bit cast)."""
+    radius_bits = radius.view(np.uint32)
+    for p in range(n_pairs):
+        mantissa_bits[p] = (radius_bits[p] & np.uint32(0x007FFFFF)) | np.uint32(0x3F000000)
+    mantissa = mantissa_bits.view(np.float32)
+    for p in range(n_pairs):
+        e = _F32(np.int32(radius_bits[p] >> np.uint32(23)) - np.int32(126))
+        f = mantissa[p]
+        low = f < _SQRT_HALF
+        e = e - _ONE if low else e
+        m = (f + f) - _ONE if low else f - _ONE
+        z = m * m
+        y = _LOG_P[0]
+        y = y * m + _LOG_P[1]
+        y = y * m + _LOG_P[2]
+        y = y * m + _LOG_P[3]
+        y = y * m + _LOG_P[4]
+        y = y * m + _LOG_P[5]
+        y = y * m + _LOG_P[6]
+        y = y * m + _LOG_P[7]
+        y = y * m + _LOG_P[8]
+        y = (y * m) * z
+        y = y + e * _LN2_LO
+        y = y - _HALF * z
+        log = (m + y) + e * _LN2_HI
+        r = np.sqrt(_MINUS_TWO * log)
+        a = angle[p]
+        q = (a * _FOUR + _ROUND) - _ROUND
+        x = (a - q * _QUARTER) * _TWO_PI
+        z = x * x
+        ps = _SIN_P[0]
+        ps = ps * z + _SIN_P[1]
+        ps = ps * z + _SIN_P[2]
+        ps = ((ps * z) * x) + x
+        pc = _COS_P[0]
+        pc = pc * z + _COS_P[1]
+        pc = pc * z + _COS_P[2]
+        pc = ((pc * z) * z - _HALF * z) + _ONE
+        quadrant = np.int32(q) & np.int32(3)
+        swap = (quadrant & np.int32(1)) != 0
+        sin_sign = -_ONE if quadrant >= 2 else _ONE
+        cos_sign = -_ONE if (quadrant == 1 or quadrant == 2) else _ONE
+        s = sin_sign * (pc if swap else ps)
+        c = cos_sign * (ps if swap else pc)
+        pairs[2 * p] = r * c
+        pairs[2 * p + 1] = r * s
+
+
+@njit(cache=True)
+def _row_normals(begin, n, seed, call, stream, u, radius, angle, mantissa_bits, z):
+    """row_normals of diffusion_cpu.h: normals of elements [begin, begin + n) into z."""
+    first = begin - (begin & 1)
+    last = (begin + n + 1) - ((begin + n + 1) & 1)
+    n_pairs = (last - first) // 2
+    _row_uniforms(first, last - first, seed, call, stream, u)
+    for p in range(n_pairs):
+        radius[p] = u[2 * p]
+        angle[p] = u[2 * p + 1]
+    _box_muller_pairs(radius, angle, mantissa_bits, u, n_pairs)
+    shift = begin - first
+    for j in range(n):
+        z[j] = u[j + shift]
+
+
+
+def _normals(out, seed, call, stream):
+    n = out.size
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        u = np.empty(2 * (CHUNK + 2), np.float32)
+        radius = np.empty(CHUNK // 2 + 1, np.float32)
+        angle = np.empty(CHUNK // 2 + 1, np.float32)
+        bits = np.empty(CHUNK // 2 + 1, np.uint32)
+        begin = c * CHUNK
+        _row_normals(begin, min(CHUNK, n - begin), seed, call, stream, u, radius, angle, bits, out[begin:])
+
+
+@njit(cache=True)
+def _guided(cond, uncond, w):
+    return uncond + w * (cond - uncond)
+
+
+@njit(cache=True)
+def _std_ratio(cond, uncond, w):
+    """guidance_std_ratio of diffusion_cpu.h: std(cond) / std(guided), centred sums in float64."""
+    n = cond.shape[0]
+    mean_c = 0.0
+    mean_g = 0.0
+    for j in range(n):
+        mean_c += np.float64(cond[j])
+        mean_g += np.float64(_guided(cond[j], uncond[j], w))
+    mean_c /= n
+    mean_g /= n
+    ss_c = 0.0
+    ss_g = 0.0
+    for j in range(n):
+        dc = np.float64(cond[j]) - mean_c
+        dg = np.float64(_guided(cond[j], uncond[j], w)) - mean_g
+        ss_c += dc * dc
+        ss_g += dg * dg
+    return np.sqrt(ss_c / ss_g)
+
+
+@njit(cache=True)
+def _chunk_prediction(out, uncond, guided, j0, m, w, factor, e):
+    """chunk_prediction of diffusion_cpu.h; returns whether every value is finite."""
+    if guided:
+        for j in range(m):
+            e[j] = _guided(out[j0 + j], uncond[j0 + j], w) * factor
+    else:
+        for j in range(m):
+            e[j] = out[j0 + j]
+    finite = True
+    for j in range(m):
+        finite &= (e[j] - e[j]) == 0
+    return finite
+
+
+def _step(k, clip_mode, variance_mode, eps_from_clipped, output, uncond, guided, sample, noise, has_noise, prev,
+          x0_out, has_x0, seed, call, finite_per_sample):
+    """step_one_sample of diffusion_cpu.h for every sample (2-D views: (batch, per sample))."""
+    T = sample.dtype.type
+    batch, n = sample.shape
+    x0_sample, x0_output, x0_scale = T(k[X0_SAMPLE]), T(k[X0_OUTPUT]), T(k[X0_SCALE])
+    eps_sample, eps_other, eps_scale = T(k[EPS_SAMPLE]), T(k[EPS_OTHER]), T(k[EPS_SCALE])
+    prev_x0, prev_sample, prev_eps = T(k[PREV_X0]), T(k[PREV_SAMPLE]), T(k[PREV_EPS])
+    sigma, min_log, max_log, w = T(k[SIGMA]), T(k[MIN_LOG]), T(k[MAX_LOG]), T(k[GUIDANCE])
+    clip_range, rescale, ratio_q, max_value = T(k[CLIP_RANGE]), T(k[RESCALE]), T(k[THRESHOLD_RATIO]), T(k[MAX_VALUE])
+    add_noise = k[ADD_NOISE] != 0.0
+    use_eps = prev_eps != T(0)
+    one = T(1)
+    n_blocks = min(batch, 64)  # scratch is allocated once per block of samples, not per sample
+    for blk in prange(n_blocks):
+        e = np.empty(CHUNK, sample.dtype)
+        x0 = np.empty(CHUNK, sample.dtype)
+        eps = np.empty(CHUNK, sample.dtype)
+        z = np.empty(CHUNK, sample.dtype)
+        zf = np.empty(CHUNK, np.float32)
+        u = np.empty(2 * (CHUNK + 2), np.float32)
+        radius = np.empty(CHUNK // 2 + 1, np.float32)
+        angle = np.empty(CHUNK // 2 + 1, np.float32)
+        bits = np.empty(CHUNK // 2 + 1, np.uint32)
+        sample_x0 = np.empty(n if clip_mode == CLIP_THRESHOLD else 0, sample.dtype)
+        for b in range(blk * batch // n_blocks, (blk + 1) * batch // n_blocks):
+            out_b = output[b]
+            unc_b = uncond[b]
+            x = sample[b]
+            finite = True
+            factor = one
+            if guided and rescale != T(0):
+                ratio = T(_std_ratio(out_b[:n], unc_b[:n], w))
+                factor = rescale * ratio + (one - rescale)
+            bound = clip_range
+            divisor = one
+            if clip_mode == CLIP_THRESHOLD:
+                for j0 in range(0, n, CHUNK):
+                    m = min(CHUNK, n - j0)
+                    finite &= _chunk_prediction(out_b, unc_b, guided, j0, m, w, factor, e)
+                    for j in range(m):
+                        sample_x0[j0 + j] = (x0_sample * x[j0 + j] - x0_output * e[j]) * x0_scale
+                a = np.abs(sample_x0)
+                rank = ratio_q * T(n - 1)
+                below_index = int(rank)
+                above_index = int(np.ceil(rank))
+                part = np.partition(a, below_index)
+                below = part[below_index]
+                above = below if above_index == below_index else part[below_index + 1:].min()
+                weight = rank - T(below_index)
+                if weight < T(0.5):
+                    q = below + weight * (above - below)
+                else:
+                    q = above - (above - below) * (one - weight)
+                s = one if q < one else q
+                s = max_value if s > max_value else s
+                bound = s
+                divisor = s
+            for j0 in range(0, n, CHUNK):
+                m = min(CHUNK, n - j0)
+                finite &= _chunk_prediction(out_b, unc_b, guided, j0, m, w, factor, e)
+                if clip_mode == CLIP_THRESHOLD:
+                    for j in range(m):
+                        x0[j] = sample_x0[j0 + j]
+                else:
+                    for j in range(m):
+                        x0[j] = (x0_sample * x[j0 + j] - x0_output * e[j]) * x0_scale
+                for j in range(m):
+                    low = -bound if x0[j] < -bound else x0[j]
+                    x0[j] = (bound if low > bound else low) / divisor
+                if has_x0:
+                    for j in range(m):
+                        x0_out[b, j0 + j] = x0[j]
+                if use_eps:
+                    if eps_from_clipped:
+                        for j in range(m):
+                            eps[j] = (eps_sample * x[j0 + j] - eps_other * x0[j]) * eps_scale
+                    else:
+                        for j in range(m):
+                            eps[j] = (eps_sample * x[j0 + j] - eps_other * e[j]) * eps_scale
+                else:
+                    for j in range(m):
+                        eps[j] = T(0)
+                for j in range(m):
+                    e[j] = (prev_x0 * x0[j] + prev_sample * x[j0 + j]) + prev_eps * eps[j]
+                if add_noise:
+                    if has_noise:
+                        for j in range(m):
+                            z[j] = noise[b, j0 + j]
+                    else:
+                        _row_normals(b * n + j0, m, seed, call, STREAM_STEP_NOISE, u, radius, angle, bits, zf)
+                        for j in range(m):
+                            z[j] = T(zf[j])
+                    if variance_mode == VARIANCE_FIXED:
+                        for j in range(m):
+                            e[j] = e[j] + sigma * z[j]
+                    else:
+                        for j in range(m):
+                            v = out_b[n + j0 + j]
+                            finite &= (v - v) == T(0)
+                            if variance_mode == VARIANCE_LEARNED:
+                                std = np.sqrt(v)
+                            else:
+                                frac = (v + one) / T(2)
+                                std = np.exp(T(0.5) * (frac * max_log + (one - frac) * min_log))
+                            e[j] = e[j] + std * z[j]
+                for j in range(m):
+                    prev[b, j0 + j] = e[j]
+            finite_per_sample[b] = finite
+
+
+class _Variants:
+    """A kernel body compiled serial and parallel (as in _kernels_numba), chosen by the work."""
+
+    def __init__(self, body):
+        self.serial = njit(cache=True)(body)
+        self.parallel = njit(cache=True, parallel=True)(body)
+
+    def __call__(self, work, *args):
+        (self.parallel if work >= PARALLEL_STEP else self.serial)(*args)
+
+
+_step_kernel = _Variants(_step)
+_normals_kernel = _Variants(_normals)
+
+
+def diffusion_step(row, clip_mode, variance_mode, eps_from_clipped, output, uncond, sample, noise, prev, x0_out,
+                   seed, call):
+    """The step on NumPy arrays (same contract as _core.diffusion_step); returns whether the
+    model output was finite."""
+    batch = sample.shape[0]
+    flat = sample.reshape(batch, -1)
+    out2 = output.reshape(batch, -1)
+    dummy = flat[:, :0]
+    finite = np.ones(batch, dtype=np.bool_)
+    _step_kernel(sample.size, np.ascontiguousarray(row, dtype=np.float64), clip_mode, variance_mode,
+                 bool(eps_from_clipped), out2, dummy if uncond is None else uncond.reshape(batch, -1),
+                 uncond is not None, flat, dummy if noise is None else noise.reshape(batch, -1), noise is not None,
+                 prev.reshape(batch, -1), dummy if x0_out is None else x0_out.reshape(batch, -1), x0_out is not None,
+                 np.uint64(seed), np.uint64(call), finite)
+    return bool(finite.all())
+
+
+def normals(n, seed, call, stream):
+    out = np.empty(n, dtype=np.float32)
+    _normals_kernel(n, out, np.uint64(seed), np.uint64(call), np.uint64(stream))
+    return out

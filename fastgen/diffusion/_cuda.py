@@ -1,0 +1,68 @@
+"""The `cuda` backend of the diffusion step (csrc/cuda/diffusion.cu through CuPy RawModule).
+
+Everything stays on the device: the coefficient row is a device array, the per-sample
+guidance_rescale factor and dynamic threshold are CuPy reductions (a sort for the
+quantile: more passes than on the CPU, which selects in cache), and a non-finite model
+output clears the device flag `finite` instead of raising (reading it would synchronise).
+"""
+import cupy as cp
+import numpy as np
+
+from .._kernels_cuda import _grid, _kernel, _suffix
+from ._kernels import CLIP_THRESHOLD, COLUMN
+
+
+class CudaStep:
+    def step(self, row, clip_mode, variance_mode, eps_from_clipped, output, uncond, sample, noise, prev, x0_out,
+             seed, call, finite):
+        batch = sample.shape[0]
+        n = sample.size // batch
+        stride = output.size // batch
+        factor = None
+        if uncond is not None:
+            cond = output.reshape(batch, stride)[:, :n]
+            guided = uncond.reshape(batch, stride)[:, :n]
+            guided = guided + row[COLUMN["guidance"]].astype(sample.dtype) * (cond - guided)
+            rescale = row[COLUMN["rescale"]].astype(sample.dtype)
+            ratio = cond.std(axis=1) / guided.std(axis=1)
+            factor = cp.ascontiguousarray(rescale * ratio + (1 - rescale))  # 1 when rescale is 0
+        x0_pre = bound = None
+        if clip_mode == CLIP_THRESHOLD:
+            x0_pre = cp.empty_like(sample)
+            _kernel("diffusion", "unclipped_x0_" + _suffix(sample.dtype))(
+                *_grid(sample.size), (row, output, _pointer(uncond), sample, _pointer(factor), x0_pre, np.uint64(n),
+                                      np.uint64(sample.size), np.uint64(stride)))
+            bound = _thresholds(x0_pre.reshape(batch, n), row)
+        _kernel("diffusion", "diffusion_step_" + _suffix(sample.dtype))(
+            *_grid((sample.size + 3) // 4),
+            (row, np.int32(clip_mode), np.int32(variance_mode), np.int32(bool(eps_from_clipped)), output,
+             _pointer(uncond), sample, _pointer(noise), _pointer(x0_pre), _pointer(factor), _pointer(bound), prev,
+             _pointer(x0_out), np.uint64(n), np.uint64(sample.size),
+             np.uint64(stride), np.uint64(seed), np.uint32(call), finite))
+        return finite
+
+    def normals(self, n, seed, call, stream):
+        out = cp.empty(n, dtype=cp.float32)
+        _kernel("diffusion", "normals")(*_grid((n + 3) // 4), (out, np.uint64(n), np.uint64(seed), np.uint32(call),
+                                                               np.uint32(stream)))
+        return out
+
+
+def _pointer(a):
+    """A kernel's optional array argument: the array, or a null pointer."""
+    return np.uint64(0) if a is None else a
+
+
+def _thresholds(x0, row):
+    """threshold_from_order_statistics of diffusion.h for each row of x0, on the device."""
+    n = x0.shape[1]
+    dtype = x0.dtype.type
+    ordered = cp.sort(cp.abs(x0), axis=1)
+    rank = row[COLUMN["threshold_ratio"]].astype(x0.dtype) * dtype(n - 1)
+    below_index = rank.astype(cp.int64)
+    above_index = cp.ceil(rank).astype(cp.int64)
+    below = cp.take(ordered, below_index, axis=1)
+    above = cp.take(ordered, above_index, axis=1)
+    weight = rank - below_index.astype(x0.dtype)
+    q = cp.where(weight < 0.5, below + weight * (above - below), above - (above - below) * (1 - weight))
+    return cp.ascontiguousarray(cp.minimum(cp.maximum(q, 1), row[COLUMN["max_value"]].astype(x0.dtype)))
