@@ -1,4 +1,4 @@
-"""Reference implementations of one RBM training loop, for the benchmarks.
+"""Reference implementations of one RBM training loop (and of AIS, `numpy_ais`, see there), for the benchmarks.
 
 Both do exactly what fastgen.BernoulliRBM(persistent=False, momentum=0,
 weight_decay=0) does, in float32:
@@ -100,13 +100,23 @@ def numpy_cd_fit(X, n_components=500, learning_rate=0.05, batch_size=100, n_iter
 # ---------------------------------------------------------------- NumPy AIS
 
 
+def fastgen_partition():
+    """The module with fastgen's log_partition_ais, base_visible_bias, default_ais_betas: fastgen.rbm where it
+    exports them, else fastgen._rbm_partition."""
+    import fastgen.rbm
+
+    if all(hasattr(fastgen.rbm, name) for name in ("log_partition_ais", "base_visible_bias", "default_ais_betas")):
+        return fastgen.rbm
+    from fastgen import _rbm_partition
+
+    return _rbm_partition
+
+
 def ais_betas(n_steps=None):
     """The AIS schedule of Salakhutdinov & Murray (fastgen.rbm.default_ais_betas(), 14,500 steps), or, with
     `n_steps`, that schedule resampled to n_steps + 1 values (same shape: a tenth of the steps up to beta 0.9...),
     for short test runs. Starts at 0, ends at 1, strictly increasing."""
-    from fastgen._rbm_partition import default_ais_betas
-
-    betas = default_ais_betas()
+    betas = fastgen_partition().default_ais_betas()
     if n_steps is None or n_steps == len(betas) - 1:
         return betas
     if n_steps < 1:

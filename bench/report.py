@@ -1,10 +1,11 @@
-"""Markdown table from a pytest-benchmark JSON file of the RBM epoch suite.
+"""Markdown table from a pytest-benchmark JSON file of the benchmark suite.
 
 Usage: python bench/report.py results.json > results.md
 
-Per benchmark group (cd1-epoch, cd10-epoch) and dataset: each implementation's
+Per benchmark group (cd1-epoch, cd10-epoch, rbm-ais, ...) and dataset: each implementation's
 median time over the timed rounds, and the speed-ups `numpy time / this time` and
-(CD-1) `sklearn time / this time`: above 1 means faster than that baseline.
+(CD-1) `sklearn time / this time`: above 1 means faster than that baseline. The AIS group
+also shows each implementation's log Z estimate with its standard error.
 """
 from __future__ import annotations
 
@@ -40,8 +41,9 @@ def _dataset(bench):
 
 
 def _group_key(group):
-    match = re.search(r"\d+", group or "")
-    return (int(match.group()) if match else 0, group or "")
+    # the epoch groups first, by k (cd1 before cd10), then the others by name
+    match = re.fullmatch(r"cd(\d+)-epoch", group or "")
+    return (0, int(match.group(1)), "") if match else (1, 0, group or "")
 
 
 def _fmt_time(seconds):
@@ -75,7 +77,7 @@ def header(data):
     commit_text = commit.get("id", "?")[:12] + (" (dirty)" if commit.get("dirty") else "") if commit.get("id") else "?"
 
     lines = [
-        "# RBM training epoch benchmark",
+        "# RBM benchmarks",
         "",
         f"- date: {when}",
         f"- machine: {cpu}, {cores} cores"
@@ -114,13 +116,26 @@ def header(data):
         lines.append(f"- (not in the JSON, measured when writing the report: {', '.join(measured_now)})")
     lines += ["", "Command:", "", "```", data.get("command", "(not recorded)"), "```", ""]
 
-    extra = next((b.get("extra_info") for b in data.get("benchmarks", []) if b.get("extra_info")), {})
+    benches = data.get("benchmarks", [])
+    epoch_benches = [b for b in benches if (b.get("group") or "").endswith("-epoch")]
+    extra = next((b.get("extra_info") for b in epoch_benches if b.get("extra_info")), {})
     if extra:
         lines += [
             f"Problem: one epoch (n_iter={extra.get('n_iter')}) over {extra.get('n_samples')} binary float32 rows of "
             f"{extra.get('n_visible')} visible units, {extra.get('n_hidden')} hidden units, batch size "
             f"{extra.get('batch_size')}, learning rate {extra.get('learning_rate')}. fastgen, numpy and torch run "
             "plain CD-k (persistent=False); scikit-learn's BernoulliRBM runs PCD-1 and is in the CD-1 group only.",
+            "",
+        ]
+    ais = next((b.get("extra_info") for b in benches if "log_z" in (b.get("extra_info") or {})), {})
+    if ais:
+        lines += [
+            f"Problem (rbm-ais): log Z of a {ais.get('n_visible')} x {ais.get('n_hidden')} binary float32 RBM (trained "
+            f"for {ais.get('train_epochs')} CD-1 epochs on the dataset) by annealed importance sampling: "
+            f"{ais.get('n_chains')} chains, {ais.get('n_steps')} annealing steps"
+            + (" (the default schedule)" if ais.get("n_steps") == 14500 else " (NOT the default 14,500)")
+            + ", base visible biases from the data; the same algorithm in fastgen (one fused chain walker) and in "
+            "plain NumPy (one Python iteration per step, BLAS products), one timed run each.",
             "",
         ]
     return lines
@@ -138,8 +153,20 @@ def tables(data):
             order = sorted(by_impl, key=lambda i: (IMPL_ORDER.index(i) if i in IMPL_ORDER else len(IMPL_ORDER), i))
             median = {i: by_impl[i]["stats"]["median"] for i in order}
             refs = [r for r in ("numpy", "sklearn") if r in median]
+            extras = [b.get("extra_info") or {} for b in benches]
+            optional = [
+                (label, key, fmt)
+                for label, key, fmt in (
+                    ("‖W‖_F", "weight_norm", "{:.2f}"),
+                    ("log Ẑ ± σ̂", "log_z", None),
+                    ("cores used", "own_cores", "{:.2f}"),
+                    ("other load", "other_cores", "{:.2f}"),
+                )
+                if any(key in e for e in extras)
+            ]
             lines += [f"## {group} — {dataset}", ""]
-            cols = ["implementation", "algorithm", "median", "min", "rounds"] + [f"{r} / this" for r in refs] + ["‖W‖_F", "cores used", "other load"]
+            cols = ["implementation", "algorithm", "median", "min", "rounds"] + [f"{r} / this" for r in refs]
+            cols += [label for label, _, _ in optional]
             lines += ["| " + " | ".join(cols) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * (len(cols) - 2)) + "|"]
             for impl in order:
                 b = by_impl[impl]
@@ -152,17 +179,32 @@ def tables(data):
                     str(b["stats"]["rounds"]),
                 ]
                 row += [f"{median[r] / median[impl]:.2f}×" for r in refs]
-                row.append(f"{extra['weight_norm']:.2f}" if "weight_norm" in extra else "")
-                row.append(f"{extra['own_cores']:.2f}" if "own_cores" in extra else "")
-                row.append(f"{extra['other_cores']:.2f}" if "other_cores" in extra else "")
+                for _, key, fmt in optional:
+                    if key not in extra:
+                        row.append("")
+                    elif key == "log_z":
+                        row.append(f"{extra['log_z']:.3f} ± {extra.get('log_z_std', float('nan')):.3f}")
+                    else:
+                        row.append(fmt.format(extra[key]))
                 lines.append("| " + " | ".join(row) + " |")
             lines.append("")
     lines += [
         "`X / this` = median time of X divided by this implementation's median (above 1: faster than X). "
-        "‖W‖_F: Frobenius norm of the weights after the epoch (the same algorithm should give similar values; "
-        "random streams differ between implementations). "
-        "cores used: CPU time of the benchmark process (plus the torch worker's) / wall time; other load: CPU time of "
-        "everything else on the machine (incl. hypervisor steal) / wall time, about 0 when the timings are clean.",
+        + (
+            "‖W‖_F: Frobenius norm of the weights after the epoch (the same algorithm should give similar values; "
+            "random streams differ between implementations). "
+            if any("weight_norm" in (b.get("extra_info") or {}) for b in data.get("benchmarks", []))
+            else ""
+        )
+        + (
+            "log Ẑ ± σ̂ (AIS): the estimate of log Z and its standard error std(w) / (sqrt(n) mean(w)); the "
+            "benchmark checks that the implementations agree within 3 combined σ̂ (fastgen cpu and numba draw the "
+            "same numbers). "
+            if any("log_z" in (b.get("extra_info") or {}) for b in data.get("benchmarks", []))
+            else ""
+        )
+        + "cores used: CPU time of the benchmark process (plus the torch worker's) / wall time; other load: CPU time "
+        "of everything else on the machine (incl. hypervisor steal) / wall time, about 0 when the timings are clean.",
         "",
     ]
     return lines

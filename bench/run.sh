@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the RBM epoch benchmarks and writes bench/results/cpu-<date>.json and .md.
+# Runs the benchmarks (RBM epochs, RBM AIS, ...) and writes bench/results/cpu-<date>.json and .md.
 # Extra arguments go to pytest (e.g. -k cd1). Set PYTHON to choose the interpreter,
 # FASTGEN_MNIST to a directory with t10k-images-idx3-ubyte.gz to add the "mnist" dataset.
 set -euo pipefail

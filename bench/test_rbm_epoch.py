@@ -5,7 +5,6 @@ Run with: python -m pytest bench --benchmark-only  (see bench/run.sh)
 """
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
@@ -13,6 +12,7 @@ import pytest
 
 import baselines
 import datasets
+from machine import busy_cpu_seconds
 
 N_HIDDEN = 500
 BATCH_SIZE = 100
@@ -98,19 +98,6 @@ def _check_fitted(model, n_visible):
     return W
 
 
-def _busy_cpu_seconds():
-    """(CPU seconds the whole machine was busy, incl. steal; this process's CPU seconds)."""
-    try:
-        with open("/proc/stat") as f:
-            fields = [int(x) for x in f.readline().split()[1:9]]
-        user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-        machine = (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError):
-        machine = float("nan")
-    own = os.times()
-    return machine, own.user + own.system
-
-
 def _run(benchmark, request, impl, dataset, k):
     _skip_if_unavailable(impl)
     name, X = dataset
@@ -130,9 +117,9 @@ def _run(benchmark, request, impl, dataset, k):
         timed = lambda: fit(X, k)  # noqa: E731
         fitted = lambda result: result  # noqa: E731
         child_cpu = lambda: 0.0  # noqa: E731
-    machine0, own0, wall0, child0 = *_busy_cpu_seconds(), time.perf_counter(), child_cpu()
+    machine0, own0, wall0, child0 = *busy_cpu_seconds(), time.perf_counter(), child_cpu()
     result = benchmark.pedantic(timed, rounds=ROUNDS[k], iterations=1, warmup_rounds=1)
-    machine1, own1, wall1, child1 = *_busy_cpu_seconds(), time.perf_counter(), child_cpu()
+    machine1, own1, wall1, child1 = *busy_cpu_seconds(), time.perf_counter(), child_cpu()
     own0, own1 = own0 + child0, own1 + child1  # the torch worker's CPU time counts as ours
     W = _check_fitted(fitted(result), X.shape[1])
     benchmark.extra_info.update(
