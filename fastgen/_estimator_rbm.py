@@ -1,6 +1,8 @@
 """fastgen.BernoulliRBM: a drop-in for sklearn.neural_network.BernoulliRBM on fastgen's kernels."""
 from __future__ import annotations
 
+import copy
+import dataclasses
 import time
 
 import numpy as np
@@ -11,6 +13,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _backend
 from . import rbm as ops
+from ._rbm_partition import log_partition_ais, log_partition_exact
+from ._rbm_tempering import _parallel_tempering, check_tempering_betas
 from ._validation import check_count
 
 _TRAINED_ATTRIBUTES = ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_")
@@ -275,19 +279,82 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         v_new, _ = ops._gibbs(kernels, self._dense(kernels.xp, v, W.dtype), W, b, c, 1, seed, counter, _is_binary(v))
         return self._host(v_new)
 
-    def sample(self, n_samples, n_steps=1000, random_state=None):
-        """`n_samples` visible states, each the end of its own Gibbs chain of `n_steps`
-        sweeps started from uniformly random binary states."""
+    def sample(self, n_samples, n_steps=1000, random_state=None, method="gibbs", n_temperatures=10, betas=None,
+               return_acceptance=False):
+        """`n_samples` visible states, each the end of its own chain of `n_steps` sweeps
+        started from uniformly random binary states.
+
+        method : "gibbs" (block Gibbs sweeps) or "pt" (parallel tempering: replicas at the
+            inverse temperatures `betas`, default np.linspace(0, 1, n_temperatures), exchange
+            states between neighbouring temperatures after each sweep; the beta = 1 chains
+            are returned, see fastgen.rbm.parallel_tempering).
+        return_acceptance : with method "pt", return (samples, acceptance), the swap
+            acceptance rate of each pair of neighbouring temperatures.
+        """
         n_samples = check_count("n_samples", n_samples)
         n_steps = check_count("n_steps", n_steps)
+        if method not in ("gibbs", "pt"):
+            raise ValueError(f"method must be 'gibbs' or 'pt', got {method!r}")
+        if method == "pt":
+            if betas is None:
+                betas = np.linspace(0.0, 1.0, check_count("n_temperatures", n_temperatures, minimum=2))
+            betas = check_tempering_betas(betas)
+        elif betas is not None or return_acceptance:
+            raise ValueError("betas and return_acceptance apply to method='pt' only")
         kernels, W, b, c = self._fitted()
         if random_state is None:
             seed, counter = self._stream().take(n_steps)
         else:
             seed, counter = _PhiloxStream(random_state).take(n_steps)
         v = kernels.random_binary((n_samples, W.shape[0]), W.dtype, seed, counter)
-        v, _ = ops._gibbs(kernels, v, W, b, c, n_steps, seed, counter)
-        return self._host(v)
+        if method == "gibbs":
+            v, _ = ops._gibbs(kernels, v, W, b, c, n_steps, seed, counter)
+            return self._host(v)
+        v = kernels.xp.ascontiguousarray(kernels.xp.broadcast_to(v, (betas.size, *v.shape)))
+        states, acceptance = _parallel_tempering(kernels, v, W, b, c, n_steps, betas, seed, counter)
+        samples = self._host(states[-1])
+        return (samples, acceptance) if return_acceptance else samples
+
+    # ------------------------------------------------------------ log-likelihood
+
+    def log_partition(self, method="ais", **kwargs):
+        """log Z of the model: method "exact" (a float, fastgen.rbm.log_partition_exact;
+        at most 25 units in the smaller layer) or "ais" (an AISResult,
+        fastgen.rbm.log_partition_ais with the options n_chains, betas,
+        base_visible_bias, seed). The result is cached for these arguments until the
+        parameters change (by training or by hand)."""
+        kernels, W, b, c = self._fitted()
+        if method not in _PARTITION_OPTIONS:
+            raise ValueError(f"method must be 'ais' or 'exact', got {method!r}")
+        unknown = sorted(set(kwargs) - _PARTITION_OPTIONS[method])
+        if unknown:
+            raise ValueError(f"unknown options for method={method!r}: {', '.join(unknown)}; "
+                             f"accepted: {', '.join(sorted(_PARTITION_OPTIONS[method])) or 'none'}")
+        parameters = (self.components_, self.intercept_visible_, self.intercept_hidden_)
+        cache = getattr(self, "_log_partition_cache", None)
+        if cache is None or not cache.holds(parameters, kernels.name):
+            cache = self._log_partition_cache = _PartitionCache(parameters, kernels.name)
+        found, value = cache.lookup(method, kwargs)
+        if found:
+            return value
+        if method == "exact":
+            value = log_partition_exact(W, b, c, backend=kernels.name)
+        else:
+            value = log_partition_ais(W, b, c, backend=kernels.name, **kwargs)
+            value = dataclasses.replace(value, log_weights=self._host(value.log_weights))
+        cache.store(method, kwargs, value)
+        return value
+
+    def log_likelihood(self, X, method="ais", **kwargs):
+        """Mean over the rows of binary X of log p(v) = -F(v) - log Z, with log Z from
+        `log_partition(method, **kwargs)` (cached; for "ais", its log_z)."""
+        kernels, W, b, c = self._fitted()
+        X = self._check_X(X, reset=False)
+        if not _is_binary(X):
+            raise ValueError("X must hold binary states (0 or 1 only) for a log-likelihood")
+        free = self._host(ops._free_energy(kernels, self._dense(kernels.xp, X, W.dtype), W, b, c))
+        log_z = self.log_partition(method, **kwargs)
+        return float(-np.mean(free) - (log_z if method == "exact" else log_z.log_z))
 
     @property
     def _n_features_out(self):
@@ -298,6 +365,41 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+# The options of each log_partition method (those of fastgen.rbm's functions, less the model).
+_PARTITION_OPTIONS = {"exact": frozenset(), "ais": frozenset({"n_chains", "betas", "base_visible_bias", "seed"})}
+
+
+class _PartitionCache:
+    """log Z results of one set of parameters: copies of them, to tell when they change
+    (training replaces the arrays, but a user may also edit them in place), and of the
+    options of each result (array options may be edited in place too)."""
+
+    def __init__(self, parameters, backend):
+        self.parameters = [np.array(p, copy=True) for p in parameters]
+        self.backend = backend
+        self.entries = []
+
+    def holds(self, parameters, backend):
+        return backend == self.backend and all(
+            np.asarray(p).dtype == q.dtype and np.array_equal(p, q) for p, q in zip(parameters, self.parameters)
+        )
+
+    @staticmethod
+    def _same_options(a, b):
+        return a.keys() == b.keys() and all(
+            np.asarray(a[k]).dtype == np.asarray(b[k]).dtype and np.array_equal(a[k], b[k]) for k in a
+        )
+
+    def lookup(self, method, options):
+        for entry_method, entry_options, value in self.entries:
+            if entry_method == method and self._same_options(entry_options, options):
+                return True, value
+        return False, None
+
+    def store(self, method, options, value):
+        self.entries.append((method, {k: copy.deepcopy(v) for k, v in options.items()}, value))
 
 
 def _is_binary(X):

@@ -64,35 +64,45 @@ def check_tempering_betas(betas) -> np.ndarray:
     return betas
 
 
-def _swap(kernels, v, a, b64, betas, seed, call):
-    """Replica exchange after sweep `call`, in place on the visible states v (T, N, V) and
-    their products a = v W + c (T, N, H), which follow their states. Returns the number of
-    accepted swaps of each attempted pair, and the first pair's lower temperature."""
-    xp = kernels.xp
-    n_temperatures, n_chains, n_hidden = a.shape
-    first = call % 2
-    n_pairs = (n_temperatures - first) // 2
-    if n_pairs == 0:
-        return None, first
-    paired = slice(first, first + 2 * n_pairs)
-    shape = (n_pairs, 2, n_chains)
-    v_pairs, a_pairs = v[paired].reshape(*shape, -1), a[paired].reshape(*shape, n_hidden)
-    own_betas = betas[paired].reshape(n_pairs, 2)
-    vb = v_pairs @ b64
-    zero = xp.zeros(n_hidden, dtype=a.dtype)
-    # The tempered free energies of each state at its own beta and at its partner's.
-    free = []
-    for pair_betas in (own_betas, own_betas[:, ::-1]):
-        beta = xp.asarray(np.ascontiguousarray(pair_betas)[:, :, None], dtype=a.dtype)
-        logits = (a_pairs * beta[..., None]).reshape(-1, n_hidden)
-        free.append(kernels.free_energy(logits, zero, (vb * beta.astype(xp.float64)).ravel()).reshape(shape))
-    log_ratio = (free[0] - free[1]).sum(axis=1)  # log of the Metropolis ratio of each pair's swap
-    u = kernels.uniforms((n_temperatures - 1) * n_chains, seed, call, STREAM_SWAP)
-    accept = xp.log(u.reshape(n_temperatures - 1, n_chains)[first::2].astype(xp.float64)) <= log_ratio
-    mask = accept[:, None, :, None]
-    v[paired] = xp.where(mask, v_pairs[:, ::-1], v_pairs).reshape(2 * n_pairs, n_chains, -1)
-    a[paired] = xp.where(mask, a_pairs[:, ::-1], a_pairs).reshape(2 * n_pairs, n_chains, n_hidden)
-    return accept.sum(axis=1), first
+class _Exchange:
+    """The replica exchanges after the sweeps of one parity: which temperatures pair up, and
+    their betas (as the states' dtype, so that the swaps judge the distributions sampled)."""
+
+    def __init__(self, xp, betas, first, dtype):
+        n_pairs = (betas.size - first) // 2
+        self.first = first
+        self.paired = slice(first, first + 2 * n_pairs)
+        own = betas[self.paired].reshape(n_pairs, 2)
+        # betas (pairs, 2, 1), each state's own and its partner's: for the visible term
+        # (float64, broadcast over chains) and the hidden logits (one more axis, over units).
+        self.betas = [xp.asarray(np.ascontiguousarray(x)[:, :, None], dtype=dtype) for x in (own, own[:, ::-1])]
+        self.betas64 = [x.astype(xp.float64) for x in self.betas]
+
+    def __call__(self, kernels, v, a, b64, zero_hidden, seed, call):
+        """Exchanges after sweep `call`, in place on the visible states v (T, N, V) and their
+        products a = v W + c (T, N, H), which follow their states. Returns the number of
+        accepted swaps of each pair (first, first + 1), (first + 2, first + 3), ..."""
+        xp = kernels.xp
+        n_temperatures, n_chains, n_hidden = a.shape
+        v_pairs = v[self.paired].reshape(-1, 2, n_chains, v.shape[2])
+        a_pairs = a[self.paired].reshape(-1, 2, n_chains, n_hidden)
+        n_pairs = a_pairs.shape[0]
+        vb = v_pairs @ b64
+        # The tempered free energies of each state at its own beta and at its partner's.
+        own, cross = (
+            kernels.free_energy(
+                (a_pairs * beta[..., None]).reshape(-1, n_hidden), zero_hidden, (vb * beta64).ravel()
+            )
+            for beta, beta64 in zip(self.betas, self.betas64)
+        )
+        # log of the Metropolis ratio of each pair's swap
+        log_ratio = (own - cross).reshape(n_pairs, 2, n_chains).sum(axis=1)
+        u = kernels.uniforms((n_temperatures - 1) * n_chains, seed, call, STREAM_SWAP)
+        accept = xp.log(u.reshape(n_temperatures - 1, n_chains)[self.first::2].astype(xp.float64)) <= log_ratio
+        mask = accept[:, None, :, None]
+        v[self.paired] = xp.where(mask, v_pairs[:, ::-1], v_pairs).reshape(2 * n_pairs, n_chains, -1)
+        a[self.paired] = xp.where(mask, a_pairs[:, ::-1], a_pairs).reshape(2 * n_pairs, n_chains, n_hidden)
+        return accept.sum(axis=1)
 
 
 def _parallel_tempering(kernels, v, W, b, c, n_steps, betas, seed, counter):
@@ -105,6 +115,8 @@ def _parallel_tempering(kernels, v, W, b, c, n_steps, betas, seed, counter):
     row_betas = xp.asarray(np.repeat(betas, n_chains)[:, None], dtype=W.dtype)
     zero_hidden, zero_visible = xp.zeros_like(c), xp.zeros_like(b)
     b64 = b.astype(xp.float64)
+    # With two temperatures, odd sweeps have no pair to exchange.
+    exchanges = [_Exchange(xp, betas, first, W.dtype) for first in (0, 1) if n_temperatures - first >= 2]
     accepted = xp.zeros(n_temperatures - 1, dtype=xp.int64)
     attempts = np.zeros(n_temperatures - 1, dtype=np.int64)
     v = v.reshape(rows, n_visible)
@@ -117,15 +129,15 @@ def _parallel_tempering(kernels, v, W, b, c, n_steps, betas, seed, counter):
         logits += b
         logits *= row_betas
         v, _ = kernels.bernoulli(logits, zero_visible, seed, counter + step, _rbm.STREAM_VISIBLE)
-        a = v @ W  # the swap's free energies need it, and so does the next sweep
+        a = v @ W  # the exchange's free energies need it, and so does the next sweep
         a += c
-        count, first = _swap(
-            kernels, v.reshape(n_temperatures, n_chains, n_visible), a.reshape(n_temperatures, n_chains, -1), b64,
-            betas, seed, counter + step,
-        )
-        if count is not None:
-            accepted[first::2] += count
-            attempts[first::2] += n_chains
+        parity = (counter + step) % 2
+        if parity < len(exchanges):
+            shape = (n_temperatures, n_chains, -1)
+            accepted[parity::2] += exchanges[parity](
+                kernels, v.reshape(shape), a.reshape(shape), b64, zero_hidden, seed, counter + step
+            )
+            attempts[parity::2] += n_chains
     accepted = np.asarray(accepted.get() if hasattr(accepted, "get") else accepted, dtype=np.float64)
     with np.errstate(invalid="ignore"):  # 0 / 0: a pair never attempted has no rate
         acceptance = accepted / attempts
@@ -151,7 +163,7 @@ def parallel_tempering(v, W, b, c, n_steps, betas, *, seed, counter=0, backend=N
                          f"got shape {tuple(v.shape)}")
     v = check_float_array(xp, "v", v, v.ndim, W.dtype)
     if v.shape[-1] != W.shape[0]:
-        raise ValueError(f"v must have {W.shape[0]} visible units (rows of W) on its last axis, got shape {tuple(v.shape)}")
+        raise ValueError(f"v must have {W.shape[0]} columns (visible units of W), got shape {tuple(v.shape)}")
     if v.ndim == 3 and v.shape[0] != n_temperatures:
         raise ValueError(f"v of shape {tuple(v.shape)} must hold one set of chains per beta ({n_temperatures})")
     if v.shape[-2] < 1:
