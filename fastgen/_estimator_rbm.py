@@ -14,8 +14,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _backend
 from . import rbm as ops
 from ._rbm_partition import log_partition_ais, log_partition_exact
-from ._rbm_tempering import _parallel_tempering, check_tempering_betas
-from ._validation import check_count
+from ._rbm_tempering import _parallel_tempering
+from ._validation import check_betas, check_count
 
 _TRAINED_ATTRIBUTES = ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_")
 _GOLDEN = 0x9E3779B97F4A7C15  # odd constant that re-keys the Philox seed when a counter wraps
@@ -298,7 +298,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         if method == "pt":
             if betas is None:
                 betas = np.linspace(0.0, 1.0, check_count("n_temperatures", n_temperatures, minimum=2))
-            betas = check_tempering_betas(betas)
+            betas = check_betas(betas, from_zero=False)
         elif betas is not None or return_acceptance:
             raise ValueError("betas and return_acceptance apply to method='pt' only")
         kernels, W, b, c = self._fitted()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._arrays import Dispatch
-from ._validation import check_count, check_float_array, check_seed
+from ._validation import check_betas, check_count, check_float_array, check_seed
 
 # Enumeration is exact up to 2^25 states of the smaller layer; beyond it, AIS.
 MAX_EXACT_UNITS = 25
@@ -90,23 +90,6 @@ def _check_model(xp, W, b, c):
     return W, biases[0], biases[1]
 
 
-def check_betas(betas) -> np.ndarray:
-    """A float64 schedule that starts at 0, ends at 1 and increases strictly."""
-    try:
-        betas = np.array(betas, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError("betas must be a 1-D sequence of numbers") from exc
-    if betas.ndim != 1 or betas.size < 2:
-        raise ValueError(f"betas must be 1-D with at least two values, got shape {betas.shape}")
-    if not np.isfinite(betas).all():
-        raise ValueError("betas contains NaN or infinity")
-    if betas[0] != 0.0 or betas[-1] != 1.0:
-        raise ValueError(f"betas must start at 0 and end at 1, got {float(betas[0])} ... {float(betas[-1])}")
-    if not (np.diff(betas) > 0).all():
-        raise ValueError("betas must be strictly increasing")
-    return betas
-
-
 # ---------------------------------------------------------------- unchecked versions
 
 
@@ -184,7 +167,7 @@ def log_partition_ais(W, b, c, *, n_chains=100, betas=None, base_visible_bias=No
         if base.shape[0] != W.shape[0]:
             raise ValueError(f"base_visible_bias must have length {W.shape[0]} (visible units), got {base.shape[0]}")
     n_chains = check_count("n_chains", n_chains)
-    betas = default_ais_betas() if betas is None else check_betas(betas)
+    betas = default_ais_betas() if betas is None else check_betas(betas, from_zero=True)
     (log_z, std, lower, upper), log_weights, log_z_base = _log_partition_ais(
         call.kernels, W, b, c, n_chains, betas, base, check_seed("seed", seed)
     )

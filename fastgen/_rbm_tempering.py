@@ -23,7 +23,7 @@ import numpy as np
 # fastgen.rbm imports this module at its top: take its attributes at call time.
 from . import rbm as _rbm
 from ._arrays import Dispatch
-from ._validation import check_binary, check_count, check_counter, check_float_array, check_seed
+from ._validation import check_betas, check_binary, check_count, check_counter, check_float_array, check_seed
 
 # Philox stream of the swap decisions: after the three of enum RbmStream in
 # csrc/include/fastgen/rbm.h (0-2), so that swaps never reuse a Gibbs draw's uniforms.
@@ -45,23 +45,6 @@ class PTResult:
     samples: object
     states: object
     acceptance: np.ndarray
-
-
-def check_tempering_betas(betas) -> np.ndarray:
-    """A float64 ladder of inverse temperatures in [0, 1], strictly increasing, ending at 1."""
-    try:
-        betas = np.array(betas, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError("betas must be a 1-D sequence of numbers") from exc
-    if betas.ndim != 1 or betas.size < 2:
-        raise ValueError(f"betas must be 1-D with at least two values, got shape {betas.shape}")
-    if not np.isfinite(betas).all():
-        raise ValueError("betas contains NaN or infinity")
-    if betas[0] < 0.0 or betas[-1] != 1.0:
-        raise ValueError(f"betas must lie in [0, 1] and end at 1, got {float(betas[0])} ... {float(betas[-1])}")
-    if not (np.diff(betas) > 0).all():
-        raise ValueError("betas must be strictly increasing")
-    return betas
 
 
 class _Exchange:
@@ -156,7 +139,7 @@ def parallel_tempering(v, W, b, c, n_steps, betas, *, seed, counter=0, backend=N
     xp = call.kernels.xp
     v, W, b, c = call.arrays
     W, b, c = _rbm._check_params(xp, W, b, c)
-    betas = check_tempering_betas(betas)
+    betas = check_betas(betas, from_zero=False)
     n_temperatures = betas.size
     if v.ndim not in (2, 3):
         raise ValueError(f"v must be 2-D (n_chains, n_visible) or 3-D (n_temperatures, n_chains, n_visible), "

@@ -46,3 +46,24 @@ def check_counter(name, value):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or not 0 <= value < 2**32:
         raise ValueError(f"{name} must be an integer in [0, 2**32), got {value!r}")
     return int(value)
+
+
+def check_betas(betas, from_zero):
+    """Inverse temperatures as float64: 1-D, strictly increasing, ending at 1, and starting
+    at 0 (`from_zero`: an annealing schedule) or anywhere in [0, 1) (a tempering ladder)."""
+    try:
+        betas = np.array(betas, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("betas must be a 1-D sequence of numbers") from exc
+    if betas.ndim != 1 or betas.size < 2:
+        raise ValueError(f"betas must be 1-D with at least two values, got shape {betas.shape}")
+    if not np.isfinite(betas).all():
+        raise ValueError("betas contains NaN or infinity")
+    first, last = float(betas[0]), float(betas[-1])
+    if from_zero and (first != 0.0 or last != 1.0):
+        raise ValueError(f"betas must start at 0 and end at 1, got {first} ... {last}")
+    if not from_zero and (first < 0.0 or last != 1.0):
+        raise ValueError(f"betas must lie in [0, 1] and end at 1, got {first} ... {last}")
+    if not (np.diff(betas) > 0).all():
+        raise ValueError("betas must be strictly increasing")
+    return betas
