@@ -55,6 +55,16 @@ FG_HD double sigmoid(double x) {
     return (x >= 0.0 ? 1.0 : z) / (1.0 + z);
 }
 
+FG_HD uint32_t bits_from_float(float value) {
+#if defined(__CUDA_ARCH__)
+    return __float_as_uint(value);
+#else
+    uint32_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    return bits;
+#endif
+}
+
 FG_HD double double_from_bits(uint64_t bits) {
 #if defined(__CUDA_ARCH__)
     return __longlong_as_double((long long)bits);

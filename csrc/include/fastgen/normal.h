@@ -19,16 +19,6 @@
 
 namespace fastgen {
 
-FG_HD uint32_t bits_from_float(float value) {
-#if defined(__CUDA_ARCH__)
-    return __float_as_uint(value);
-#else
-    uint32_t bits;
-    memcpy(&bits, &value, sizeof bits);
-    return bits;
-#endif
-}
-
 // log(x) for a positive normal float32 x: x = m 2^e with m in [sqrt(1/2), sqrt(2)),
 // log x = e ln2 + log1p(m - 1) by Cephes' polynomial, ln2 split in two for accuracy.
 FG_HD float log_positive(float x) {
