@@ -353,3 +353,39 @@ if __name__ == "__main__" and sys.argv[1:] == ["--torch-worker"]:
     import baselines
 
     baselines._torch_worker_main()
+
+
+# ---------------------------------------------------------------- NumPy DBM mean-field
+
+
+def numpy_mean_field(v, weights, biases, n_steps=10, damping=0.0):
+    """The mean-field posterior of a DBM as fastgen.dbm.mean_field computes it (n_steps sweeps, no
+    tolerance), in plain NumPy in the dtype of the inputs:
+        init  mu_l = sigmoid(2 mu_{l-1} W_{l-1} + b_l) for 0 < l < L, mu_L = sigmoid(mu_{L-1} W_{L-1} + b_L)
+        sweep every odd l, then every even l >= 2:
+              mu_l <- (1 - damping) sigmoid(b_l + mu_{l-1} W_{l-1} + mu_{l+1} W_l^T) + damping mu_l
+    with mu_0 = v, whose product v W_0 is computed once. Returns [mu_1, ..., mu_L]."""
+    n_layers = len(weights)
+    mu = [v]
+    for layer in range(1, n_layers + 1):
+        factor = 2.0 if layer < n_layers else 1.0
+        pre = mu[-1] @ weights[layer - 1]
+        if factor != 1.0:
+            pre *= factor
+        pre += biases[layer]
+        mu.append(_sigmoid_(pre))
+    bottom_input = v @ weights[0]
+    order = list(range(1, n_layers + 1, 2)) + list(range(2, n_layers + 1, 2))
+    with np.errstate(over="ignore"):
+        for _ in range(n_steps):
+            for layer in order:
+                pre = bottom_input.copy() if layer == 1 else mu[layer - 1] @ weights[layer - 1]
+                if layer < n_layers:
+                    pre += mu[layer + 1] @ weights[layer].T
+                pre += biases[layer]
+                _sigmoid_(pre)
+                if damping:
+                    pre *= 1.0 - damping
+                    pre += damping * mu[layer]
+                mu[layer] = pre
+    return mu[1:]

@@ -40,6 +40,15 @@ def _dataset(bench):
     return match.group(1) if match else "?"
 
 
+def _table_key(bench):
+    """The rows of one table: the dataset, and the benchmark's other parameters (e.g. a GMM's
+    covariance type and dtype) apart from the implementation."""
+    params = {k: v for k, v in (bench.get("params") or {}).items() if k not in ("impl", "dataset")}
+    settings = ", ".join(f"{k} {v}" for k, v in sorted(params.items()))
+    dataset = _dataset(bench)
+    return ", ".join(part for part in (None if dataset == "?" and settings else dataset, settings) if part)
+
+
 def _group_key(group):
     # the epoch groups first, by k (cd1 before cd10), then the others by name
     match = re.fullmatch(r"cd(\d+)-epoch", group or "")
@@ -144,7 +153,7 @@ def header(data):
 def tables(data):
     groups = {}
     for bench in data.get("benchmarks", []):
-        groups.setdefault(bench.get("group") or "(no group)", {}).setdefault(_dataset(bench), []).append(bench)
+        groups.setdefault(bench.get("group") or "(no group)", {}).setdefault(_table_key(bench), []).append(bench)
 
     lines = []
     for group in sorted(groups, key=_group_key):
