@@ -3,7 +3,9 @@ import itertools
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
+import fastgen
 from fastgen import dbm
 
 SIZES = (6, 4, 3)  # the tiny DBM: 2^13 joint states
@@ -259,3 +261,133 @@ def test_ops_reject_bad_input(cpu_backend):
         dbm.log_partition_ais(weights, biases, betas=[0.5, 1.0], backend=cpu_backend)
     with pytest.raises(ValueError, match=r"mu must hold one array per hidden layer"):
         dbm.variational_bound(v, [np.zeros((2, 4))], weights, biases)
+
+
+# ---------------------------------------------------------------- estimator
+
+
+def prototype_data(n_rows=300, seed=0):
+    """Binary rows near four random prototypes of 8 pixels (10% of the pixels flipped)."""
+    rng = np.random.default_rng(seed)
+    prototypes = rng.random((4, 8)) < 0.5
+    X = prototypes[rng.integers(0, 4, n_rows)]
+    return np.where(rng.random(X.shape) < 0.1, ~X, X).astype(np.float64)
+
+
+def exact_mean_log_likelihood(model, X):
+    log_p = exact_visible_log_marginal(model.weights_, model.biases_)
+    return log_p[visible_index(X)].mean()
+
+
+def small_dbm(backend, **options):
+    settings = {"batch_size": 20, "n_chains": 50, "pretrain_n_iter": 20, "learning_rate": 0.02, "n_iter": 20,
+                "random_state": 0, "backend": backend}
+    settings.update(options)
+    return fastgen.DBM([6, 4], **settings)
+
+
+def test_estimator_sml_improves_the_pretrained_model(cpu_backend):
+    X = prototype_data()
+    pretrained = small_dbm(cpu_backend, n_iter=0).fit(X)
+    trained = small_dbm(cpu_backend).fit(X)
+    before, after = exact_mean_log_likelihood(pretrained, X), exact_mean_log_likelihood(trained, X)
+    assert after > before + 0.1, (before, after)
+    # log_likelihood: the mean variational bound minus the exact log Z, below the exact value
+    estimate = trained.log_likelihood(X, method="exact")
+    assert after - 0.05 < estimate <= after
+
+
+def test_estimator_fit_is_reproducible_and_shapes(cpu_backend):
+    X = prototype_data(100, seed=1).astype(np.float32)
+    a = small_dbm(cpu_backend, n_iter=3, pretrain_n_iter=3).fit(X)
+    b = small_dbm(cpu_backend, n_iter=3, pretrain_n_iter=3).fit(X)
+    for p, q in zip(a.weights_ + a.biases_ + a.chains_, b.weights_ + b.biases_ + b.chains_):
+        assert p.dtype == np.float32
+        np.testing.assert_array_equal(p, q)
+    assert [W.shape for W in a.weights_] == [(8, 6), (6, 4)]
+    assert [c.shape for c in a.chains_] == [(50, 8), (50, 6), (50, 4)]
+    assert a.n_features_in_ == 8
+    top = a.transform(X[:7])
+    assert top.shape == (7, 4) and np.all((top > 0) & (top < 1))
+    mu = a.mean_field(X[:7], n_steps=3)
+    assert [m.shape for m in mu] == [(7, 6), (7, 4)]
+    np.testing.assert_array_equal(a.sample(5, n_steps=4, random_state=3), b.sample(5, n_steps=4, random_state=3))
+    samples = a.sample(5, n_steps=4)
+    assert samples.shape == (5, 8) and set(np.unique(samples)) <= {0.0, 1.0}
+
+
+def test_estimator_sample_matches_exact_marginal(cpu_backend):
+    weights, biases = random_model(SIZES, 51)
+    model = fastgen.DBM([4, 3], backend=cpu_backend)
+    model.weights_, model.biases_ = weights, biases
+    p = np.exp(exact_visible_log_marginal(weights, biases))
+    n_samples, rng = 3000, np.random.default_rng(52)
+    counts = np.bincount(visible_index(model.sample(n_samples, n_steps=100, random_state=1)), minlength=p.size)
+    tv = 0.5 * np.abs(counts / n_samples - p).sum()
+    floor = np.mean([0.5 * np.abs(np.bincount(rng.choice(p.size, n_samples, p=p), minlength=p.size) / n_samples
+                                  - p).sum() for _ in range(20)])
+    assert tv < 1.5 * floor, (tv, floor)
+
+
+def test_estimator_ais_log_likelihood_and_cache(cpu_backend):
+    X = prototype_data(100, seed=2)
+    model = small_dbm(cpu_backend, n_iter=5).fit(X)
+    exact = model.log_likelihood(X, method="exact")
+    options = {"n_chains": 100, "betas": np.linspace(0, 1, 1000), "seed": 4}
+    estimate, lower, upper = model.log_likelihood(X, method="ais", return_bounds=True, **options)
+    assert abs(estimate - exact) < 0.3
+    assert lower <= estimate <= upper
+    assert model.log_partition("ais", **options) is model.log_partition("ais", **options)  # cached
+    first = model.log_partition("exact")
+    model.biases_[0][0] += 1.0  # an edit in place drops the cache
+    assert model.log_partition("exact") != first
+    assert model.log_partition("exact") == pytest.approx(dbm.log_partition_exact(model.weights_, model.biases_))
+
+
+def test_estimator_failed_fit_leaves_the_model_unchanged(cpu_backend):
+    X = prototype_data(60, seed=3)
+    model = small_dbm(cpu_backend, n_iter=2, pretrain_n_iter=2).fit(X)
+    before = [p.copy() for p in model.weights_ + model.biases_ + model.chains_]
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(bad)
+    with pytest.raises(ValueError, match=r"X must hold values in \[0, 1\]"):
+        model.fit(X + 1)
+    model.set_params(layer_sizes=[6, 0])
+    with pytest.raises(ValueError, match=r"layer_sizes\[1\] must be an integer >= 1"):
+        model.fit(X)
+    for p, q in zip(before, model.weights_ + model.biases_ + model.chains_):
+        np.testing.assert_array_equal(p, q)
+    assert model.n_features_in_ == 8
+
+
+def test_estimator_rejects_bad_input(cpu_backend):
+    X = prototype_data(40, seed=4)
+    with pytest.raises(NotFittedError):
+        fastgen.DBM([3, 2]).transform(X)
+    with pytest.raises(NotFittedError):
+        fastgen.DBM([3, 2]).sample(2)
+    with pytest.raises(NotFittedError):
+        fastgen.DBM([3, 2]).log_partition("exact")
+    for sizes in ([5], [5, 0], 5, [5, 2.5]):
+        with pytest.raises(ValueError, match="layer_sizes"):
+            fastgen.DBM(sizes, backend=cpu_backend).fit(X)
+    with pytest.raises(ValueError, match="not an available backend"):
+        fastgen.DBM([3, 2], backend="tpu").fit(X)
+    for name, value in (("learning_rate", 0.0), ("momentum", 1.0), ("n_chains", 0), ("mean_field_tol", -1.0)):
+        with pytest.raises(ValueError, match=name):
+            fastgen.DBM([3, 2], backend=cpu_backend, **{name: value}).fit(X)
+    model = small_dbm(cpu_backend, n_iter=1, pretrain_n_iter=1).fit(X)
+    with pytest.raises(ValueError, match="binary states"):
+        model.log_likelihood(np.full((2, 8), 0.5), method="exact")
+    with pytest.raises(ValueError, match="X has 7 features"):
+        model.transform(X[:, :7])
+    with pytest.raises(ValueError, match="NaN"):
+        model.transform(np.full((2, 8), np.nan))
+    with pytest.raises(ValueError, match="method must be"):
+        model.log_partition("bridge")
+    with pytest.raises(ValueError, match="unknown options"):
+        model.log_partition("exact", n_chains=3)
+    with pytest.raises(ValueError, match="n_samples"):
+        model.sample(0)
