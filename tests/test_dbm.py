@@ -77,6 +77,16 @@ def visible_index(v):
     return (np.asarray(v) @ (1 << np.arange(v.shape[1])[::-1])).astype(int)
 
 
+def assert_near_exact(samples, p, rng):
+    """Total-variation distance of the visible samples' histogram from p, within 1.5x the
+    noise floor: the mean distance of as many exact i.i.d. draws."""
+    n = samples.shape[0]
+    tv = 0.5 * np.abs(np.bincount(visible_index(samples), minlength=p.size) / n - p).sum()
+    floor = np.mean([0.5 * np.abs(np.bincount(rng.choice(p.size, n, p=p), minlength=p.size) / n - p).sum()
+                     for _ in range(20)])
+    assert tv < 1.5 * floor, (tv, floor)
+
+
 # ---------------------------------------------------------------- mean field
 
 
@@ -138,12 +148,7 @@ def test_gibbs_visible_marginal_matches_exact_enumeration(cpu_backend):
     n_chains, rng = 3000, np.random.default_rng(12)
     states = [(rng.random((n_chains, n)) < 0.5).astype(np.float64) for n in SIZES]
     states = dbm.gibbs(states, weights, biases, 100, seed=13, backend=cpu_backend)
-    counts = np.bincount(visible_index(states[0]), minlength=p.size)
-    tv = 0.5 * np.abs(counts / n_chains - p).sum()
-    # the noise floor: TV distance of as many exact i.i.d. draws
-    floor = np.mean([0.5 * np.abs(np.bincount(rng.choice(p.size, n_chains, p=p), minlength=p.size) / n_chains - p).sum()
-                     for _ in range(20)])
-    assert tv < 1.5 * floor, (tv, floor)
+    assert_near_exact(states[0], p, rng)
 
 
 def test_gibbs_counters_compose_and_backends_agree(cpu_backends):
@@ -321,12 +326,7 @@ def test_estimator_sample_matches_exact_marginal(cpu_backend):
     model = fastgen.DBM([4, 3], backend=cpu_backend)
     model.weights_, model.biases_ = weights, biases
     p = np.exp(exact_visible_log_marginal(weights, biases))
-    n_samples, rng = 3000, np.random.default_rng(52)
-    counts = np.bincount(visible_index(model.sample(n_samples, n_steps=100, random_state=1)), minlength=p.size)
-    tv = 0.5 * np.abs(counts / n_samples - p).sum()
-    floor = np.mean([0.5 * np.abs(np.bincount(rng.choice(p.size, n_samples, p=p), minlength=p.size) / n_samples
-                                  - p).sum() for _ in range(20)])
-    assert tv < 1.5 * floor, (tv, floor)
+    assert_near_exact(model.sample(3000, n_steps=100, random_state=1), p, np.random.default_rng(52))
 
 
 def test_estimator_ais_log_likelihood_and_cache(cpu_backend):
@@ -391,3 +391,38 @@ def test_estimator_rejects_bad_input(cpu_backend):
         model.log_partition("exact", n_chains=3)
     with pytest.raises(ValueError, match="n_samples"):
         model.sample(0)
+
+
+# ---------------------------------------------------------------- cuda (skipped without a GPU)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype,atol", [(np.float64, 1e-10), (np.float32, 1e-4)])
+def test_cuda_mean_field_matches_reference(dtype, atol):
+    import cupy as cp
+
+    weights, biases = random_model((7, 5, 4, 3), 61, scale=0.7, dtype=dtype)
+    v = (np.random.default_rng(62).random((33, 7)) < 0.5).astype(dtype)
+    for n_steps, tol, damping in ((7, None, 0.3), (200, 1e-3, 0.2)):
+        got = dbm.mean_field(cp.asarray(v), [cp.asarray(W) for W in weights], [cp.asarray(b) for b in biases],
+                             n_steps=n_steps, tol=tol, damping=damping, backend="cuda")
+        want = mean_field_reference(v, weights, biases, n_steps, tol=tol, damping=damping)
+        for g, w in zip(got, want):
+            assert isinstance(g, cp.ndarray) and g.dtype == dtype
+            np.testing.assert_allclose(g.get(), w, atol=atol, rtol=0)
+
+
+@pytest.mark.gpu
+def test_cuda_gibbs_marginal_and_ais():
+    weights, biases = random_model(SIZES, 11)
+    p = np.exp(exact_visible_log_marginal(weights, biases))
+    n_chains, rng = 3000, np.random.default_rng(12)
+    states = [(rng.random((n_chains, n)) < 0.5).astype(np.float64) for n in SIZES]
+    states = dbm.gibbs(states, weights, biases, 100, seed=13, backend="cuda")
+    assert_near_exact(states[0], p, rng)
+    assert dbm.log_partition_exact(weights, biases, backend="cuda") == pytest.approx(
+        np.logaddexp.reduce(joint_log_weights(weights, biases)[0]), abs=1e-9)
+    weights, biases = random_model((6, 5, 4), 22, scale=1.0, dtype=np.float32)
+    exact = dbm.log_partition_exact(weights, biases, backend="cuda")
+    ais = dbm.log_partition_ais(weights, biases, n_chains=100, betas=np.linspace(0, 1, 2000), seed=3, backend="cuda")
+    assert abs(ais.log_z - exact) < 0.3
