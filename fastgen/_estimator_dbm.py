@@ -1,7 +1,6 @@
 """fastgen.DBM: a binary deep Boltzmann machine with a scikit-learn API on fastgen.dbm's kernels."""
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import numbers
 import time
@@ -13,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _backend
 from . import dbm as ops
-from ._estimator_rbm import _PARTITION_OPTIONS, _PartitionCache, _PhiloxStream
+from ._estimator_rbm import _cached_log_partition, _PhiloxStream
 from ._validation import check_count
 
 # Philox streams of the pretraining CD-1 draws (the RBM's, rbm.h: the pretraining RBMs are RBMs).
@@ -60,7 +59,11 @@ class DBM(TransformerMixin, BaseEstimator):
         CD-1 epochs per pretraining RBM.
     pretrain_learning_rate : float, default 0.05
     centering : bool, default False
-        Not implemented yet: True raises NotImplementedError.
+        Train the centred parametrisation (Montavon & Mueller, 2012): gradients of the
+        energy of the states minus offsets (the data mean for v; 0.5 at first, then a slow
+        running average of the mean-field means for the hidden layers). The fitted
+        `weights_` and `biases_` are the same distribution in the uncentred form that
+        every method uses.
     momentum : float in [0, 1), default 0.5
         Classical momentum of the SML updates.
     weight_decay : float, default 0.0
@@ -73,8 +76,9 @@ class DBM(TransformerMixin, BaseEstimator):
         Print the epochs' times (and the variational bound of the data) when > 0.
 
     Fitted attributes: `weights_` ([W_0 .. W_{L-1}], W_l of shape (n_l, n_{l+1})),
-    `biases_` ([b_0 .. b_L]), `chains_` (the persistent chain states [x_0 .. x_L]), all
-    NumPy arrays of X's float dtype, and `n_features_in_`.
+    `biases_` ([b_0 .. b_L]), `chains_` (the persistent chain states [x_0 .. x_L]),
+    `offsets_` (the centring offsets [o_0 .. o_L], zeros without centering), all NumPy
+    arrays of X's float dtype, and `n_features_in_`.
     """
 
     def __init__(
@@ -143,8 +147,6 @@ class DBM(TransformerMixin, BaseEstimator):
         for name in ("pretrain", "centering"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if self.centering:
-            raise NotImplementedError("centering=True is not implemented yet")
         return _backend.resolve(self.backend, on_device=False)
 
     def _check_X(self, X, reset):
@@ -213,19 +215,21 @@ class DBM(TransformerMixin, BaseEstimator):
             biases = [xp.zeros(n, dtype=dtype) for n in sizes]
         seed, counter = stream.take(len(sizes))
         chains = [kernels.random_binary((self.n_chains, n), dtype, seed, counter + i) for i, n in enumerate(sizes)]
-        trainer = _SML(self, kernels, weights, biases, chains)
+        trainer = _SML(self, kernels, weights, biases, chains, data.mean(axis=0))
         begin = time.time()
         for epoch in range(1, self.n_iter + 1):
             for batch in batches:
                 trainer.step(data[batch], stream)
             if self.verbose:
-                bound = float(ops._variational_bound(data, trainer.mean_field(data), weights, biases).mean())
+                mu = trainer.mean_field(data)
+                bound = float(ops._variational_bound(data, mu, trainer.weights, trainer.biases).mean())
                 print(f"[{type(self).__name__}] Iteration {epoch}, mean variational bound of log p*(v) = "
                       f"{bound:.2f}, time = {time.time() - begin:.2f}s")
                 begin = time.time()
         return {
-            "weights_": [np.array(_host(W)) for W in weights],
-            "biases_": [np.array(_host(b)) for b in biases],
+            "weights_": [np.array(_host(W)) for W in trainer.weights],
+            "biases_": [np.array(_host(b)) for b in trainer.biases],
+            "offsets_": [np.array(_host(o)) for o in trainer.offsets],
             "chains_": [np.array(_host(x)) for x in trainer.chains],
             "_philox": stream,
         }
@@ -290,26 +294,11 @@ class DBM(TransformerMixin, BaseEstimator):
         with the options n_chains, betas, base_visible_bias, seed). Cached for these
         arguments until the parameters change (by training or by hand)."""
         kernels, weights, biases = self._fitted()
-        if method not in _PARTITION_OPTIONS:
-            raise ValueError(f"method must be 'ais' or 'exact', got {method!r}")
-        unknown = sorted(set(kwargs) - _PARTITION_OPTIONS[method])
-        if unknown:
-            raise ValueError(f"unknown options for method={method!r}: {', '.join(unknown)}; "
-                             f"accepted: {', '.join(sorted(_PARTITION_OPTIONS[method])) or 'none'}")
-        parameters = list(self.weights_) + list(self.biases_)
-        cache = getattr(self, "_log_partition_cache", None)
-        if cache is None or not cache.holds(parameters, kernels.name):
-            cache = self._log_partition_cache = _PartitionCache(parameters, kernels.name)
-        found, value = cache.lookup(method, kwargs)
-        if found:
-            return value
-        if method == "exact":
-            value = ops.log_partition_exact(weights, biases, backend=kernels.name)
-        else:
-            value = ops.log_partition_ais(weights, biases, backend=kernels.name, **kwargs)
-            value = dataclasses.replace(value, log_weights=_host(value.log_weights))
-        cache.store(method, kwargs, value)
-        return value
+        functions = {"exact": ops.log_partition_exact, "ais": ops.log_partition_ais}
+        return _cached_log_partition(
+            self, list(self.weights_) + list(self.biases_), kernels.name, method, kwargs,
+            lambda options: functions[method](weights, biases, backend=kernels.name, **options),
+        )
 
     def log_likelihood(self, X, method="ais", return_bounds=False, **kwargs):
         """Estimate of the mean log p(v) over the rows of binary X: the mean of the mean-field
@@ -373,19 +362,43 @@ def _pretrain_rbm(kernels, data, n_hidden, up, down, n_iter, learning_rate, batc
 
 
 class _SML:
-    """Parameters of one fit (updated in place), the persistent chains, and the SML step."""
+    """Parameters of one fit, the persistent chains, and the SML step.
 
-    def __init__(self, estimator, kernels, weights, biases, chains):
+    With centering (Montavon & Mueller, 2012) the trained parameters are those of the
+    centred energy -sum_l (x_l - o_l).c_l - sum_l (x_l - o_l) W_l (x_{l+1} - o_{l+1});
+    without it the offsets o_l stay 0 and c_l are the biases. The kernels always run the
+    same distribution in uncentred form, with the biases b_l = c_l - o_{l-1} W_{l-1} -
+    W_l o_{l+1} (`biases`). Offsets: the data mean for v, 0.5 at first for the hidden
+    layers, then a running average (rate OFFSET_RATE) of the mean-field means of the
+    batches; when an offset moves, c is changed so that b (the model) stays the same."""
+
+    OFFSET_RATE = 0.01
+
+    def __init__(self, estimator, kernels, weights, biases, chains, data_mean):
         xp = kernels.xp
         self.kernels = kernels
-        self.weights, self.biases, self.chains = weights, biases, chains
+        self.weights, self.chains = weights, chains
+        self.centering = estimator.centering
+        self.offsets = [xp.zeros_like(b) for b in biases]
+        if self.centering:
+            self.offsets = [data_mean.astype(biases[0].dtype)] + [xp.full_like(b, 0.5) for b in biases[1:]]
+        self.centred = [b + shift for b, shift in zip(biases, self._bias_shifts(self.offsets))]
+        self.biases = biases
         self.learning_rate = estimator.learning_rate
         self.momentum = estimator.momentum
         self.weight_decay = estimator.weight_decay
         self.n_gibbs_steps = estimator.n_gibbs_steps
         self.mean_field_steps = estimator.mean_field_steps
         self.mean_field_tol = estimator.mean_field_tol
-        self.velocity = [xp.zeros_like(p) for p in weights + biases] if self.momentum else None
+        self.velocity = [xp.zeros_like(p) for p in weights + self.centred] if self.momentum else None
+
+    def _bias_shifts(self, offsets):
+        """o_{l-1} W_{l-1} + W_l o_{l+1} for every layer l: c_l - shift_l = b_l."""
+        shifts = [self.kernels.xp.zeros_like(o) for o in offsets]
+        for layer, W in enumerate(self.weights):
+            shifts[layer] += W @ offsets[layer + 1]
+            shifts[layer + 1] += offsets[layer] @ W
+        return shifts
 
     def mean_field(self, v):
         return ops._mean_field(self.kernels, v, self.weights, self.biases, self.mean_field_steps,
@@ -393,27 +406,37 @@ class _SML:
 
     def step(self, v, stream):
         """One update: mean-field positive phase, `n_gibbs_steps` sweeps of the chains for
-        the negative phase, then ascend (data - model) statistics."""
+        the negative phase, then ascend the (data - model) statistics of the centred states."""
         data = [v] + self.mean_field(v)
         seed, counter = stream.take(self.n_gibbs_steps)
         self.chains = ops._gibbs(self.kernels, self.chains, self.weights, self.biases, self.n_gibbs_steps, seed,
                                  counter)
         dtype = v.dtype.type
-        scale_data, scale_model = dtype(self.learning_rate / v.shape[0]), dtype(self.learning_rate / self.chains[0].shape[0])
+        scale_data = dtype(self.learning_rate / v.shape[0])
+        scale_model = dtype(self.learning_rate / self.chains[0].shape[0])
+        data_c = [x - o for x, o in zip(data, self.offsets)] if self.centering else data
+        model_c = [x - o for x, o in zip(self.chains, self.offsets)] if self.centering else self.chains
         steps = []
         for layer, W in enumerate(self.weights):
-            dW = data[layer].T @ data[layer + 1]
+            dW = data_c[layer].T @ data_c[layer + 1]
             dW *= scale_data
-            dW -= (self.chains[layer].T @ self.chains[layer + 1]) * scale_model
+            dW -= (model_c[layer].T @ model_c[layer + 1]) * scale_model
             if self.weight_decay:
                 dW -= dtype(self.learning_rate * self.weight_decay) * W
             steps.append(dW)
-        for layer in range(len(self.biases)):
+        for layer in range(len(self.centred)):
             steps.append(data[layer].sum(axis=0) * scale_data - self.chains[layer].sum(axis=0) * scale_model)
-        for i, (param, step) in enumerate(zip(self.weights + self.biases, steps)):
+        for i, (param, step) in enumerate(zip(self.weights + self.centred, steps)):
             if self.velocity is not None:
                 velocity = self.velocity[i]
                 velocity *= dtype(self.momentum)
                 velocity += step
                 step = velocity
             param += step
+        if self.centering:
+            moved = [self.kernels.xp.zeros_like(self.offsets[0])]
+            moved += [dtype(self.OFFSET_RATE) * (m.mean(axis=0) - o) for m, o in zip(data[1:], self.offsets[1:])]
+            for offset, delta, centred, shift in zip(self.offsets, moved, self.centred, self._bias_shifts(moved)):
+                offset += delta
+                centred += shift
+        self.biases = [c - shift for c, shift in zip(self.centred, self._bias_shifts(self.offsets))]

@@ -33,6 +33,7 @@ from ._rbm_partition import (
 )
 from ._validation import (
     check_betas,
+    check_binary,
     check_count,
     check_counter,
     check_float_array,
@@ -269,6 +270,22 @@ def _check_rows(xp, name, a, n_units, dtype, what):
     return a
 
 
+def _check_layers(xp, names, arrays, biases, binary):
+    """One array per layer, matching the biases' sizes and dtype, with as many rows as the
+    first; binary states (`binary`) or values in [0, 1]."""
+    checked = []
+    for i, (name, x, b) in enumerate(zip(names, arrays, biases)):
+        x = _check_rows(xp, name, x, b.shape[0], b.dtype, f"units of layer {i}")
+        if checked and x.shape[0] != checked[0].shape[0]:
+            raise ValueError(f"{name} must have {checked[0].shape[0]} rows (those of {names[0]}), got {x.shape[0]}")
+        if binary:
+            check_binary(xp, name, x)
+        else:
+            _check_probabilities(xp, name, x)
+        checked.append(x)
+    return checked
+
+
 def _check_probabilities(xp, name, a):
     if a.size and not bool(((a >= 0) & (a <= 1)).all()):
         raise ValueError(f"{name} must hold values in [0, 1] (binary states or probabilities)")
@@ -318,14 +335,7 @@ def gibbs(states, weights, biases, n_steps, *, seed, counter=0, backend=None):
     weights, biases = _check_model(xp, weights, biases)
     if len(given) != len(biases):
         raise ValueError(f"states must hold one array per layer ({len(biases)}), got {len(given)}")
-    checked = []
-    for i, (x, b) in enumerate(zip(given, biases)):
-        x = _check_rows(xp, f"states[{i}]", x, b.shape[0], b.dtype, f"units of layer {i}")
-        if checked and x.shape[0] != checked[0].shape[0]:
-            raise ValueError(f"states[{i}] must have {checked[0].shape[0]} rows (one per chain), got {x.shape[0]}")
-        if x.size and not bool(((x == 0) | (x == 1)).all()):
-            raise ValueError(f"states[{i}] must hold binary states (0 or 1 only)")
-        checked.append(x)
+    checked = _check_layers(xp, list(named), given, biases, binary=True)
     n_steps = check_count("n_steps", n_steps)
     counter = check_counter("counter", counter)
     check_counter("counter + n_steps - 1", counter + n_steps - 1)
@@ -389,12 +399,5 @@ def variational_bound(v, mu, weights, biases):
     weights, biases = _check_model(xp, weights, biases)
     if len(given) != len(biases):
         raise ValueError(f"mu must hold one array per hidden layer ({len(biases) - 1}), got {len(given) - 1}")
-    names = ["v"] + list(named)
-    layers = []
-    for i, (x, b, name) in enumerate(zip(given, biases, names)):
-        x = _check_rows(xp, name, x, b.shape[0], b.dtype, f"units of layer {i}")
-        if layers and x.shape[0] != layers[0].shape[0]:
-            raise ValueError(f"{name} must have {layers[0].shape[0]} rows (those of v), got {x.shape[0]}")
-        _check_probabilities(xp, name, x)
-        layers.append(x)
+    layers = _check_layers(xp, ["v", *named], given, biases, binary=False)
     return call.wrap(_variational_bound(layers[0], layers[1:], weights, biases))

@@ -291,15 +291,54 @@ def small_dbm(backend, **options):
     return fastgen.DBM([6, 4], **settings)
 
 
-def test_estimator_sml_improves_the_pretrained_model(cpu_backend):
+@pytest.mark.parametrize("centering", [False, True])
+def test_estimator_sml_improves_the_pretrained_model(cpu_backend, centering):
     X = prototype_data()
     pretrained = small_dbm(cpu_backend, n_iter=0).fit(X)
-    trained = small_dbm(cpu_backend).fit(X)
+    trained = small_dbm(cpu_backend, centering=centering).fit(X)
     before, after = exact_mean_log_likelihood(pretrained, X), exact_mean_log_likelihood(trained, X)
     assert after > before + 0.1, (before, after)
     # log_likelihood: the mean variational bound minus the exact log Z, below the exact value
     estimate = trained.log_likelihood(X, method="exact")
     assert after - 0.05 < estimate <= after
+
+
+def shifts(weights, offsets):
+    """o_{l-1} W_{l-1} + W_l o_{l+1} of every layer: centred bias minus uncentred bias."""
+    out = [np.zeros_like(o) for o in offsets]
+    for layer, W in enumerate(weights):
+        out[layer] = out[layer] + W @ offsets[layer + 1]
+        out[layer + 1] = out[layer + 1] + offsets[layer] @ W
+    return out
+
+
+@pytest.mark.parametrize("centering", [False, True])
+def test_estimator_sml_step_matches_reference(cpu_backend, centering):
+    """One SML update (the whole data one batch, no pretraining) against float64 NumPy: the
+    start is the n_iter=0 model of the same seed, the negative phase the chains it ends with."""
+    X = prototype_data(30, seed=5)
+    settings = {"pretrain": False, "batch_size": 30, "n_chains": 7, "mean_field_steps": 5, "momentum": 0.0,
+                "weight_decay": 0.01, "learning_rate": 0.1, "centering": centering}
+    start = small_dbm(cpu_backend, n_iter=0, **settings).fit(X)
+    after = small_dbm(cpu_backend, n_iter=1, **settings).fit(X)
+    W, b = start.weights_, start.biases_
+    data = [X] + mean_field_reference(X, W, b, 5)
+    model = after.chains_
+    offsets = [np.zeros(n) for n in (8, 6, 4)]
+    if centering:
+        offsets = [X.mean(axis=0), np.full(6, 0.5), np.full(4, 0.5)]
+    centred = [bias + shift for bias, shift in zip(b, shifts(W, offsets))]
+    new_W = [W[l] + 0.1 * ((data[l] - offsets[l]).T @ (data[l + 1] - offsets[l + 1]) / 30
+                           - (model[l] - offsets[l]).T @ (model[l + 1] - offsets[l + 1]) / 7 - 0.01 * W[l])
+             for l in range(2)]
+    centred = [c + 0.1 * (d.mean(axis=0) - x.mean(axis=0)) for c, d, x in zip(centred, data, model)]
+    if centering:
+        moved = [np.zeros(8)] + [0.01 * (d.mean(axis=0) - o) for d, o in zip(data[1:], offsets[1:])]
+        centred = [c + shift for c, shift in zip(centred, shifts(new_W, moved))]
+        offsets = [o + m for o, m in zip(offsets, moved)]
+    new_b = [c - shift for c, shift in zip(centred, shifts(new_W, offsets))]
+    for got, want in zip(after.weights_ + after.biases_ + after.offsets_, new_W + new_b + offsets):
+        np.testing.assert_allclose(got, want, atol=1e-12, rtol=0)
 
 
 def test_estimator_fit_is_reproducible_and_shapes(cpu_backend):
