@@ -324,26 +324,11 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         base_visible_bias, seed). The result is cached for these arguments until the
         parameters change (by training or by hand)."""
         kernels, W, b, c = self._fitted()
-        if method not in _PARTITION_OPTIONS:
-            raise ValueError(f"method must be 'ais' or 'exact', got {method!r}")
-        unknown = sorted(set(kwargs) - _PARTITION_OPTIONS[method])
-        if unknown:
-            raise ValueError(f"unknown options for method={method!r}: {', '.join(unknown)}; "
-                             f"accepted: {', '.join(sorted(_PARTITION_OPTIONS[method])) or 'none'}")
-        parameters = (self.components_, self.intercept_visible_, self.intercept_hidden_)
-        cache = getattr(self, "_log_partition_cache", None)
-        if cache is None or not cache.holds(parameters, kernels.name):
-            cache = self._log_partition_cache = _PartitionCache(parameters, kernels.name)
-        found, value = cache.lookup(method, kwargs)
-        if found:
-            return value
-        if method == "exact":
-            value = log_partition_exact(W, b, c, backend=kernels.name)
-        else:
-            value = log_partition_ais(W, b, c, backend=kernels.name, **kwargs)
-            value = dataclasses.replace(value, log_weights=self._host(value.log_weights))
-        cache.store(method, kwargs, value)
-        return value
+        functions = {"exact": log_partition_exact, "ais": log_partition_ais}
+        return _cached_log_partition(
+            self, (self.components_, self.intercept_visible_, self.intercept_hidden_), kernels.name, method, kwargs,
+            lambda options: functions[method](W, b, c, backend=kernels.name, **options),
+        )
 
     def log_likelihood(self, X, method="ais", **kwargs):
         """Mean over the rows of binary X of log p(v) = -F(v) - log Z, with log Z from
@@ -400,6 +385,28 @@ class _PartitionCache:
 
     def store(self, method, options, value):
         self.entries.append((method, {k: copy.deepcopy(v) for k, v in options.items()}, value))
+
+
+def _cached_log_partition(estimator, parameters, backend, method, options, compute):
+    """log Z of `estimator` for `method` ("exact" or "ais") with its `options` checked,
+    from `compute(options)` (AIS log weights brought to the host), cached in the
+    estimator's _log_partition_cache while `parameters` and `backend` stay the same."""
+    if method not in _PARTITION_OPTIONS:
+        raise ValueError(f"method must be 'ais' or 'exact', got {method!r}")
+    unknown = sorted(set(options) - _PARTITION_OPTIONS[method])
+    if unknown:
+        raise ValueError(f"unknown options for method={method!r}: {', '.join(unknown)}; "
+                         f"accepted: {', '.join(sorted(_PARTITION_OPTIONS[method])) or 'none'}")
+    cache = getattr(estimator, "_log_partition_cache", None)
+    if cache is None or not cache.holds(parameters, backend):
+        cache = estimator._log_partition_cache = _PartitionCache(parameters, backend)
+    found, value = cache.lookup(method, options)
+    if not found:
+        value = compute(options)
+        if method == "ais":
+            value = dataclasses.replace(value, log_weights=BernoulliRBM._host(value.log_weights))
+        cache.store(method, options, value)
+    return value
 
 
 def _is_binary(X):

@@ -18,6 +18,12 @@ Every backend's kernels object offers the same methods, on its own arrays (`xp`)
       the log importance weights of annealed importance sampling from the base model
       (visible bias `base`, no weights) to the RBM through float64 `betas`
       (csrc/include/fastgen/ais.h), every chain walking all betas in one call
+  mean_field_update(first, second, bias, damping, mu, changes, slot, tol) -> None
+      one DBM mean-field layer update in place (csrc/include/fastgen/dbm.h):
+      mu <- (1 - damping) sigmoid(first + second + bias) + damping mu (second may be None),
+      its largest |change| folded into changes[slot] (a 1-D array of mu's dtype); the
+      update is skipped when tol > 0, slot > 0 and changes[slot - 1] < tol, so that sweeps
+      run past convergence change nothing and the caller reads `changes` when it likes
 The Philox counter layout is documented in csrc/include/fastgen/philox.h.
 """
 import numpy as np
@@ -70,3 +76,6 @@ class CpuKernels:
     def ais_rbm(self, W, b, c, base, betas, seed, n_chains):
         gain = b.astype(np.float64) - base.astype(np.float64)
         return _core.ais_rbm(W, np.ascontiguousarray(W.T), b, c, base, gain, betas, seed, n_chains)
+
+    def mean_field_update(self, first, second, bias, damping, mu, changes, slot, tol):
+        _core.mean_field_update(first, second, bias, damping, mu, changes, slot, tol)

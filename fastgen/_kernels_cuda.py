@@ -112,3 +112,11 @@ class CudaKernels:
                 np.int64(betas.size), np.uint64(n_visible), np.uint64(n_hidden), np.uint64(seed), np.uint64(n_chains),
                 log_w), shared_mem=shared)
         return log_w
+
+    def mean_field_update(self, first, second, bias, damping, mu, changes, slot, tol):
+        # block size a multiple of the warp: every lane takes part in the warp's max
+        scalar = mu.dtype.type
+        kernel = _kernel("dbm", "mean_field_update_" + _suffix(mu.dtype))
+        null = np.uint64(0)  # a null pointer: no second product
+        kernel(*_grid(mu.size), (first, null if second is None else second, bias, scalar(damping), mu, changes,
+                                 np.int64(slot), scalar(tol), np.uint64(mu.size), np.uint64(mu.shape[1])))

@@ -507,3 +507,8 @@ class NumbaKernels:
             warnings.simplefilter("ignore", numba.errors.NumbaIRAssumptionWarning)
             _ais_rbm(W, np.ascontiguousarray(W.T), b, c, base, gain, betas, np.uint64(seed), log_w)
         return log_w
+
+    def mean_field_update(self, first, second, bias, damping, mu, changes, slot, tol):
+        from . import _numba_dbm  # its own module: Numba's cache tracks one file per function
+
+        _numba_dbm.mean_field_update(first, second, bias, damping, mu, changes, slot, tol)

@@ -104,18 +104,25 @@ def _log_partition_exact(kernels, W, b, c) -> float:
         M, own_bias, other_bias = xp.ascontiguousarray(W.T), c, b
     else:
         M, own_bias, other_bias = W, b, c
-    n_units = M.shape[0]
+    return _log_sum_over_states(
+        xp, M.shape[0], M.shape[1], lambda states: -kernels.free_energy(states @ M, other_bias, states @ own_bias)
+    )
+
+
+def _log_sum_over_states(xp, n_units, row_cost, log_p) -> float:
+    """log of the sum of exp(log_p(states)) over all 2^n_units binary states, in float64.
+    `log_p` maps a chunk of states (rows, n_units) to float64 values; `row_cost` (elements
+    per state of its largest intermediate) sets the chunk size."""
     n_states = 1 << n_units
-    chunk = max(1, min(n_states, _EXACT_CHUNK_ELEMENTS // M.shape[1]))
+    chunk = max(1, min(n_states, _EXACT_CHUNK_ELEMENTS // max(1, row_cost)))
     bits = xp.arange(n_units, dtype=xp.int64)
     maxima, sums = [], []
     for start in range(0, n_states, chunk):
         index = xp.arange(start, min(start + chunk, n_states), dtype=xp.int64)
-        states = ((index[:, None] >> bits) & 1).astype(xp.float64)
-        log_p = -kernels.free_energy(states @ M, other_bias, states @ own_bias)
-        top = log_p.max()
+        log_p_chunk = log_p(((index[:, None] >> bits) & 1).astype(xp.float64))
+        top = log_p_chunk.max()
         maxima.append(top)
-        sums.append(xp.exp(log_p - top).sum())
+        sums.append(xp.exp(log_p_chunk - top).sum())
     maxima = np.array([float(m) for m in maxima])
     sums = np.array([float(s) for s in sums])
     top = maxima.max()

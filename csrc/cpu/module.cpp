@@ -17,6 +17,7 @@
 #endif
 
 #include "ais_cpu.h"
+#include "dbm_cpu.h"
 #include "diffusion_cpu.h"
 #include "fastgen/gmm.h"
 #include "fastgen/philox.h"
@@ -265,6 +266,26 @@ bool diffusion_step(carray<double> coefficients, int clip_mode, int variance_mod
     return cpu::diffusion_step<T>(row, switches, arrays);
 }
 
+// One DBM mean-field layer update (dbm_cpu.h): mu <- (1 - damping) sigmoid(first [+ second]
+// + bias) + damping mu in place, its largest |change| folded into changes[slot]; skipped
+// when the previous sweep's change is below tol (tol <= 0: never).
+template <typename T>
+void mean_field_update(carray<T> first, std::optional<carray<T>> second, carray<T> bias, double damping, carray<T> mu,
+                       carray<T> changes, int64_t slot, double tol) {
+    require(first.ndim() == 2 && mu.ndim() == 2 && first.size() == mu.size(), "first and mu must be the same shape");
+    const int64_t rows = mu.shape(0), n_cols = mu.shape(1);
+    require(!second || second->size() == mu.size(), "second must be the shape of mu");
+    require(bias.ndim() == 1 && bias.shape(0) == n_cols, "bias length must match mu columns");
+    require(changes.ndim() == 1 && slot >= 0 && slot < changes.shape(0), "slot must index changes");
+    const T* first_ptr = first.data();
+    const T* second_ptr = second ? second->data() : nullptr;
+    T* mu_ptr = mu.mutable_data();
+    T* changes_ptr = changes.mutable_data();
+    py::gil_scoped_release release;
+    cpu::mean_field_update<T>(rows, n_cols, first_ptr, second_ptr, bias.data(), (T)damping, mu_ptr, changes_ptr, slot,
+                              (T)tol);
+}
+
 carray<float> normals(uint64_t n, uint64_t seed, uint32_t call, uint32_t stream) {
     carray<float> out(n);
     float* dst = out.mutable_data();
@@ -322,6 +343,9 @@ PYBIND11_MODULE(_core, m) {
           py::arg("b").noconvert(), py::arg("c").noconvert(), py::arg("base").noconvert(),            \
           py::arg("visible_gain").noconvert(), py::arg("betas").noconvert(), py::arg("seed"),         \
           py::arg("n_chains"));                                                                   \
+    m.def("mean_field_update", &mean_field_update<T>, py::arg("first").noconvert(),                  \
+          py::arg("second").noconvert(), py::arg("bias").noconvert(), py::arg("damping"),             \
+          py::arg("mu").noconvert(), py::arg("changes").noconvert(), py::arg("slot"), py::arg("tol"));   \
     m.def("gmm_weighted_log_prob", &gmm_weighted_log_prob<T>, py::arg("X").noconvert(),                \
           py::arg("means_t").noconvert(), py::arg("prec_t").noconvert(), py::arg("full"),             \
           py::arg("bias").noconvert(), py::arg("out").noconvert());                                     \
