@@ -18,6 +18,10 @@ Every backend's kernels object offers the same methods, on its own arrays (`xp`)
       the log importance weights of annealed importance sampling from the base model
       (visible bias `base`, no weights) to the RBM through float64 `betas`
       (csrc/include/fastgen/ais.h), every chain walking all betas in one call
+  gaussian(means, bias, sigma, seed, call, stream) -> (state, mean)
+      the Gaussian-Bernoulli RBM's visible half-step (csrc/include/fastgen/gbrbm.h):
+      mean = means + bias (computed in place of `means`, the product h W^T), state =
+      mean + sigma * z with z the Philox normals of csrc/include/fastgen/normal.h
 The Philox counter layout is documented in csrc/include/fastgen/philox.h.
 """
 import numpy as np
@@ -70,3 +74,8 @@ class CpuKernels:
     def ais_rbm(self, W, b, c, base, betas, seed, n_chains):
         gain = b.astype(np.float64) - base.astype(np.float64)
         return _core.ais_rbm(W, np.ascontiguousarray(W.T), b, c, base, gain, betas, seed, n_chains)
+
+    def gaussian(self, means, bias, sigma, seed, call, stream):
+        state = np.empty_like(means)
+        _core.gaussian(means, bias, sigma, means, state, seed, call, stream)
+        return state, means

@@ -112,3 +112,13 @@ class CudaKernels:
                 np.int64(betas.size), np.uint64(n_visible), np.uint64(n_hidden), np.uint64(seed), np.uint64(n_chains),
                 log_w), shared_mem=shared)
         return log_w
+
+    def gaussian(self, means, bias, sigma, seed, call, stream):
+        means = cp.ascontiguousarray(means)
+        state = cp.empty_like(means)
+        n = means.size
+        kernel = _kernel("gbrbm", "gaussian_" + _suffix(means.dtype))
+        kernel(*_grid((n + 3) // 4), (means, cp.ascontiguousarray(bias), cp.ascontiguousarray(sigma), means, state,
+                                      np.uint64(n), np.uint64(means.shape[1]), np.uint64(seed), np.uint32(call),
+                                      np.uint32(stream)))
+        return state, means
