@@ -20,7 +20,13 @@ the estimator calls in its loops.
 from __future__ import annotations
 
 from ._arrays import Dispatch
-from ._gbrbm_partition import STREAM_HIDDEN, STREAM_VISIBLE, check_sigma, log_partition_ais, log_partition_exact
+from ._gbrbm_partition import (  # noqa: F401
+    STREAM_HIDDEN,
+    STREAM_VISIBLE,
+    check_sigma,
+    log_partition_ais,
+    log_partition_exact,
+)
 from ._rbm_partition import AISResult, default_ais_betas  # noqa: F401
 from ._validation import check_count, check_counter, check_float_array, check_seed
 from .rbm import _check_params, _check_states
