@@ -227,7 +227,7 @@ def test_exact_log_partition_against_numerical_integration(cpu_backend, n_hidden
 
     # the mixture's means lie within sum |W| of b; 12 sigma beyond them the density is < e^-72
     reach = np.abs(W).sum(axis=1) + 12 * sigma
-    value, error = integrate.dblquad(unnormalised, b[0] - reach[0], b[0] + reach[0], b[1] - reach[1], b[1] + reach[1],
+    value, _ = integrate.dblquad(unnormalised, b[0] - reach[0], b[0] + reach[0], b[1] - reach[1], b[1] + reach[1],
                                      epsabs=0, epsrel=1e-10)
     log_z = gbrbm.log_partition_exact(W, b, c, sigma, backend=cpu_backend)
     assert abs(log_z - math.log(value)) < 1e-8
@@ -298,7 +298,7 @@ def _bad_cases():
     h = (np.random.default_rng(62).random((5, 3)) < 0.5).astype(np.float64)
     nan_v, inf_v = v.copy(), v.copy()
     nan_v[1, 2], inf_v[0, 0] = np.nan, np.inf
-    s = dict(seed=1)
+    s = {"seed": 1}
     return [
         ("v NaN", lambda be: gbrbm.sample_hidden(nan_v, W, c, sigma, backend=be, **s), ValueError, r"^v contains NaN"),
         ("v inf", lambda be: gbrbm.gibbs(inf_v, W, b, c, sigma, 1, backend=be, **s), ValueError, r"^v contains NaN"),
