@@ -64,6 +64,10 @@ class GaussianBernoulliRBM(_RBMBase):
     or pass sigma = the features' standard deviations, or learn them (learn_sigma=True).
     Randomness comes from Philox streams seeded by `random_state`; the same seed gives the
     same model on the same backend whatever the number of threads.
+
+    log_partition / log_likelihood: method "exact" (fastgen.gbrbm.log_partition_exact, at
+    most 25 hidden units) or "ais" (fastgen.gbrbm.log_partition_ais, options n_chains,
+    betas, seed); log p(v) is a density, so it depends on the units of X.
     """
 
     _ops = ops

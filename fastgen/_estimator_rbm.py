@@ -283,7 +283,18 @@ class BernoulliRBM(_RBMBase):
     are used as they are in the positive phase). Randomness comes from Philox streams
     seeded by `random_state`; the same seed gives the same model on the same backend
     whatever the number of threads.
+
+    log_partition / log_likelihood: method "exact" (fastgen.rbm.log_partition_exact, at
+    most 25 units in the smaller layer) or "ais" (fastgen.rbm.log_partition_ais, options
+    n_chains, betas, base_visible_bias, seed); log_likelihood takes binary X only.
     """
+
+    _ops = ops
+    # The options of each log_partition method (those of fastgen.rbm's functions, less the model).
+    _partition_options: ClassVar[dict] = {
+        "exact": frozenset(), "ais": frozenset({"n_chains", "betas", "base_visible_bias", "seed"})
+    }
+    _accept_sparse = True
 
     def __init__(
         self,
@@ -313,13 +324,6 @@ class BernoulliRBM(_RBMBase):
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.backend = backend
-
-    _ops = ops
-    # The options of each log_partition method (those of fastgen.rbm's functions, less the model).
-    _partition_options: ClassVar[dict] = {
-        "exact": frozenset(), "ais": frozenset({"n_chains", "betas", "base_visible_bias", "seed"})
-    }
-    _accept_sparse = True
 
     def _check_X(self, X, reset):
         X = super()._check_X(X, reset)

@@ -497,3 +497,42 @@ def test_estimator_bad_data():
         model.log_partition("guess")
     with pytest.raises(ValueError, match="unknown options for method='ais': base_visible_bias"):
         model.log_partition("ais", base_visible_bias=np.zeros(2))
+
+
+# ------------------------------------------------------------------ the cuda backend (skipped without a GPU)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cuda_gaussian_kernel_draws_the_cpu_normals(dtype):
+    cp = pytest.importorskip("cupy")
+    rng = np.random.default_rng(70)
+    products = rng.normal(0.0, 2.0, (33, 13)).astype(dtype)
+    bias = rng.normal(0.0, 1.0, 13).astype(dtype)
+    sigma = rng.uniform(0.1, 3.0, 13).astype(dtype)
+    state, mean = _backend._kernels("cuda").gaussian(cp.asarray(products), cp.asarray(bias), cp.asarray(sigma), 71, 3,
+                                                     STREAM_VISIBLE)
+    z = normal_kernels(CPU_BACKENDS[0]).normals(products.size, 71, 3, STREAM_VISIBLE).reshape(products.shape)
+    p64, b64, s64 = as64(products, bias, sigma)
+    ref = p64 + b64 + s64 * z
+    # NVRTC may contract a * b + c into one FMA, and its sqrt/log round like the CPU's to 1 ulp
+    np.testing.assert_allclose(cp.asnumpy(mean), p64 + b64, rtol=1e-6)
+    np.testing.assert_allclose(cp.asnumpy(state), ref, rtol=1e-5, atol=1e-5 * np.abs(ref).max())
+
+
+@pytest.mark.gpu
+def test_cuda_ops_and_estimator():
+    W, b, c, sigma = make_model(72, 2, 3, w_scale=1.2)
+    exact = exact_mixture(W, b, c, sigma)[3]
+    assert gbrbm.log_partition_exact(W, b, c, sigma, backend="cuda") == pytest.approx(exact, abs=1e-9)
+    ais = gbrbm.log_partition_ais(W, b, c, sigma, n_chains=100, seed=3, backend="cuda")
+    assert abs(ais.log_z - exact) < 0.05
+    v = np.random.default_rng(73).normal(size=(20, 2))
+    np.testing.assert_allclose(gbrbm.free_energy(v, W, b, c, sigma, backend="cuda"), ref_free_energy(v, W, b, c, sigma),
+                               rtol=1e-10)
+    X = mixture_data()
+    model = fastgen.GaussianBernoulliRBM(n_components=8, n_iter=20, learning_rate=0.03, random_state=0,
+                                         learn_sigma=True, backend="cuda").fit(X)
+    start = fastgen.GaussianBernoulliRBM(n_components=8, n_iter=0, backend="cuda").fit(X)
+    assert model.log_likelihood(X, method="exact") > start.log_likelihood(X, method="exact") + 2.0
+    assert isinstance(model.sigma_, np.ndarray) and model.sample(5, 10).shape == (5, 2)
