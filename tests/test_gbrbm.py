@@ -368,10 +368,10 @@ def mixture_data(n=300, seed=0):
     return X - X.mean(axis=0)
 
 
-def test_check_estimator():
+def test_check_estimator(cpu_backend):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        check_estimator(fastgen.GaussianBernoulliRBM(n_components=4, n_iter=2))
+        check_estimator(fastgen.GaussianBernoulliRBM(n_components=4, n_iter=2, backend=cpu_backend))
 
 
 def test_training_raises_exact_log_likelihood(cpu_backend):
