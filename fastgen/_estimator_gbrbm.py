@@ -143,7 +143,7 @@ class GaussianBernoulliRBM(_RBMBase):
         kernels, W, _, c, sigma = self._fitted()
         X = self._check_X(X, reset=False)
         v = self._dense(kernels.xp, X, W.dtype)
-        _, p_h = ops._sample_hidden(kernels, v, ops._scaled_weights(W, sigma), c, 0, 0)
+        _, p_h = ops._sample_hidden(kernels, v * ops._precision(sigma), W, c, 0, 0)
         return self._host(p_h)
 
     def gibbs(self, v):

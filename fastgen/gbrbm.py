@@ -11,7 +11,7 @@ of shape (n_chains, n_hidden), visible states any finite reals of shape (n_chain
 
 Randomness as in fastgen.rbm: `sample_hidden` and `sample_visible` with counter n are the
 two halves of Gibbs sweep n, and `gibbs(..., n_steps, seed=s, counter=n)` is exactly them
-with counters n .. n + n_steps - 1. The hidden half-step is a GEMM with W / sigma^2 and the
+with counters n .. n + n_steps - 1. The hidden half-step is the GEMM (v / sigma^2) W and the
 binary RBM's fused Bernoulli epilogue; the visible half-step is the GEMM h W^T and one fused
 kernel (bias + Philox normal, csrc/include/fastgen/gbrbm.h): bit-identical on `cpu` and
 `numba`. `_`-prefixed functions are the unchecked versions on a backend's own arrays that
@@ -34,14 +34,14 @@ from .rbm import _check_params, _check_states
 # ---------------------------------------------------------------- unchecked kernels
 
 
-def _scaled_weights(W, sigma):
-    """W / sigma^2 by rows: v @ it is (v / sigma^2) W, the hidden pre-activations."""
-    return W / (sigma * sigma)[:, None]
+def _precision(sigma):
+    return 1 / (sigma * sigma)
 
 
-def _sample_hidden(kernels, v, scaled_W, c, seed, counter):
-    """h ~ p(h | v) with `scaled_W` = _scaled_weights(W, sigma)."""
-    return kernels.bernoulli(v @ scaled_W, c, seed, counter, STREAM_HIDDEN)
+def _sample_hidden(kernels, scaled_v, W, c, seed, counter):
+    """h ~ p(h | v) from `scaled_v` = v / sigma^2 (scaling the batch, not W: fewer values,
+    and the weight gradient needs it too)."""
+    return kernels.bernoulli(scaled_v @ W, c, seed, counter, STREAM_HIDDEN)
 
 
 def _sample_visible(kernels, h, W, b, sigma, seed, counter):
@@ -49,9 +49,9 @@ def _sample_visible(kernels, h, W, b, sigma, seed, counter):
 
 
 def _gibbs(kernels, v, W, b, c, sigma, n_steps, seed, counter):
-    scaled_W = _scaled_weights(W, sigma)
+    precision = _precision(sigma)
     for step in range(n_steps):
-        h, _ = _sample_hidden(kernels, v, scaled_W, c, seed, counter + step)
+        h, _ = _sample_hidden(kernels, v * precision, W, c, seed, counter + step)
         v, _ = _sample_visible(kernels, h, W, b, sigma, seed, counter + step)
     return v, h
 
@@ -59,7 +59,7 @@ def _gibbs(kernels, v, W, b, c, sigma, n_steps, seed, counter):
 def _free_energy(kernels, v, W, b, c, sigma):
     xp = kernels.xp
     z = (v.astype(xp.float64) - b.astype(xp.float64)) / sigma.astype(xp.float64)
-    return kernels.free_energy(v @ _scaled_weights(W, sigma), c, -0.5 * (z * z).sum(axis=1))
+    return kernels.free_energy((v * _precision(sigma)) @ W, c, -0.5 * (z * z).sum(axis=1))
 
 
 def _log_variance_term(v, b, p_h, W):
@@ -74,19 +74,19 @@ def _cd_statistics(kernels, v_data, W, b, c, sigma, k, chains, seed, counter, sc
     as fastgen.rbm._cd_statistics: draws at counters counter .. counter + k, statistics of
     the last visible sample and p(h | v), everything times `scale`. Returns (dW, db, dc,
     d_log_var or None, chains)."""
-    scaled_W = _scaled_weights(W, sigma)
-    h, p_h_data = _sample_hidden(kernels, v_data, scaled_W, c, seed, counter)
+    precision = _precision(sigma)
+    scaled_data = v_data * precision
+    h, p_h_data = _sample_hidden(kernels, scaled_data, W, c, seed, counter)
     if chains is not None:
         h = chains
     for step in range(k):
         v_model, _ = _sample_visible(kernels, h, W, b, sigma, seed, counter + step)
-        h, p_h_model = _sample_hidden(kernels, v_model, scaled_W, c, seed, counter + step + 1)
+        scaled_model = v_model * precision
+        h, p_h_model = _sample_hidden(kernels, scaled_model, W, c, seed, counter + step + 1)
     scale_data, scale_model = scale / v_data.shape[0], scale / v_model.shape[0]
-    precision = 1 / (sigma * sigma)
-    dW = v_data.T @ p_h_data
+    dW = scaled_data.T @ p_h_data
     dW *= scale_data
-    dW -= (v_model.T @ p_h_model) * scale_model
-    dW *= precision[:, None]
+    dW -= (scaled_model.T @ p_h_model) * scale_model
     db = (v_data.sum(axis=0) * scale_data - v_model.sum(axis=0) * scale_model) * precision
     dc = p_h_data.sum(axis=0) * scale_data - p_h_model.sum(axis=0) * scale_model
     d_log_var = None
@@ -121,7 +121,7 @@ def sample_hidden(v, W, c, sigma, *, seed, counter=0, backend=None):
     v, W, c, sigma = call.arrays
     W, c, sigma = _check_model(xp, W, c=c, sigma=sigma)
     v = _check_visible(xp, "v", v, W.shape[0], W.dtype)
-    h, p = _sample_hidden(call.kernels, v, _scaled_weights(W, sigma), c, check_seed("seed", seed),
+    h, p = _sample_hidden(call.kernels, v * _precision(sigma), W, c, check_seed("seed", seed),
                           check_counter("counter", counter))
     return call.wrap(h), call.wrap(p)
 
