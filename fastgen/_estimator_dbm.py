@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _backend
 from . import dbm as ops
-from ._estimator_rbm import _cached_log_partition, _PhiloxStream
+from ._estimator_rbm import BernoulliRBM, _cached_log_partition, _PhiloxStream
 from ._validation import check_count
 
 # Philox streams of the pretraining CD-1 draws (the RBM's, rbm.h: the pretraining RBMs are RBMs).
@@ -297,6 +297,7 @@ class DBM(TransformerMixin, BaseEstimator):
         functions = {"exact": ops.log_partition_exact, "ais": ops.log_partition_ais}
         return _cached_log_partition(
             self, list(self.weights_) + list(self.biases_), kernels.name, method, kwargs,
+            BernoulliRBM._partition_options,  # the same options: n_chains, betas, base_visible_bias, seed
             lambda options: functions[method](weights, biases, backend=kernels.name, **options),
         )
 

@@ -1,9 +1,11 @@
-"""fastgen.BernoulliRBM: a drop-in for sklearn.neural_network.BernoulliRBM on fastgen's kernels."""
+"""fastgen.BernoulliRBM: a drop-in for sklearn.neural_network.BernoulliRBM on fastgen's kernels,
+and _RBMBase, the machinery it shares with fastgen.GaussianBernoulliRBM."""
 from __future__ import annotations
 
 import copy
 import dataclasses
 import time
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -13,11 +15,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _backend
 from . import rbm as ops
-from ._rbm_partition import log_partition_ais, log_partition_exact
 from ._rbm_tempering import _parallel_tempering
 from ._validation import check_betas, check_count
 
-_TRAINED_ATTRIBUTES = ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_")
 _GOLDEN = 0x9E3779B97F4A7C15  # odd constant that re-keys the Philox seed when a counter wraps
 
 
@@ -39,54 +39,22 @@ class _PhiloxStream:
         return self.seed, first
 
 
-class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
-    """Bernoulli restricted Boltzmann machine trained by CD-k or PCD-k.
+class _RBMBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """What the RBM estimators share: hyperparameter checks, the Philox stream, the epoch
+    loop that commits only completed epochs, partial_fit, free_energy, log_partition with its
+    cache and log_likelihood. A subclass names its ops module (`_ops`, with _free_energy,
+    log_partition_exact and log_partition_ais), its parameters (`_model_attributes`, W
+    first, in the order of the ops' arguments) and the options of each log_partition method,
+    and provides __init__, _initial_state, _trainer and _progress."""
 
-    Same parameters, methods and fitted attributes as scikit-learn's BernoulliRBM
-    (whose training is PCD-1 with `n_chains = batch_size`), plus:
+    _ops = None
+    _model_attributes = ("components_", "intercept_visible_", "intercept_hidden_")
+    _partition_options: ClassVar[dict] = {}
+    _accept_sparse = False
 
-    cd_k : Gibbs sweeps per gradient estimate (k of CD-k / PCD-k).
-    persistent : keep the negative chains between batches (PCD) instead of
-        restarting them from the data (CD).
-    n_chains : number of persistent chains (default: batch_size).
-    momentum, weight_decay : classical momentum on the parameter updates and L2
-        decay of the weights.
-    backend : "cpu", "numba", "cuda" or None (the current default).
-
-    Data: dense arrays or scipy sparse matrices with values in [0, 1] (probabilities
-    are used as they are in the positive phase). Randomness comes from Philox streams
-    seeded by `random_state`; the same seed gives the same model on the same backend
-    whatever the number of threads.
-    """
-
-    def __init__(
-        self,
-        n_components=256,
-        *,
-        learning_rate=0.1,
-        batch_size=10,
-        n_iter=10,
-        verbose=0,
-        random_state=None,
-        cd_k=1,
-        persistent=True,
-        n_chains=None,
-        momentum=0.0,
-        weight_decay=0.0,
-        backend=None,
-    ):
-        self.n_components = n_components
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.verbose = verbose
-        self.random_state = random_state
-        self.cd_k = cd_k
-        self.persistent = persistent
-        self.n_chains = n_chains
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.backend = backend
+    @property
+    def _trained_attributes(self):
+        return (*self._model_attributes, "h_samples_")
 
     # ------------------------------------------------------------ validation
 
@@ -108,34 +76,39 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return _backend.resolve(self.backend, on_device=False)
 
     def _check_X(self, X, reset):
-        X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=reset)
+        X = validate_data(self, X, accept_sparse="csr" if self._accept_sparse else False,
+                          dtype=(np.float64, np.float32), reset=reset)
         if not reset and hasattr(self, "components_") and X.shape[1] != self.components_.shape[1]:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__} has "
                 f"{self.components_.shape[1]} visible units (components_.shape[1])"
             )
-        values = X.data if sp.issparse(X) else X
-        if values.size and (values.min() < 0 or values.max() > 1):
-            raise ValueError("X must hold values in [0, 1] (binary data or probabilities)")
         return X
 
+    def _check_likelihood_X(self, X):
+        """X checked for log_likelihood (a subclass may narrow the data it scores)."""
+        return self._check_X(X, reset=False)
+
     def _fitted(self):
-        """(kernels, W, b, c) of a fitted (or hand-set) model: W (n_features, n_components)
-        and the biases as the backend's arrays. NotFittedError comes before any input check."""
-        check_is_fitted(self, ("components_", "intercept_hidden_", "intercept_visible_"))
+        """(kernels, W, *the other parameters) of a fitted (or hand-set) model: W (n_features,
+        n_components) and the others, in the order of `_model_attributes`, as the backend's
+        arrays. NotFittedError comes before any input check."""
+        check_is_fitted(self, self._model_attributes)
         _, kernels = _backend.resolve(self.backend, on_device=False)
         xp, dtype = kernels.xp, self._dtype()
-        return (
-            kernels,
-            xp.ascontiguousarray(xp.asarray(self.components_.T, dtype=dtype)),
-            xp.ascontiguousarray(xp.asarray(self.intercept_visible_, dtype=dtype)),
-            xp.ascontiguousarray(xp.asarray(self.intercept_hidden_, dtype=dtype)),
-        )
+        arrays = (self.components_.T, *(getattr(self, name) for name in self._model_attributes[1:]))
+        return (kernels, *(xp.ascontiguousarray(xp.asarray(a, dtype=dtype)) for a in arrays))
 
     def _stream(self):
         if getattr(self, "_philox", None) is None:
             self._philox = _PhiloxStream(self.random_state)
         return self._philox
+
+    def _counters(self, random_state, n_counters):
+        """(seed, first counter) of `n_counters` counters: the next ones of the estimator's
+        stream, or of a fresh stream seeded by `random_state` when it is given."""
+        stream = self._stream() if random_state is None else _PhiloxStream(random_state)
+        return stream.take(n_counters)
 
     def _dtype(self):
         return self.components_.dtype if self.components_.dtype in (np.float32, np.float64) else np.float64
@@ -187,38 +160,34 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         rng = check_random_state(self.random_state)
         dtype = X.dtype
         n_samples = X.shape[0]
-        state = self._initial_state(rng, X.shape[1], dtype)
+        state = self._initial_state(rng, X, dtype)
         stream = _PhiloxStream(rng)
         n_batches = int(np.ceil(n_samples / self.batch_size))
         batches = list(gen_even_slices(n_batches * self.batch_size, n_batches, n_samples=n_samples))
         xp = kernels.xp
         data = X if sp.issparse(X) else self._dense(xp, X, dtype)
-        trainer = _Trainer(self, kernels, state, dtype)
-        binary = _is_binary(X)
+        trainer = self._trainer(kernels, state, dtype, X)
         begin = time.time()
         for epoch in range(1, self.n_iter + 1):
             for batch in batches:
-                trainer.step(self._dense(xp, data[batch], dtype), stream, binary)
+                trainer.step(self._dense(xp, data[batch], dtype), stream)
             trainer.store(state)
             self._commit(state, data_attributes, stream)
             if self.verbose:
                 end = time.time()
-                print(
-                    f"[{type(self).__name__}] Iteration {epoch}, pseudo-likelihood = "
-                    f"{self.score_samples(X).mean():.2f}, time = {end - begin:.2f}s"
-                )
+                print(f"[{type(self).__name__}] Iteration {epoch}, {self._progress(X)}, time = {end - begin:.2f}s")
                 begin = end
             yield epoch
         if self.n_iter == 0:
             self._commit(state, data_attributes, stream)
 
-    def _initial_state(self, rng, n_features, dtype):
+    def _initial_state(self, rng, X, dtype):
         """The trained attributes before any update, drawn as scikit-learn draws them."""
         n_chains = self.batch_size if self.n_chains is None else self.n_chains
         return {
-            "components_": np.asarray(rng.normal(0, 0.01, (self.n_components, n_features)), order="F", dtype=dtype),
+            "components_": np.asarray(rng.normal(0, 0.01, (self.n_components, X.shape[1])), order="F", dtype=dtype),
             "intercept_hidden_": np.zeros(self.n_components, dtype=dtype),
-            "intercept_visible_": np.zeros(n_features, dtype=dtype),
+            "intercept_visible_": np.zeros(X.shape[1], dtype=dtype),
             "h_samples_": np.zeros((n_chains, self.n_components), dtype=dtype),
         }
 
@@ -230,14 +199,135 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         dtype = X.dtype if first_call else self._dtype()
         if first_call:
             rng = check_random_state(self.random_state)
-            self.__dict__.update(self._initial_state(rng, X.shape[1], dtype))
+            self.__dict__.update(self._initial_state(rng, X, dtype))
             self._philox = _PhiloxStream(rng)
-        state = {name: getattr(self, name) for name in _TRAINED_ATTRIBUTES}
-        trainer = _Trainer(self, kernels, state, dtype)
-        trainer.step(self._dense(kernels.xp, X, dtype), self._stream(), _is_binary(X))
+        state = {name: getattr(self, name) for name in self._trained_attributes}
+        trainer = self._trainer(kernels, state, dtype, X)
+        trainer.step(self._dense(kernels.xp, X, dtype), self._stream())
         trainer.store(state)
         self.__dict__.update(state)
         return self
+
+    # ------------------------------------------------------------ inference
+
+    def free_energy(self, X):
+        """Free energy F(v) of each row of X (float64), F(v) = -log sum_h exp(-E(v, h))."""
+        kernels, *params = self._fitted()
+        X = self._check_X(X, reset=False)
+        return self._host(self._ops._free_energy(kernels, self._dense(kernels.xp, X, params[0].dtype), *params))
+
+    # ------------------------------------------------------------ log-likelihood
+
+    def log_partition(self, method="ais", **kwargs):
+        """log Z of the model: method "exact" (a float, the `log_partition_exact` of the
+        model's ops module, fastgen.rbm or fastgen.gbrbm) or "ais" (an AISResult, its
+        `log_partition_ais` with the options it takes besides the model). The result is
+        cached for these arguments until the parameters change (by training or by hand)."""
+        kernels, *params = self._fitted()
+        functions = {"exact": self._ops.log_partition_exact, "ais": self._ops.log_partition_ais}
+        return _cached_log_partition(
+            self, tuple(getattr(self, name) for name in self._model_attributes), kernels.name, method, kwargs,
+            self._partition_options, lambda options: functions[method](*params, backend=kernels.name, **options),
+        )
+
+    def log_likelihood(self, X, method="ais", **kwargs):
+        """Mean over the rows of X of log p(v) = -F(v) - log Z, with log Z from
+        `log_partition(method, **kwargs)` (cached; for "ais", its log_z)."""
+        kernels, *params = self._fitted()
+        X = self._check_likelihood_X(X)
+        free = self._host(self._ops._free_energy(kernels, self._dense(kernels.xp, X, params[0].dtype), *params))
+        log_z = self.log_partition(method, **kwargs)
+        return float(-np.mean(free) - (log_z if method == "exact" else log_z.log_z))
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = self._accept_sparse
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+class BernoulliRBM(_RBMBase):
+    """Bernoulli restricted Boltzmann machine trained by CD-k or PCD-k.
+
+    Same parameters, methods and fitted attributes as scikit-learn's BernoulliRBM
+    (whose training is PCD-1 with `n_chains = batch_size`), plus:
+
+    cd_k : Gibbs sweeps per gradient estimate (k of CD-k / PCD-k).
+    persistent : keep the negative chains between batches (PCD) instead of
+        restarting them from the data (CD).
+    n_chains : number of persistent chains (default: batch_size).
+    momentum, weight_decay : classical momentum on the parameter updates and L2
+        decay of the weights.
+    backend : "cpu", "numba", "cuda" or None (the current default).
+
+    Data: dense arrays or scipy sparse matrices with values in [0, 1] (probabilities
+    are used as they are in the positive phase). Randomness comes from Philox streams
+    seeded by `random_state`; the same seed gives the same model on the same backend
+    whatever the number of threads.
+
+    log_partition / log_likelihood: method "exact" (fastgen.rbm.log_partition_exact, at
+    most 25 units in the smaller layer) or "ais" (fastgen.rbm.log_partition_ais, options
+    n_chains, betas, base_visible_bias, seed); log_likelihood takes binary X only.
+    """
+
+    _ops = ops
+    # The options of each log_partition method (those of fastgen.rbm's functions, less the model).
+    _partition_options: ClassVar[dict] = {
+        "exact": frozenset(), "ais": frozenset({"n_chains", "betas", "base_visible_bias", "seed"})
+    }
+    _accept_sparse = True
+
+    def __init__(
+        self,
+        n_components=256,
+        *,
+        learning_rate=0.1,
+        batch_size=10,
+        n_iter=10,
+        verbose=0,
+        random_state=None,
+        cd_k=1,
+        persistent=True,
+        n_chains=None,
+        momentum=0.0,
+        weight_decay=0.0,
+        backend=None,
+    ):
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.verbose = verbose
+        self.random_state = random_state
+        self.cd_k = cd_k
+        self.persistent = persistent
+        self.n_chains = n_chains
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.backend = backend
+
+    def _check_X(self, X, reset):
+        X = super()._check_X(X, reset)
+        values = X.data if sp.issparse(X) else X
+        if values.size and (values.min() < 0 or values.max() > 1):
+            raise ValueError("X must hold values in [0, 1] (binary data or probabilities)")
+        return X
+
+    def _check_likelihood_X(self, X):
+        X = self._check_X(X, reset=False)
+        if not _is_binary(X):
+            raise ValueError("X must hold binary states (0 or 1 only) for a log-likelihood")
+        return X
+
+    def _trainer(self, kernels, state, dtype, X):
+        return _Trainer(self, kernels, state, dtype, _is_binary(X))
+
+    def _progress(self, X):
+        return f"pseudo-likelihood = {self.score_samples(X).mean():.2f}"
 
     # ------------------------------------------------------------ inference
 
@@ -248,12 +338,6 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         v = self._dense(kernels.xp, X, W.dtype)
         _, p_h = ops._sample_hidden(kernels, v, W, c, 0, 0, _is_binary(X) and ops._sparse(kernels, v))
         return self._host(p_h)
-
-    def free_energy(self, X):
-        """Free energy F(v) of each row of X (float64), F(v) = -log sum_h exp(-E(v, h))."""
-        kernels, W, b, c = self._fitted()
-        X = self._check_X(X, reset=False)
-        return self._host(ops._free_energy(kernels, self._dense(kernels.xp, X, W.dtype), W, b, c))
 
     def score_samples(self, X):
         """Pseudo-log-likelihood of each row, as scikit-learn defines it: n_features times
@@ -302,10 +386,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         elif betas is not None or return_acceptance:
             raise ValueError("betas and return_acceptance apply to method='pt' only")
         kernels, W, b, c = self._fitted()
-        if random_state is None:
-            seed, counter = self._stream().take(n_steps)
-        else:
-            seed, counter = _PhiloxStream(random_state).take(n_steps)
+        seed, counter = self._counters(random_state, n_steps)
         v = kernels.random_binary((n_samples, W.shape[0]), W.dtype, seed, counter)
         if method == "gibbs":
             v, _ = ops._gibbs(kernels, v, W, b, c, n_steps, seed, counter)
@@ -314,46 +395,6 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         states, acceptance = _parallel_tempering(kernels, v, W, b, c, n_steps, betas, seed, counter)
         samples = self._host(states[-1])
         return (samples, acceptance) if return_acceptance else samples
-
-    # ------------------------------------------------------------ log-likelihood
-
-    def log_partition(self, method="ais", **kwargs):
-        """log Z of the model: method "exact" (a float, fastgen.rbm.log_partition_exact;
-        at most 25 units in the smaller layer) or "ais" (an AISResult,
-        fastgen.rbm.log_partition_ais with the options n_chains, betas,
-        base_visible_bias, seed). The result is cached for these arguments until the
-        parameters change (by training or by hand)."""
-        kernels, W, b, c = self._fitted()
-        functions = {"exact": log_partition_exact, "ais": log_partition_ais}
-        return _cached_log_partition(
-            self, (self.components_, self.intercept_visible_, self.intercept_hidden_), kernels.name, method, kwargs,
-            lambda options: functions[method](W, b, c, backend=kernels.name, **options),
-        )
-
-    def log_likelihood(self, X, method="ais", **kwargs):
-        """Mean over the rows of binary X of log p(v) = -F(v) - log Z, with log Z from
-        `log_partition(method, **kwargs)` (cached; for "ais", its log_z)."""
-        kernels, W, b, c = self._fitted()
-        X = self._check_X(X, reset=False)
-        if not _is_binary(X):
-            raise ValueError("X must hold binary states (0 or 1 only) for a log-likelihood")
-        free = self._host(ops._free_energy(kernels, self._dense(kernels.xp, X, W.dtype), W, b, c))
-        log_z = self.log_partition(method, **kwargs)
-        return float(-np.mean(free) - (log_z if method == "exact" else log_z.log_z))
-
-    @property
-    def _n_features_out(self):
-        return self.components_.shape[0]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
-
-# The options of each log_partition method (those of fastgen.rbm's functions, less the model).
-_PARTITION_OPTIONS = {"exact": frozenset(), "ais": frozenset({"n_chains", "betas", "base_visible_bias", "seed"})}
 
 
 class _PartitionCache:
@@ -387,16 +428,17 @@ class _PartitionCache:
         self.entries.append((method, {k: copy.deepcopy(v) for k, v in options.items()}, value))
 
 
-def _cached_log_partition(estimator, parameters, backend, method, options, compute):
-    """log Z of `estimator` for `method` ("exact" or "ais") with its `options` checked,
-    from `compute(options)` (AIS log weights brought to the host), cached in the
-    estimator's _log_partition_cache while `parameters` and `backend` stay the same."""
-    if method not in _PARTITION_OPTIONS:
+def _cached_log_partition(estimator, parameters, backend, method, options, accepted, compute):
+    """log Z of `estimator` for `method` ("exact" or "ais") with its `options` checked
+    against `accepted` (method -> option names), from `compute(options)` (AIS log weights
+    brought to the host), cached in the estimator's _log_partition_cache while
+    `parameters` and `backend` stay the same."""
+    if method not in accepted:
         raise ValueError(f"method must be 'ais' or 'exact', got {method!r}")
-    unknown = sorted(set(options) - _PARTITION_OPTIONS[method])
+    unknown = sorted(set(options) - accepted[method])
     if unknown:
         raise ValueError(f"unknown options for method={method!r}: {', '.join(unknown)}; "
-                         f"accepted: {', '.join(sorted(_PARTITION_OPTIONS[method])) or 'none'}")
+                         f"accepted: {', '.join(sorted(accepted[method])) or 'none'}")
     cache = getattr(estimator, "_log_partition_cache", None)
     if cache is None or not cache.holds(parameters, backend):
         cache = estimator._log_partition_cache = _PartitionCache(parameters, backend)
@@ -418,9 +460,10 @@ def _is_binary(X):
 class _Trainer:
     """Parameters of one fit on the backend's arrays, and the CD-k/PCD-k update step."""
 
-    def __init__(self, estimator, kernels, state, dtype):
+    def __init__(self, estimator, kernels, state, dtype, binary_data):
         xp = kernels.xp
         self.kernels = kernels
+        self.binary_data = binary_data
         self.k = estimator.cd_k
         self.persistent = estimator.persistent
         self.learning_rate = estimator.learning_rate
@@ -431,32 +474,48 @@ class _Trainer:
         self.b = xp.asarray(state["intercept_visible_"], dtype=dtype)
         self.c = xp.asarray(state["intercept_hidden_"], dtype=dtype)
         self.chains = xp.asarray(state["h_samples_"], dtype=dtype)
-        self.velocity = [xp.zeros_like(p) for p in (self.W, self.b, self.c)] if self.momentum else None
+        self.velocity = None  # made at the first step with momentum: one per parameter
 
-    def step(self, v_data, stream, binary_data):
-        """One update: the CD/PCD statistics come already times the learning rate."""
-        seed, counter = stream.take(self.k + 1)
-        chains = self.chains if self.persistent else None
+    def _parameters(self):
+        """The trained arrays, updated in place, W first."""
+        return [self.W, self.b, self.c]
+
+    def _statistics(self, v_data, chains, seed, counter):
+        """(the updates of _parameters(), already times the learning rate; the new hidden chains)."""
         dW, db, dc, chains = ops._cd_statistics(
-            self.kernels, v_data, self.W, self.b, self.c, self.k, chains, seed, counter, binary_data,
+            self.kernels, v_data, self.W, self.b, self.c, self.k, chains, seed, counter, self.binary_data,
             scale=self.learning_rate,
         )
+        return [dW, db, dc], chains
+
+    def _updated(self):
+        """Called after each update of the parameters."""
+
+    def step(self, v_data, stream):
+        """One CD-k/PCD-k update of the parameters."""
+        seed, counter = stream.take(self.k + 1)
+        chains = self.chains if self.persistent else None
+        steps, chains = self._statistics(v_data, chains, seed, counter)
         if self.persistent:
             self.chains = chains
         if self.weight_decay:
-            dW -= (self.learning_rate * self.weight_decay) * self.W
-        for i, (param, step) in enumerate(((self.W, dW), (self.b, db), (self.c, dc))):
+            steps[0] -= (self.learning_rate * self.weight_decay) * self.W
+        parameters = self._parameters()
+        if self.momentum and self.velocity is None:
+            self.velocity = [self.kernels.xp.zeros_like(p) for p in parameters]
+        for i, (param, step) in enumerate(zip(parameters, steps)):
             if self.velocity is not None:
                 velocity = self.velocity[i]
                 velocity *= self.momentum
                 velocity += step
                 step = velocity
             param += step
+        self._updated()
 
     def store(self, state):
         """Copies of the trained parameters into `state` (NumPy arrays, as scikit-learn's):
         the training goes on in place, so what is committed must not move with it."""
-        host = BernoulliRBM._host
+        host = _RBMBase._host
         state["components_"] = np.array(host(self.W).T, order="F")
         state["intercept_visible_"] = np.array(host(self.b))
         state["intercept_hidden_"] = np.array(host(self.c))

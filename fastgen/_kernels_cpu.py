@@ -24,6 +24,10 @@ Every backend's kernels object offers the same methods, on its own arrays (`xp`)
       its largest |change| folded into changes[slot] (a 1-D array of mu's dtype); the
       update is skipped when tol > 0, slot > 0 and changes[slot - 1] < tol, so that sweeps
       run past convergence change nothing and the caller reads `changes` when it likes
+  gaussian(means, bias, sigma, seed, call, stream) -> (state, mean)
+      the Gaussian-Bernoulli RBM's visible half-step (csrc/include/fastgen/gbrbm.h):
+      mean = means + bias (computed in place of `means`, the product h W^T), state =
+      mean + sigma * z with z the Philox normals of csrc/include/fastgen/normal.h
 The Philox counter layout is documented in csrc/include/fastgen/philox.h.
 """
 import numpy as np
@@ -79,3 +83,8 @@ class CpuKernels:
 
     def mean_field_update(self, first, second, bias, damping, mu, changes, slot, tol):
         _core.mean_field_update(first, second, bias, damping, mu, changes, slot, tol)
+
+    def gaussian(self, means, bias, sigma, seed, call, stream):
+        state = np.empty_like(means)
+        _core.gaussian(means, bias, sigma, means, state, seed, call, stream)
+        return state, means

@@ -120,3 +120,13 @@ class CudaKernels:
         null = np.uint64(0)  # a null pointer: no second product
         kernel(*_grid(mu.size), (first, null if second is None else second, bias, scalar(damping), mu, changes,
                                  np.int64(slot), scalar(tol), np.uint64(mu.size), np.uint64(mu.shape[1])))
+
+    def gaussian(self, means, bias, sigma, seed, call, stream):
+        means = cp.ascontiguousarray(means)
+        state = cp.empty_like(means)
+        n = means.size
+        kernel = _kernel("gbrbm", "gaussian_" + _suffix(means.dtype))
+        kernel(*_grid((n + 3) // 4), (means, cp.ascontiguousarray(bias), cp.ascontiguousarray(sigma), means, state,
+                                      np.uint64(n), np.uint64(means.shape[1]), np.uint64(seed), np.uint32(call),
+                                      np.uint32(stream)))
+        return state, means

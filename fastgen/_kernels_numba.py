@@ -225,6 +225,90 @@ def _row_uniforms(begin, n, seed, call, stream, u):
         g0 += _LANES
 
 
+# ---- standard normals from Philox, as csrc/include/fastgen/normal.h (see there for the
+# layout): Box-Muller on the uniforms of each pair of elements, log and sincos from float
+# arithmetic alone, operation for operation, so that `cpu` and `numba` draw bit-identical
+# normals. Frozen like Philox: the diffusion and Gaussian-Bernoulli RBM kernels import them.
+
+_SQRT_HALF = np.float32(0.707106781186547524)
+_LOG_P = tuple(np.float32(c) for c in (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1,
+                                  1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1,
+                                  3.3333331174e-1))
+_QUARTER, _TWO_PI = np.float32(0.25), np.float32(6.28318530717958648)
+_SIN_P = (np.float32(-1.9515295891e-4), np.float32(8.3321608736e-3), np.float32(-1.6666654611e-1))
+_COS_P = (np.float32(2.443315711809948e-5), np.float32(-1.388731625493765e-3), np.float32(4.166664568298827e-2))
+_MINUS_TWO = np.float32(-2.0)
+_FOUR = np.float32(4.0)
+
+
+@njit(cache=True)
+def _box_muller_pairs(radius, angle, mantissa_bits, pairs, n_pairs):
+    """box_muller of normal.h on pairs (radius[p], angle[p]) into pairs[2p], pairs[2p+1]. The
+    mantissa of log_positive is read through a float view of bits written by a first loop
+    (Numba has no scalar bit cast)."""
+    radius_bits = radius.view(np.uint32)
+    for p in range(n_pairs):
+        mantissa_bits[p] = (radius_bits[p] & np.uint32(0x007FFFFF)) | np.uint32(0x3F000000)
+    mantissa = mantissa_bits.view(np.float32)
+    for p in range(n_pairs):
+        e = np.float32(np.int32(radius_bits[p] >> np.uint32(23)) - np.int32(126))
+        f = mantissa[p]
+        low = f < _SQRT_HALF
+        e = e - _F32_ONE if low else e
+        m = (f + f) - _F32_ONE if low else f - _F32_ONE
+        z = m * m
+        y = _LOG_P[0]
+        y = y * m + _LOG_P[1]
+        y = y * m + _LOG_P[2]
+        y = y * m + _LOG_P[3]
+        y = y * m + _LOG_P[4]
+        y = y * m + _LOG_P[5]
+        y = y * m + _LOG_P[6]
+        y = y * m + _LOG_P[7]
+        y = y * m + _LOG_P[8]
+        y = (y * m) * z
+        y = y + e * _LN2_LO
+        y = y - _HALF * z
+        log = (m + y) + e * _LN2_HI
+        r = np.sqrt(_MINUS_TWO * log)
+        a = angle[p]
+        q = (a * _FOUR + _ROUND) - _ROUND
+        x = (a - q * _QUARTER) * _TWO_PI
+        z = x * x
+        ps = _SIN_P[0]
+        ps = ps * z + _SIN_P[1]
+        ps = ps * z + _SIN_P[2]
+        ps = ((ps * z) * x) + x
+        pc = _COS_P[0]
+        pc = pc * z + _COS_P[1]
+        pc = pc * z + _COS_P[2]
+        pc = ((pc * z) * z - _HALF * z) + _F32_ONE
+        quadrant = np.int32(q) & np.int32(3)
+        swap = (quadrant & np.int32(1)) != 0
+        sin_sign = -_F32_ONE if quadrant >= 2 else _F32_ONE
+        cos_sign = -_F32_ONE if (quadrant == 1 or quadrant == 2) else _F32_ONE
+        s = sin_sign * (pc if swap else ps)
+        c = cos_sign * (ps if swap else pc)
+        pairs[2 * p] = r * c
+        pairs[2 * p + 1] = r * s
+
+
+@njit(cache=True)
+def _row_normals(begin, n, seed, call, stream, u, radius, angle, mantissa_bits, z):
+    """row_normals of rbm_cpu.h: normals of elements [begin, begin + n) into z."""
+    first = begin - (begin & 1)
+    last = (begin + n + 1) - ((begin + n + 1) & 1)
+    n_pairs = (last - first) // 2
+    _row_uniforms(first, last - first, seed, call, stream, u)
+    for p in range(n_pairs):
+        radius[p] = u[2 * p]
+        angle[p] = u[2 * p + 1]
+    _box_muller_pairs(radius, angle, mantissa_bits, u, n_pairs)
+    shift = begin - first
+    for j in range(n):
+        z[j] = u[j + shift]
+
+
 @njit(cache=True, inline="always")
 def _bernoulli_row(r, begin, logits, bias, prob, state, seed, call, stream):
     """bernoulli_row of rbm_cpu.h on row r, whose elements are `begin`.. in the Philox
@@ -512,3 +596,8 @@ class NumbaKernels:
         from . import _numba_dbm  # its own module: Numba's cache tracks one file per function
 
         _numba_dbm.mean_field_update(first, second, bias, damping, mu, changes, slot, tol)
+
+    def gaussian(self, means, bias, sigma, seed, call, stream):
+        from ._numba_gbrbm import gaussian
+
+        return gaussian(means, bias, sigma, seed, call, stream)

@@ -3,26 +3,13 @@ csrc/cpu/diffusion_cpu.h over the math of csrc/include/fastgen/{normal,diffusion
 operation for operation (float32 stays float32), so that `cpu` and `numba` give
 bit-identical normals and steps (learned_range's exp aside: library exp on both sides).
 
-Only the Philox uniforms come from _kernels_numba (frozen, checked against known
-answers); everything else jitted lives here, because Numba's cache only watches the
-file of the cached function."""
+Only the Philox uniforms and normals come from _kernels_numba (frozen, checked against
+known answers); everything else jitted lives here, because Numba's cache only watches
+the file of the cached function."""
 import numpy as np
 from numba import njit, prange
 
-from ._kernels_numba import _row_uniforms
-
-_F32 = np.float32
-_ZERO, _HALF, _ONE, _TWO, _FOUR = _F32(0), _F32(0.5), _F32(1), _F32(2), _F32(4)
-_SQRT_HALF = _F32(0.707106781186547524)
-_LOG_P = tuple(_F32(c) for c in (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1,
-                                  1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1,
-                                  3.3333331174e-1))
-_LN2_HI, _LN2_LO = _F32(0.693359375), _F32(-2.12194440e-4)
-_ROUND = _F32(12582912.0)
-_QUARTER, _TWO_PI = _F32(0.25), _F32(6.28318530717958648)
-_SIN_P = (_F32(-1.9515295891e-4), _F32(8.3321608736e-3), _F32(-1.6666654611e-1))
-_COS_P = (_F32(2.443315711809948e-5), _F32(-1.388731625493765e-3), _F32(4.166664568298827e-2))
-_MINUS_TWO = _F32(-2.0)
+from ._kernels_numba import _row_normals
 
 CHUNK = 1024  # kStepChunk of diffusion_cpu.h
 PARALLEL_STEP = 1 << 20  # kParallelStep
@@ -32,73 +19,6 @@ VARIANCE_FIXED, VARIANCE_LEARNED = 0, 1
  MAX_LOG, ADD_NOISE, GUIDANCE, CLIP_RANGE, RESCALE, THRESHOLD_RATIO, MAX_VALUE) = range(18)
 STREAM_STEP_NOISE = 0
 
-
-@njit(cache=True)
-def _box_muller_pairs(radius, angle, mantissa_bits, pairs, n_pairs):
-    """box_muller of normal.h on pairs (radius[p], angle[p]) into pairs[2p], pairs[2p+1]. The
-    mantissa of log_positive is read through a float view of bits written by a first loop
-    (Numba has no scalar bit cast)."""
-    radius_bits = radius.view(np.uint32)
-    for p in range(n_pairs):
-        mantissa_bits[p] = (radius_bits[p] & np.uint32(0x007FFFFF)) | np.uint32(0x3F000000)
-    mantissa = mantissa_bits.view(np.float32)
-    for p in range(n_pairs):
-        e = _F32(np.int32(radius_bits[p] >> np.uint32(23)) - np.int32(126))
-        f = mantissa[p]
-        low = f < _SQRT_HALF
-        e = e - _ONE if low else e
-        m = (f + f) - _ONE if low else f - _ONE
-        z = m * m
-        y = _LOG_P[0]
-        y = y * m + _LOG_P[1]
-        y = y * m + _LOG_P[2]
-        y = y * m + _LOG_P[3]
-        y = y * m + _LOG_P[4]
-        y = y * m + _LOG_P[5]
-        y = y * m + _LOG_P[6]
-        y = y * m + _LOG_P[7]
-        y = y * m + _LOG_P[8]
-        y = (y * m) * z
-        y = y + e * _LN2_LO
-        y = y - _HALF * z
-        log = (m + y) + e * _LN2_HI
-        r = np.sqrt(_MINUS_TWO * log)
-        a = angle[p]
-        q = (a * _FOUR + _ROUND) - _ROUND
-        x = (a - q * _QUARTER) * _TWO_PI
-        z = x * x
-        ps = _SIN_P[0]
-        ps = ps * z + _SIN_P[1]
-        ps = ps * z + _SIN_P[2]
-        ps = ((ps * z) * x) + x
-        pc = _COS_P[0]
-        pc = pc * z + _COS_P[1]
-        pc = pc * z + _COS_P[2]
-        pc = ((pc * z) * z - _HALF * z) + _ONE
-        quadrant = np.int32(q) & np.int32(3)
-        swap = (quadrant & np.int32(1)) != 0
-        sin_sign = -_ONE if quadrant >= 2 else _ONE
-        cos_sign = -_ONE if (quadrant == 1 or quadrant == 2) else _ONE
-        s = sin_sign * (pc if swap else ps)
-        c = cos_sign * (ps if swap else pc)
-        pairs[2 * p] = r * c
-        pairs[2 * p + 1] = r * s
-
-
-@njit(cache=True)
-def _row_normals(begin, n, seed, call, stream, u, radius, angle, mantissa_bits, z):
-    """row_normals of diffusion_cpu.h: normals of elements [begin, begin + n) into z."""
-    first = begin - (begin & 1)
-    last = (begin + n + 1) - ((begin + n + 1) & 1)
-    n_pairs = (last - first) // 2
-    _row_uniforms(first, last - first, seed, call, stream, u)
-    for p in range(n_pairs):
-        radius[p] = u[2 * p]
-        angle[p] = u[2 * p + 1]
-    _box_muller_pairs(radius, angle, mantissa_bits, u, n_pairs)
-    shift = begin - first
-    for j in range(n):
-        z[j] = u[j + shift]
 
 
 

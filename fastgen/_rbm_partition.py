@@ -93,6 +93,28 @@ def _check_model(xp, W, b, c):
 # ---------------------------------------------------------------- unchecked versions
 
 
+def _log_sum_over_states(xp, n_units, row_size, log_weight):
+    """log of the sum over all 2^n_units binary states s of exp(log_weight(s)), float64.
+
+    The states are enumerated in chunks (float64 arrays of shape (chunk, n_units)) of at most
+    _EXACT_CHUNK_ELEMENTS / row_size states, `row_size` the width of the largest temporary
+    that `log_weight` makes per state; each chunk is reduced by its own maximum first."""
+    n_states = 1 << n_units
+    chunk = max(1, min(n_states, _EXACT_CHUNK_ELEMENTS // row_size))
+    bits = xp.arange(n_units, dtype=xp.int64)
+    maxima, sums = [], []
+    for start in range(0, n_states, chunk):
+        index = xp.arange(start, min(start + chunk, n_states), dtype=xp.int64)
+        log_p = log_weight(((index[:, None] >> bits) & 1).astype(xp.float64))
+        top = log_p.max()
+        maxima.append(top)
+        sums.append(xp.exp(log_p - top).sum())
+    maxima = np.array([float(m) for m in maxima])
+    sums = np.array([float(s) for s in sums])
+    top = maxima.max()
+    return float(top + np.log(np.sum(sums * np.exp(maxima - top))))
+
+
 def _log_partition_exact(kernels, W, b, c) -> float:
     """log Z by summing the smaller layer's states in chunks, the other layer marginalised
     by the free-energy kernel, all in float64."""
@@ -107,26 +129,6 @@ def _log_partition_exact(kernels, W, b, c) -> float:
     return _log_sum_over_states(
         xp, M.shape[0], M.shape[1], lambda states: -kernels.free_energy(states @ M, other_bias, states @ own_bias)
     )
-
-
-def _log_sum_over_states(xp, n_units, row_cost, log_p) -> float:
-    """log of the sum of exp(log_p(states)) over all 2^n_units binary states, in float64.
-    `log_p` maps a chunk of states (rows, n_units) to float64 values; `row_cost` (elements
-    per state of its largest intermediate) sets the chunk size."""
-    n_states = 1 << n_units
-    chunk = max(1, min(n_states, _EXACT_CHUNK_ELEMENTS // max(1, row_cost)))
-    bits = xp.arange(n_units, dtype=xp.int64)
-    maxima, sums = [], []
-    for start in range(0, n_states, chunk):
-        index = xp.arange(start, min(start + chunk, n_states), dtype=xp.int64)
-        log_p_chunk = log_p(((index[:, None] >> bits) & 1).astype(xp.float64))
-        top = log_p_chunk.max()
-        maxima.append(top)
-        sums.append(xp.exp(log_p_chunk - top).sum())
-    maxima = np.array([float(m) for m in maxima])
-    sums = np.array([float(s) for s in sums])
-    top = maxima.max()
-    return float(top + np.log(np.sum(sums * np.exp(maxima - top))))
 
 
 def _log_partition_ais(kernels, W, b, c, n_chains, betas, base, seed):

@@ -28,33 +28,6 @@ constexpr int64_t kStepChunk = 1024;
 // runs between steps, see rbm_cpu.h).
 constexpr int64_t kParallelStep = 1 << 20;
 
-// Normals of elements [begin, begin + n) of draw (seed, call, stream) into z (layout in
-// normal.h): the uniforms of the enclosing Box-Muller pairs into `u`, split into radius
-// and angle halves, then one vectorised pass over the pairs. `u` holds 2 (n + 2) floats.
-inline void row_normals(uint64_t begin, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream, float* u,
-                        float* __restrict z) {
-    const uint64_t first = begin & ~(uint64_t)1, last = (begin + n + 1) & ~(uint64_t)1;
-    const uint64_t n_pairs = (last - first) / 2;
-    row_uniforms(first, last - first, seed, call, stream, u);
-    float* __restrict radius = u + (last - first);
-    float* __restrict angle = radius + n_pairs;
-    for (uint64_t p = 0; p < n_pairs; ++p) {
-        radius[p] = u[2 * p];
-        angle[p] = u[2 * p + 1];
-    }
-    float* __restrict pairs = u;  // the normals of the pairs, in element order
-    for (uint64_t p = 0; p < n_pairs; ++p) {
-        float z_even, z_odd;
-        box_muller(radius[p], angle[p], z_even, z_odd);
-        pairs[2 * p] = z_even;
-        pairs[2 * p + 1] = z_odd;
-    }
-    const uint64_t shift = begin - first;
-    for (uint64_t j = 0; j < n; ++j) {
-        z[j] = pairs[j + shift];
-    }
-}
-
 template <typename T>
 struct StepArrays {
     const T* output;     // (batch, output_stride): the prediction, then the variance channels if learned

@@ -19,6 +19,8 @@
 #include "ais_cpu.h"
 #include "dbm_cpu.h"
 #include "diffusion_cpu.h"
+#include "gbrbm_cpu.h"
+#include "fastgen/gbrbm.h"
 #include "fastgen/gmm.h"
 #include "fastgen/philox.h"
 #include "fastgen/rbm.h"
@@ -166,6 +168,23 @@ void free_energy(carray<T> logits, carray<T> hidden_bias, py::array_t<double, py
     for (int64_t r = 0; r < rows; ++r) {
         dst[r] = free_energy_row<T>(src + (uint64_t)r * n_hidden, c, n_hidden, vb[r]);
     }
+}
+
+// The Gaussian visible half-step of a Gaussian-Bernoulli RBM on (rows, n_cols) arrays:
+// mean = products + bias, state ~ N(mean, sigma^2). `mean` may be `products` itself.
+template <typename T>
+void gaussian(carray<T> products, carray<T> bias, carray<T> sigma, carray<T> mean, carray<T> state, uint64_t seed,
+              uint32_t call, uint32_t stream) {
+    require(products.ndim() == 2, "products must be 2-D");
+    const int64_t rows = products.shape(0), n_cols = products.shape(1);
+    require(bias.ndim() == 1 && bias.shape(0) == n_cols, "bias length must match products columns");
+    require(sigma.ndim() == 1 && sigma.shape(0) == n_cols, "sigma length must match products columns");
+    require(mean.size() == products.size() && state.size() == products.size(), "mean and state must match products");
+    const T* src = products.data();
+    T* mean_ptr = mean.mutable_data();
+    T* state_ptr = state.mutable_data();
+    py::gil_scoped_release release;
+    cpu::gaussian_rows<T>(rows, n_cols, src, bias.data(), sigma.data(), mean_ptr, state_ptr, seed, call, stream);
 }
 
 // AIS log weights of n_chains chains (csrc/include/fastgen/ais.h). Wt = W^T (C order),
@@ -339,6 +358,9 @@ PYBIND11_MODULE(_core, m) {
     m.def("free_energy", &free_energy<T>, py::arg("logits").noconvert(),                              \
           py::arg("hidden_bias").noconvert(), py::arg("visible_term").noconvert(),                    \
           py::arg("out").noconvert());                                                                  \
+    m.def("gaussian", &gaussian<T>, py::arg("products").noconvert(), py::arg("bias").noconvert(),          \
+          py::arg("sigma").noconvert(), py::arg("mean").noconvert(), py::arg("state").noconvert(),     \
+          py::arg("seed"), py::arg("call"), py::arg("stream"));                                         \
     m.def("ais_rbm", &ais_rbm<T>, py::arg("W").noconvert(), py::arg("Wt").noconvert(),                 \
           py::arg("b").noconvert(), py::arg("c").noconvert(), py::arg("base").noconvert(),            \
           py::arg("visible_gain").noconvert(), py::arg("betas").noconvert(), py::arg("seed"),         \

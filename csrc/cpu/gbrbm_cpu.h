@@ -1,0 +1,35 @@
+// CPU loop of the Gaussian-Bernoulli RBM's visible half-step: rows and threads over the
+// per-element math of csrc/include/fastgen/gbrbm.h. No Python here (module.cpp binds).
+#pragma once
+#include <stdint.h>
+
+#include <vector>
+
+#include "fastgen/gbrbm.h"
+#include "rbm_cpu.h"
+
+namespace fastgen {
+namespace cpu {
+
+// v ~ N(products + bias, sigma^2) for (rows, n_cols) arrays: mean = products + bias, state =
+// mean + sigma z, the normals of each row drawn into a buffer first (row_normals, which
+// vectorises) and then combined. `mean` may be `products` itself.
+template <typename T>
+inline void gaussian_rows(int64_t rows, int64_t n_cols, const T* products, const T* bias, const T* sigma, T* mean,
+                          T* state, uint64_t seed, uint32_t call, uint32_t stream) {
+#pragma omp parallel if (rows * n_cols >= kParallelWork)
+    {
+        std::vector<float> u((size_t)(2 * (n_cols + 2))), z((size_t)n_cols);
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < rows; ++r) {
+            const int64_t at = r * n_cols;
+            row_normals((uint64_t)at, (uint64_t)n_cols, seed, call, stream, u.data(), z.data());
+            for (int64_t j = 0; j < n_cols; ++j) {
+                gaussian_unit<T>(products[at + j], bias[j], sigma[j], z[j], mean[at + j], state[at + j]);
+            }
+        }
+    }
+}
+
+}  // namespace cpu
+}  // namespace fastgen

@@ -1,0 +1,31 @@
+// Gaussian-Bernoulli RBM visible epilogue, compiled at run time by NVRTC (CuPy RawModule)
+// with csrc/include on the include path. One thread per Philox block of four elements, so
+// the normals are those of the CPU backends whatever the launch geometry.
+#include "fastgen/gbrbm.h"
+
+using namespace fastgen;
+
+template <typename T>
+__device__ void gaussian_impl(const T* products, const T* bias, const T* sigma, T* mean, T* state, uint64_t n,
+                              uint64_t n_cols, uint64_t seed, uint32_t call, uint32_t stream) {
+    const uint64_t n_groups = (n + 3) / 4;
+    for (uint64_t g = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; g < n_groups;
+         g += (uint64_t)gridDim.x * blockDim.x) {
+        gaussian_group<T>(g, n, n_cols, products, bias, sigma, mean, state, seed, call, stream);
+    }
+}
+
+extern "C" {
+
+__global__ void gaussian_f32(const float* products, const float* bias, const float* sigma, float* mean, float* state,
+                             uint64_t n, uint64_t n_cols, uint64_t seed, uint32_t call, uint32_t stream) {
+    gaussian_impl<float>(products, bias, sigma, mean, state, n, n_cols, seed, call, stream);
+}
+
+__global__ void gaussian_f64(const double* products, const double* bias, const double* sigma, double* mean,
+                             double* state, uint64_t n, uint64_t n_cols, uint64_t seed, uint32_t call,
+                             uint32_t stream) {
+    gaussian_impl<double>(products, bias, sigma, mean, state, n, n_cols, seed, call, stream);
+}
+
+}  // extern "C"
