@@ -191,9 +191,6 @@ def main(argv=None):
     X_train, X_test = load_mnist(path)
     print(f"MNIST {path}: train {X_train.shape}, test {X_test.shape}, density {X_train.mean():.4f}", flush=True)
     load_start = machine_info()["loadavg"]
-
-    import fastgen
-
     partition = baselines.fastgen_partition()
     model, train_seconds, history = train(args, X_train, X_test)
 
@@ -238,53 +235,57 @@ def main(argv=None):
             "random_state": args.seed, "backend": args.backend, "seconds": round(train_seconds, 2),
             "history": history,
         },
-        "ais": {
-            "n_chains": args.chains, "n_steps": len(betas) - 1,
-            "schedule": "default" if len(betas) == len(partition.default_ais_betas()) else "default, resampled",
-            "base_visible_bias": "base_visible_bias(training images)", "seed": args.seed,
-            "log_z": ais.log_z, "log_z_std": ais.log_z_std, "log_z_lower": _finite(ais.log_z_lower),
-            "log_z_upper": _finite(ais.log_z_upper), "log_z_base": ais.log_z_base,
-            "log_weights": [float(x) for x in np.asarray(ais.log_weights)], "seconds": round(ais_seconds, 2),
-        },
+        "ais": ais_record(ais, args, betas, ais_seconds, len(partition.default_ais_betas())),
         "log_likelihood": loglik,
         "reference": REFERENCE,
+        **environment_record(load_start),
+    }
+    save(result, args.out, f"mnist-rbm-ais-{now:%Y-%m-%d}", markdown)
+    return result
+
+
+def ais_record(ais, args, betas, seconds, n_default_betas):
+    """The "ais" entry of a result: the AIS settings of `args` (chains, seed) and the AISResult."""
+    return {
+        "n_chains": args.chains, "n_steps": len(betas) - 1,
+        "schedule": "default" if len(betas) == n_default_betas else "default, resampled",
+        "base_visible_bias": "base_visible_bias(training images)", "seed": args.seed,
+        "log_z": ais.log_z, "log_z_std": ais.log_z_std, "log_z_lower": _finite(ais.log_z_lower),
+        "log_z_upper": _finite(ais.log_z_upper), "log_z_base": ais.log_z_base,
+        "log_weights": [float(x) for x in np.asarray(ais.log_weights)], "seconds": round(seconds, 2),
+    }
+
+
+def environment_record(load_start):
+    """The "machine", "versions" and "commit" entries of a result."""
+    import fastgen
+
+    return {
         "machine": {**machine_info(), "loadavg_start": load_start},
         "versions": {"fastgen": _version("fastgen"), "numpy": np.__version__, "numba": _version("numba"),
                      "scikit-learn": _version("scikit-learn"), "fastgen_backends": list(fastgen.available_backends())},
         "commit": _git_commit(),
     }
 
-    os.makedirs(args.out, exist_ok=True)
-    stem = os.path.join(args.out, f"mnist-rbm-ais-{now:%Y-%m-%d}")
-    with open(stem + ".json", "w") as f:
+
+def save(result, out, stem, markdown):
+    """Write <out>/<stem>.json and, from markdown(result), <out>/<stem>.md."""
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, stem)
+    with open(path + ".json", "w") as f:
         json.dump(result, f, indent=1)
         f.write("\n")
-    with open(stem + ".md", "w") as f:
+    with open(path + ".md", "w") as f:
         f.write(markdown(result))
-    print(f"wrote {stem}.json and {stem}.md")
-    return result
+    print(f"wrote {path}.json and {path}.md")
 
 
-def _bounds(entry):
-    lower = "-∞" if entry["lower"] is None else f"{entry['lower']:.2f}"
-    upper = "∞" if entry["upper"] is None else f"{entry['upper']:.2f}"
-    return f"[{lower}, {upper}]"
-
-
-def _momentum_text(t):
-    if 0 < t["momentum_epochs"] < t["epochs"] and t["initial_momentum"] != t["momentum"]:
-        return f"momentum {t['initial_momentum']} for {t['momentum_epochs']} epochs, then {t['momentum']}"
-    return f"momentum {t['initial_momentum'] if t['momentum_epochs'] > 0 else t['momentum']}"
-
-
-def markdown(r):
-    t, a, m = r["training"], r["ais"], r["machine"]
-    ll = r["log_likelihood"]
-    upper_z = "∞" if a["log_z_upper"] is None else f"{a['log_z_upper']:.3f}"
-    lower_z = "-∞" if a["log_z_lower"] is None else f"{a['log_z_lower']:.3f}"
+def markdown_header(r, title):
+    """The Markdown lines of a result down to its command: title, date, machine, versions, commit."""
+    m = r["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in r["versions"].items() if k != "fastgen_backends")
-    lines = [
-        "# Binary RBM on MNIST: AIS log-likelihood",
+    return [
+        f"# {title}",
         "",
         f"- date: {r['date']}",
         (
@@ -300,6 +301,32 @@ def markdown(r):
         r["command"],
         "```",
         "",
+    ]
+
+
+def log_z_interval(a):
+    """(lower, upper) of the "ais" entry's log Z interval as text, -∞ / ∞ where unbounded."""
+    return ("-∞" if a["log_z_lower"] is None else f"{a['log_z_lower']:.3f}",
+            "∞" if a["log_z_upper"] is None else f"{a['log_z_upper']:.3f}")
+
+
+def _bounds(entry):
+    lower = "-∞" if entry["lower"] is None else f"{entry['lower']:.2f}"
+    upper = "∞" if entry["upper"] is None else f"{entry['upper']:.2f}"
+    return f"[{lower}, {upper}]"
+
+
+def _momentum_text(t):
+    if 0 < t["momentum_epochs"] < t["epochs"] and t["initial_momentum"] != t["momentum"]:
+        return f"momentum {t['initial_momentum']} for {t['momentum_epochs']} epochs, then {t['momentum']}"
+    return f"momentum {t['initial_momentum'] if t['momentum_epochs'] > 0 else t['momentum']}"
+
+
+def markdown(r):
+    t, a = r["training"], r["ais"]
+    ll = r["log_likelihood"]
+    lower_z, upper_z = log_z_interval(a)
+    lines = markdown_header(r, "Binary RBM on MNIST: AIS log-likelihood") + [
         "| images | mean log p(v) (nats) | ±3σ̂ bounds | mean −F(v) |",
         "|---|---:|---:|---:|",
     ]

@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
@@ -153,3 +154,20 @@ def test_bad_input_and_failed_fit_keeps_the_model(digits, cpu_backend):
         dbn.transform(digits[:, :10])
     with pytest.raises(ValueError, match="n_samples"):
         dbn.sample(0)
+
+
+def test_gaussian_first_layer(cpu_backend):
+    X = load_digits().data[:300]
+    X = (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-3)
+    dbn = fastgen.DBN((16, 8), first_layer="gaussian", learning_rate=(0.005, 0.05), n_iter=3, batch_size=20,
+                      random_state=0, backend=cpu_backend).fit(X)
+    bottom, top = dbn.rbms_
+    assert isinstance(bottom, fastgen.GaussianBernoulliRBM) and isinstance(top, fastgen.BernoulliRBM)
+    # the up-pass through a Gaussian-Bernoulli layer: p(h = 1 | v) = sigmoid(c + (v / sigma^2) W)
+    first = _sigmoid((X / bottom.sigma_**2) @ bottom.components_.T + bottom.intercept_hidden_)
+    np.testing.assert_allclose(dbn.transform(X), _up_pass([top], first)[-1], rtol=1e-9, atol=1e-12)
+    samples = dbn.sample(50, n_steps=20, random_state=0)
+    assert samples.shape == (50, 64) and np.isfinite(samples).all()
+    assert len(np.unique(samples)) > 1000  # real values: the Gaussian visible draws
+    with pytest.raises(TypeError, match="[Ss]parse"):
+        dbn.transform(sp.csr_matrix(X))
