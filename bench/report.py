@@ -34,8 +34,11 @@ def _impl(bench):
 
 def _dataset(bench):
     extra = bench.get("extra_info") or {}
+    if "dataset" in extra and "n_samples" in extra:
+        density = f", density {extra['density']:.3f}" if "density" in extra else ""
+        return f"{extra['dataset']} ({extra['n_samples']} x {extra.get('n_visible', '?')}{density})"
     if "dataset" in extra:
-        return f"{extra['dataset']} ({extra.get('n_samples', '?')} x {extra.get('n_visible', '?')}, density {extra.get('density', float('nan')):.3f})"
+        return extra["dataset"]
     match = re.search(r"\[(?:[^-\]]+-)*?([a-z]+-\d+x\d+)\]$", bench["name"])
     return match.group(1) if match else "?"
 
@@ -126,7 +129,7 @@ def header(data):
     lines += ["", "Command:", "", "```", data.get("command", "(not recorded)"), "```", ""]
 
     benches = data.get("benchmarks", [])
-    epoch_benches = [b for b in benches if (b.get("group") or "").endswith("-epoch")]
+    epoch_benches = [b for b in benches if re.fullmatch(r"cd\d+-epoch", b.get("group") or "")]
     extra = next((b.get("extra_info") for b in epoch_benches if b.get("extra_info")), {})
     if extra:
         lines += [

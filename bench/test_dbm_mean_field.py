@@ -70,5 +70,5 @@ def test_dbm_mean_field(benchmark, impl, dataset):
     for got, want in zip(mu, reference):
         got = got.get() if hasattr(got, "get") else np.asarray(got)
         np.testing.assert_allclose(got, want, atol=1e-4)
-    benchmark.extra_info.update(impl=impl, dataset=name, layers="-".join(map(str, LAYERS)), batch=BATCH,
-                                n_steps=N_STEPS, dtype="float32")
+    benchmark.extra_info.update(impl=impl, dataset=f"{name}, first {BATCH} rows", layers="-".join(map(str, LAYERS)),
+                                batch=BATCH, n_steps=N_STEPS, dtype="float32", algorithm=f"{N_STEPS} sweeps")

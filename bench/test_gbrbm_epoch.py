@@ -76,5 +76,5 @@ def test_gbrbm_cd1_epoch(benchmark, impl, standardised):
     W, b, c = benchmark.pedantic(lambda: fit(X, N_HIDDEN), rounds=ROUNDS, iterations=1, warmup_rounds=1)
     assert W.shape == (X.shape[1], N_HIDDEN) and W.dtype == np.float32
     assert all(np.isfinite(a).all() for a in (W, b, c))
-    benchmark.extra_info.update(impl=impl, n_samples=X.shape[0], n_visible=X.shape[1], n_hidden=N_HIDDEN,
+    benchmark.extra_info.update(impl=impl, dataset="synthetic, standardised", n_samples=X.shape[0], n_visible=X.shape[1], n_hidden=N_HIDDEN,
                                 batch_size=BATCH_SIZE, algorithm="CD-1", weight_norm=float(np.linalg.norm(W)))
