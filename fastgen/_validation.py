@@ -25,6 +25,16 @@ def check_float_array(xp, name, a, ndim, dtype=None):
     return xp.ascontiguousarray(a)
 
 
+def check_rows(xp, name, a, n_units, dtype, what):
+    """`a` as a 2-D float array of at least one row and `n_units` columns (`what` they are)."""
+    a = check_float_array(xp, name, a, 2, dtype)
+    if a.shape[1] != n_units:
+        raise ValueError(f"{name} must have {n_units} columns ({what}), got shape {tuple(a.shape)}")
+    if a.shape[0] < 1:
+        raise ValueError(f"{name} must hold at least one row")
+    return a
+
+
 def check_binary(xp, name, a):
     if a.size and not bool(((a == 0) | (a == 1)).all()):
         raise ValueError(f"{name} must hold binary states (0 or 1 only)")

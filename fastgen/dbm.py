@@ -37,6 +37,7 @@ from ._validation import (
     check_count,
     check_counter,
     check_float_array,
+    check_rows,
     check_seed,
 )
 
@@ -261,21 +262,12 @@ def _check_model(xp, weights, biases):
     return checked, checked_biases
 
 
-def _check_rows(xp, name, a, n_units, dtype, what):
-    a = check_float_array(xp, name, a, 2, dtype)
-    if a.shape[1] != n_units:
-        raise ValueError(f"{name} must have {n_units} columns ({what}), got shape {tuple(a.shape)}")
-    if a.shape[0] < 1:
-        raise ValueError(f"{name} must hold at least one row")
-    return a
-
-
 def _check_layers(xp, names, arrays, biases, binary):
     """One array per layer, matching the biases' sizes and dtype, with as many rows as the
     first; binary states (`binary`) or values in [0, 1]."""
     checked = []
     for i, (name, x, b) in enumerate(zip(names, arrays, biases)):
-        x = _check_rows(xp, name, x, b.shape[0], b.dtype, f"units of layer {i}")
+        x = check_rows(xp, name, x, b.shape[0], b.dtype, f"units of layer {i}")
         if checked and x.shape[0] != checked[0].shape[0]:
             raise ValueError(f"{name} must have {checked[0].shape[0]} rows (those of {names[0]}), got {x.shape[0]}")
         if binary:
@@ -315,7 +307,7 @@ def mean_field(v, weights, biases, *, n_steps=10, tol=None, damping=0.0, backend
     call, (v,), weights, biases = _dispatch(backend, v=v, weights=weights, biases=biases)
     xp = call.kernels.xp
     weights, biases = _check_model(xp, weights, biases)
-    v = _check_rows(xp, "v", v, weights[0].shape[0], weights[0].dtype, "visible units of weights[0]")
+    v = check_rows(xp, "v", v, weights[0].shape[0], weights[0].dtype, "visible units of weights[0]")
     _check_probabilities(xp, "v", v)
     n_steps = check_count("n_steps", n_steps, minimum=0)
     if tol is not None:

@@ -28,7 +28,7 @@ from ._gbrbm_partition import (  # noqa: F401
     log_partition_exact,
 )
 from ._rbm_partition import AISResult, default_ais_betas  # noqa: F401
-from ._validation import check_count, check_counter, check_float_array, check_seed
+from ._validation import check_count, check_counter, check_rows, check_seed
 from .rbm import _check_params, _check_states
 
 # ---------------------------------------------------------------- unchecked kernels
@@ -105,22 +105,13 @@ def _check_model(xp, W, b=None, c=None, sigma=None):
     return (*checked, check_sigma(xp, sigma, checked[0].shape[0], checked[0].dtype))
 
 
-def _check_visible(xp, name, v, n_visible, dtype):
-    v = check_float_array(xp, name, v, 2, dtype)
-    if v.shape[1] != n_visible:
-        raise ValueError(f"{name} must have {n_visible} columns (visible units of W), got shape {tuple(v.shape)}")
-    if v.shape[0] < 1:
-        raise ValueError(f"{name} must hold at least one row")
-    return v
-
-
 def sample_hidden(v, W, c, sigma, *, seed, counter=0, backend=None):
     """h ~ p(h | v) = Bernoulli(sigmoid(c + (v / sigma^2) W)). Returns (h, p_h)."""
     call = Dispatch(backend, v=v, W=W, c=c, sigma=sigma)
     xp = call.kernels.xp
     v, W, c, sigma = call.arrays
     W, c, sigma = _check_model(xp, W, c=c, sigma=sigma)
-    v = _check_visible(xp, "v", v, W.shape[0], W.dtype)
+    v = check_rows(xp, "v", v, W.shape[0], W.dtype, "visible units of W")
     h, p = _sample_hidden(call.kernels, v * _precision(sigma), W, c, check_seed("seed", seed),
                           check_counter("counter", counter))
     return call.wrap(h), call.wrap(p)
@@ -144,7 +135,7 @@ def gibbs(v, W, b, c, sigma, n_steps, *, seed, counter=0, backend=None):
     xp = call.kernels.xp
     v, W, b, c, sigma = call.arrays
     W, b, c, sigma = _check_model(xp, W, b, c, sigma)
-    v = _check_visible(xp, "v", v, W.shape[0], W.dtype)
+    v = check_rows(xp, "v", v, W.shape[0], W.dtype, "visible units of W")
     n_steps = check_count("n_steps", n_steps)
     counter = check_counter("counter", counter)
     check_counter("counter + n_steps - 1", counter + n_steps - 1)  # the last counter used
@@ -159,7 +150,7 @@ def free_energy(v, W, b, c, sigma, *, backend=None):
     xp = call.kernels.xp
     v, W, b, c, sigma = call.arrays
     W, b, c, sigma = _check_model(xp, W, b, c, sigma)
-    v = _check_visible(xp, "v", v, W.shape[0], W.dtype)
+    v = check_rows(xp, "v", v, W.shape[0], W.dtype, "visible units of W")
     return call.wrap(_free_energy(call.kernels, v, W, b, c, sigma))
 
 
@@ -179,7 +170,7 @@ def cd_statistics(v_data, W, b, c, sigma, k, *, chains=None, seed, counter=0, si
     xp = call.kernels.xp
     v_data, W, b, c, sigma, chains = call.arrays
     W, b, c, sigma = _check_model(xp, W, b, c, sigma)
-    v_data = _check_visible(xp, "v_data", v_data, W.shape[0], W.dtype)
+    v_data = check_rows(xp, "v_data", v_data, W.shape[0], W.dtype, "visible units of W")
     if chains is not None:
         chains = _check_states(xp, "chains", chains, W.shape[1], W.dtype, units="hidden")
     k = check_count("k", k)

@@ -28,7 +28,7 @@ from ._rbm_partition import (  # noqa: F401
     log_partition_exact,
 )
 from ._rbm_tempering import PTResult, parallel_tempering  # noqa: F401
-from ._validation import check_binary, check_count, check_counter, check_float_array, check_seed
+from ._validation import check_binary, check_count, check_counter, check_float_array, check_rows, check_seed
 
 STREAM_HIDDEN = 0  # these three match enum RbmStream in csrc/include/fastgen/rbm.h
 STREAM_VISIBLE = 1
@@ -129,11 +129,7 @@ def _check_params(xp, W, b=None, c=None):
 
 
 def _check_states(xp, name, a, n_units, dtype, units="visible"):
-    a = check_float_array(xp, name, a, 2, dtype)
-    if a.shape[1] != n_units:
-        raise ValueError(f"{name} must have {n_units} columns ({units} units of W), got shape {tuple(a.shape)}")
-    if a.shape[0] < 1:
-        raise ValueError(f"{name} must hold at least one row")
+    a = check_rows(xp, name, a, n_units, dtype, f"{units} units of W")
     check_binary(xp, name, a)
     return a
 
