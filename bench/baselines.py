@@ -389,3 +389,24 @@ def numpy_mean_field(v, weights, biases, n_steps=10, damping=0.0):
                     pre += damping * mu[layer]
                 mu[layer] = pre
     return mu[1:]
+
+
+def torch_mean_field(v, weights, biases, n_steps=10):
+    """numpy_mean_field (damping 0) in PyTorch eager on torch tensors (any device): the GPU baseline
+    of the DBM mean-field benchmark. Returns [mu_1, ..., mu_L]."""
+    torch = torch_module()
+    n_layers = len(weights)
+    mu = [v]
+    for layer in range(1, n_layers + 1):
+        factor = 2.0 if layer < n_layers else 1.0
+        mu.append(torch.sigmoid(torch.addmm(biases[layer], mu[-1], weights[layer - 1], alpha=factor)))
+    bottom_input = v @ weights[0]
+    order = list(range(1, n_layers + 1, 2)) + list(range(2, n_layers + 1, 2))
+    for _ in range(n_steps):
+        for layer in order:
+            pre = bottom_input + biases[layer] if layer == 1 else torch.addmm(biases[layer], mu[layer - 1],
+                                                                              weights[layer - 1])
+            if layer < n_layers:
+                pre.addmm_(mu[layer + 1], weights[layer].T)
+            mu[layer] = pre.sigmoid_()
+    return mu[1:]

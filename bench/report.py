@@ -18,7 +18,7 @@ from datetime import datetime
 
 from machine import cpu_model
 
-IMPL_ORDER = ["fastgen-cpu", "fastgen-numba", "fastgen-cuda", "numpy", "sklearn", "torch-cpu"]
+IMPL_ORDER = ["fastgen-cpu", "fastgen-numba", "fastgen-cuda", "numpy", "sklearn", "torch-cpu", "torch-cuda"]
 
 
 def _version_now(name):
@@ -164,7 +164,7 @@ def tables(data):
             by_impl = {_impl(b): b for b in benches}
             order = sorted(by_impl, key=lambda i: (IMPL_ORDER.index(i) if i in IMPL_ORDER else len(IMPL_ORDER), i))
             median = {i: by_impl[i]["stats"]["median"] for i in order}
-            refs = [r for r in ("numpy", "sklearn") if r in median]
+            refs = [r for r in ("numpy", "sklearn", "torch-cuda") if r in median]
             extras = [b.get("extra_info") or {} for b in benches]
             optional = [
                 (label, key, fmt)

@@ -1,6 +1,7 @@
 """Mean-field inference in a deep Boltzmann machine, 784-500-1000, a batch of 100 images, 10 sweeps,
 float32: fastgen `cpu` and `numba` (fastgen.dbm.mean_field) against the same algorithm in plain NumPy
-(baselines.numpy_mean_field), and `cuda` where a GPU is found.
+(baselines.numpy_mean_field), and, where a GPU is found, fastgen `cuda` against the same algorithm in
+PyTorch eager on the GPU (baselines.torch_mean_field).
 
 The weights are random (N(0, 0.05), biases N(0, 0.5)): the time of a sweep does not depend on their
 values. The batch is the first 100 rows of the benchmark dataset (MNIST where FASTGEN_MNIST is set).
@@ -20,7 +21,7 @@ LAYERS = (784, 500, 1000)
 BATCH = 100
 N_STEPS = 10
 ROUNDS = 30
-IMPLS = ["numpy", "fastgen-cpu", "fastgen-numba", "fastgen-cuda"]
+IMPLS = ["numpy", "fastgen-cpu", "fastgen-numba", "fastgen-cuda", "torch-cuda"]
 DATASET = datasets.dataset_names()[-1:]  # mnist where FASTGEN_MNIST is set, else synthetic
 
 
@@ -34,6 +35,15 @@ def _model():
 def _run(impl, xp):
     if impl == "numpy":
         return lambda v, weights, biases: baselines.numpy_mean_field(v, weights, biases, N_STEPS)
+    if impl == "torch-cuda":
+        torch = baselines.torch_module()
+
+        def run(v, weights, biases):
+            mu = baselines.torch_mean_field(v, weights, biases, N_STEPS)
+            torch.cuda.synchronize()
+            return mu
+
+        return run
     import fastgen.dbm
 
     backend = impl.split("-", 1)[1]
@@ -59,16 +69,25 @@ def test_dbm_mean_field(benchmark, impl, dataset):
     weights, biases = _model()
     v = np.ascontiguousarray(X[:BATCH])
     xp = np
+    if impl.endswith("-cuda"):
+        import fastgen
+
+        if "cuda" not in fastgen.available_backends():  # checked first: importing torch here costs CPU threads
+            pytest.skip(f"no GPU here (fastgen backends: {fastgen.available_backends()})")
     if impl == "fastgen-cuda":
         xp = pytest.importorskip("cupy")
         v, weights, biases = xp.asarray(v), [xp.asarray(w) for w in weights], [xp.asarray(b) for b in biases]
+    elif impl == "torch-cuda":
+        torch = baselines.torch_module()
+        v, weights, biases = (torch.as_tensor(v, device="cuda"), [torch.as_tensor(w, device="cuda") for w in weights],
+                              [torch.as_tensor(b, device="cuda") for b in biases])
     run = _run(impl, xp)
     run(v, weights, biases)  # warm-up: Numba JIT, NVRTC, thread pools
     mu = benchmark.pedantic(run, args=(v, weights, biases), rounds=ROUNDS, iterations=1, warmup_rounds=1)
 
     reference = baselines.numpy_mean_field(np.ascontiguousarray(X[:BATCH]), *_model(), N_STEPS)
     for got, want in zip(mu, reference):
-        got = got.get() if hasattr(got, "get") else np.asarray(got)
+        got = got.get() if hasattr(got, "get") else got.cpu().numpy() if hasattr(got, "cpu") else np.asarray(got)
         np.testing.assert_allclose(got, want, atol=1e-4)
     benchmark.extra_info.update(impl=impl, dataset=f"{name}, first {BATCH} rows", layers="-".join(map(str, LAYERS)),
                                 batch=BATCH, n_steps=N_STEPS, dtype="float32", algorithm=f"{N_STEPS} sweeps")
