@@ -39,6 +39,7 @@ from mnist_loglik import (  # noqa: E402
     machine_info,
     markdown_header,
     mnist_path,
+    parse_common,
     save,
 )
 
@@ -58,18 +59,7 @@ def parse_args(argv=None):
     p.add_argument("--mean-field-steps", type=int, default=10, help="mean-field sweeps (default 10)")
     p.add_argument("--momentum", type=float, default=0.5, help="(default 0.5)")
     p.add_argument("--weight-decay", type=float, default=2e-4, help="(default 2e-4)")
-    p.add_argument("--chains", type=int, default=100, help="AIS chains (default 100)")
-    p.add_argument("--ais-steps", type=int, default=None,
-                   help="AIS steps: the default schedule (14,500 steps) resampled to this many (default: the full one)")
-    p.add_argument("--seed", type=int, default=0, help="random_state of the training and seed of AIS (default 0)")
-    p.add_argument("--backend", default="cpu", help="fastgen backend (default cpu)")
-    p.add_argument("--mnist", default=None, help="t10k-images-idx3-ubyte.gz or its directory")
-    p.add_argument("--out", default=os.path.join("bench", "results"), help="output directory (default bench/results/)")
-    args = p.parse_args(argv)
-    for name in ("pretrain_epochs", "epochs", "batch_size", "persistent_chains", "gibbs_steps", "chains"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be >= 1")
-    return args
+    return parse_common(p, argv, ("pretrain_epochs", "epochs", "batch_size", "persistent_chains", "gibbs_steps"))
 
 
 def main(argv=None):

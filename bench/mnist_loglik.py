@@ -46,6 +46,27 @@ DEFAULT_MNIST = os.path.join(REPO, "..", "shared", "data", "mnist", datasets.MNI
 REFERENCE = "Salakhutdinov & Murray (2008): -86.34 nats, CD-25, 500 hidden units, 60,000 training images"
 
 
+def parse_common(p, argv, counts):
+    """Add the AIS, seed, backend and file options that both MNIST scripts take to parser `p`, parse
+    `argv`, and check that the options `counts` (dest names) and --chains are >= 1."""
+    p.add_argument("--chains", type=int, default=100, help="AIS chains (default 100)")
+    p.add_argument(
+        "--ais-steps", type=int, default=None,
+        help="AIS steps: the default schedule (14,500 steps) resampled to this many (for tests; default: the full one)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random_state of the training and seed of AIS (default 0)")
+    p.add_argument("--backend", default="cpu", help="fastgen backend for training and AIS (default cpu)")
+    p.add_argument("--mnist", default=None, help="t10k-images-idx3-ubyte.gz or its directory")
+    p.add_argument("--out", default=os.path.join("bench", "results"), help="output directory (default bench/results/)")
+    args = p.parse_args(argv)
+    for name in (*counts, "chains"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be >= 1")
+    if args.ais_steps is not None and args.ais_steps < 1:
+        p.error("--ais-steps must be >= 1")
+    return args
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--epochs", type=int, default=100, help="training epochs (default 100)")
@@ -58,21 +79,7 @@ def parse_args(argv=None):
     p.add_argument("--initial-momentum", type=float, default=0.5, help="momentum of the first epochs (default 0.5)")
     p.add_argument("--momentum-epochs", type=int, default=5, help="epochs at --initial-momentum (default 5)")
     p.add_argument("--weight-decay", type=float, default=2e-4, help="L2 weight decay (default 2e-4)")
-    p.add_argument("--chains", type=int, default=100, help="AIS chains (default 100)")
-    p.add_argument(
-        "--ais-steps", type=int, default=None,
-        help="AIS steps: the default schedule (14,500 steps) resampled to this many (for tests; default: the full one)",
-    )
-    p.add_argument("--seed", type=int, default=0, help="random_state of the training and seed of AIS (default 0)")
-    p.add_argument("--backend", default="cpu", help="fastgen backend for training and AIS (default cpu)")
-    p.add_argument("--mnist", default=None, help="t10k-images-idx3-ubyte.gz or its directory")
-    p.add_argument("--out", default=os.path.join("bench", "results"), help="output directory (default bench/results/)")
-    args = p.parse_args(argv)
-    for name in ("epochs", "cd_k", "hidden", "batch_size", "chains"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be >= 1")
-    if args.ais_steps is not None and args.ais_steps < 1:
-        p.error("--ais-steps must be >= 1")
+    args = parse_common(p, argv, ("epochs", "cd_k", "hidden", "batch_size"))
     if 0 < args.momentum_epochs < args.epochs and args.initial_momentum != args.momentum and args.initial_momentum == 0:
         p.error("--initial-momentum 0 cannot be switched to --momentum (the estimator keeps no velocity without it)")
     return args

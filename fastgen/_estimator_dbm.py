@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _backend
 from . import dbm as ops
-from ._estimator_rbm import BernoulliRBM, _cached_log_partition, _PhiloxStream
+from ._estimator_rbm import BernoulliRBM, _cached_log_partition, _commit_fit, _PhiloxStream, _validate_for_fit
 from ._validation import check_count
 
 # Philox streams of the pretraining CD-1 draws (the RBM's, rbm.h: the pretraining RBMs are RBMs).
@@ -182,20 +182,9 @@ class DBM(TransformerMixin, BaseEstimator):
         values in [0, 1]. An exception leaves a previously fitted model unchanged: the
         fitted attributes are committed only at the end."""
         _, kernels = self._check_hyperparameters()
-        saved = dict(self.__dict__)
-        try:  # validate_data(reset=True) records n_features_in_ on self: commit it only at the end
-            X = self._check_X(X, reset=True)
-            data_attributes = {name: self.__dict__.get(name) for name in ("n_features_in_", "feature_names_in_")}
-        finally:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
+        X, data_attributes = _validate_for_fit(self, self._check_X, X)
         state = self._train(kernels, X)
-        for name, value in data_attributes.items():
-            if value is None:
-                self.__dict__.pop(name, None)
-            else:
-                setattr(self, name, value)
-        self.__dict__.update(state)
+        _commit_fit(self, data_attributes, state)
         self.__dict__.pop("_log_partition_cache", None)
         return self
 

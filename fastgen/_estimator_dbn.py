@@ -4,13 +4,13 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _backend
 from . import rbm as rbm_ops
-from ._estimator_rbm import BernoulliRBM, _PhiloxStream
+from ._estimator_rbm import BernoulliRBM, _commit_fit, _PhiloxStream, _validate_for_fit
 from ._validation import check_count
 
 _FIRST_LAYERS = ("bernoulli", "gaussian")
@@ -106,7 +106,6 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"propagate must be 'mean' or 'sample', got {self.propagate!r}")
         rates = _per_layer("learning_rate", self.learning_rate, len(sizes), _check_rate)
         epochs = _per_layer("n_iter", self.n_iter, len(sizes), lambda name, v: check_count(name, v, minimum=0))
-        _backend.resolve(self.backend, on_device=False)
         common = dict(batch_size=self.batch_size, cd_k=self.cd_k, persistent=self.persistent,
                       momentum=self.momentum, weight_decay=self.weight_decay, backend=self.backend)
         rbms = []
@@ -129,33 +128,32 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """Train the layers greedily, bottom first. A failure leaves a fitted model as it was."""
         rng = check_random_state(self.random_state)
         rbms = self._make_rbms(rng)
-        # validate on a clone: n_features_in_ / feature_names_in_ are set with the fitted layers
-        probe = clone(self)
-        X = validate_data(probe, X, accept_sparse=self._accepts_sparse(), dtype=(np.float64, np.float32))
+        X, data_attributes = _validate_for_fit(self, self._check_X, X)
         stream = _PhiloxStream(rng)
         data = X
         for layer, rbm in enumerate(rbms):
             rbm.fit(data)
+            below_top = layer + 1 < len(rbms)
+            if self.verbose or below_top:
+                means = rbm.transform(data)
             if self.verbose:
                 print(f"[DBN] layer {layer + 1}/{len(rbms)} trained, reconstruction error "
-                      f"{_reconstruction_error(rbm, data):.4f}")
-            if layer + 1 < len(rbms):
-                data = self._propagate(rbm, data, stream)
-        for name in ("n_features_in_", "feature_names_in_"):
-            if hasattr(probe, name):
-                setattr(self, name, getattr(probe, name))
-            else:
-                self.__dict__.pop(name, None)
-        self.rbms_ = rbms
-        self._philox = stream
+                      f"{_reconstruction_error(rbm, data, means):.4f}")
+            if below_top:
+                data = self._propagate(rbm, means, stream)
+        _commit_fit(self, data_attributes, {"rbms_": rbms, "_philox": stream})
         return self
+
+    def _check_X(self, X, reset):
+        return validate_data(self, X, accept_sparse=self._accepts_sparse(), dtype=(np.float64, np.float32),
+                             reset=reset)
 
     def _accepts_sparse(self):
         return "csr" if self.first_layer == "bernoulli" else False
 
-    def _propagate(self, rbm, data, stream):
-        """The training data of the next layer: posterior means of `rbm`, or states drawn from them."""
-        means = rbm.transform(data)
+    def _propagate(self, rbm, means, stream):
+        """The training data of the next layer from the posterior means of `rbm`: the means,
+        or states drawn from them."""
         if self.propagate == "mean":
             return means
         seed, counter = stream.take(1)
@@ -167,8 +165,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def _check_fitted_X(self, X):
         check_is_fitted(self, "rbms_")
-        X = validate_data(self, X, accept_sparse=self._accepts_sparse(), dtype=(np.float64, np.float32), reset=False)
-        return X
+        return self._check_X(X, reset=False)
 
     def transform(self, X):
         """The up-pass: posterior means of the top hidden layer, shape (n_samples, layer_sizes[-1])."""
@@ -182,10 +179,10 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         up-pass of X to that layer): E[x | h] at h = p(h = 1 | x), one value per layer."""
         data = self._check_fitted_X(X)
         errors = []
-        for layer, rbm in enumerate(self.rbms_):
-            errors.append(_reconstruction_error(rbm, data))
-            if layer + 1 < len(self.rbms_):
-                data = rbm.transform(data)
+        for rbm in self.rbms_:
+            means = rbm.transform(data)
+            errors.append(_reconstruction_error(rbm, data, means))
+            data = means
         return errors
 
     def sample(self, n_samples, n_steps=1000, random_state=None):
@@ -234,9 +231,10 @@ def _visible_given_hidden(rbm, h, seed, counter):
     return x
 
 
-def _reconstruction_error(rbm, data):
-    """Mean squared error between `data` and E[x | h = p(h | data)] of one layer (float64)."""
+def _reconstruction_error(rbm, data, means):
+    """Mean squared error between `data` and E[x | h = means] of one layer (float64), `means`
+    = p(h = 1 | data)."""
     dense = data.toarray() if hasattr(data, "toarray") else np.asarray(data, dtype=np.float64)
-    activation = np.asarray(rbm.transform(data), dtype=np.float64) @ rbm.components_ + rbm.intercept_visible_
+    activation = np.asarray(means, dtype=np.float64) @ rbm.components_ + rbm.intercept_visible_
     mean = activation if hasattr(rbm, "sigma_") else 0.5 * (1.0 + np.tanh(0.5 * activation))
     return float(np.mean((mean - dense) ** 2))

@@ -136,25 +136,11 @@ class _RBMBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         The estimator is updated after every completed epoch; an exception before the
         first one leaves a previously fitted model unchanged."""
         _, kernels = self._check_hyperparameters()
-        # validate_data(reset=True) records n_features_in_ / feature_names_in_ on self:
-        # take them out again and commit them with the first completed epoch.
-        saved = dict(self.__dict__)
-        try:
-            X = self._check_X(X, reset=True)
-            data_attributes = {name: self.__dict__.get(name) for name in ("n_features_in_", "feature_names_in_")}
-        finally:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
+        X, data_attributes = _validate_for_fit(self, self._check_X, X)  # committed with the first epoch
         return self._epochs(kernels, X, data_attributes)
 
     def _commit(self, state, data_attributes, stream):
-        for name, value in data_attributes.items():
-            if value is None:
-                self.__dict__.pop(name, None)
-            else:
-                setattr(self, name, value)
-        self.__dict__.update(state)
-        self._philox = stream
+        _commit_fit(self, data_attributes, {**state, "_philox": stream})
 
     def _epochs(self, kernels, X, data_attributes):
         rng = check_random_state(self.random_state)
@@ -449,6 +435,30 @@ def _cached_log_partition(estimator, parameters, backend, method, options, accep
             value = dataclasses.replace(value, log_weights=BernoulliRBM._host(value.log_weights))
         cache.store(method, options, value)
     return value
+
+
+def _validate_for_fit(estimator, check_X, X):
+    """(check_X(X, reset=True), the data attributes it recorded), with those attributes
+    (n_features_in_, feature_names_in_) taken off the estimator again: a fit commits them
+    with its results (_commit_fit), so that a failed fit leaves a fitted estimator as it was."""
+    saved = dict(estimator.__dict__)
+    try:
+        X = check_X(X, reset=True)
+        return X, {name: estimator.__dict__.get(name) for name in ("n_features_in_", "feature_names_in_")}
+    finally:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+
+
+def _commit_fit(estimator, data_attributes, state):
+    """Set the results of a fit on the estimator: its fitted attributes `state` and the data
+    attributes from _validate_for_fit (those that validation did not record are removed)."""
+    for name, value in data_attributes.items():
+        if value is None:
+            estimator.__dict__.pop(name, None)
+        else:
+            setattr(estimator, name, value)
+    estimator.__dict__.update(state)
 
 
 def _is_binary(X):

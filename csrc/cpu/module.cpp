@@ -20,7 +20,6 @@
 #include "dbm_cpu.h"
 #include "diffusion_cpu.h"
 #include "gbrbm_cpu.h"
-#include "fastgen/gbrbm.h"
 #include "fastgen/gmm.h"
 #include "fastgen/philox.h"
 #include "fastgen/rbm.h"
