@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "fastgen/ais.h"
-#include "rbm_cpu.h"
+#include "rbm.h"
 
 namespace fastgen {
 namespace cpu {

@@ -17,14 +17,14 @@
 #endif
 
 #include "ais_cpu.h"
-#include "dbm_cpu.h"
-#include "diffusion_cpu.h"
-#include "gbrbm_cpu.h"
+#include "dbm.h"
+#include "diffusion.h"
+#include "gbrbm.h"
 #include "fastgen/gmm.h"
-#include "fastgen/philox.h"
+#include "fastgen/random.h"
 #include "fastgen/rbm.h"
-#include "gmm_cpu.h"
-#include "rbm_cpu.h"
+#include "gmm.h"
+#include "rbm.h"
 
 namespace py = pybind11;
 using namespace fastgen;

@@ -4,7 +4,7 @@
 #pragma once
 #include "config.h"
 #include "mathx.h"
-#include "philox.h"
+#include "random.h"
 
 namespace fastgen {
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "fastgen/diffusion.h"
-#include "rbm_cpu.h"
+#include "rbm.h"
 
 namespace fastgen {
 namespace cpu {

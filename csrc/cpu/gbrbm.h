@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "fastgen/gbrbm.h"
-#include "rbm_cpu.h"
+#include "rbm.h"
 
 namespace fastgen {
 namespace cpu {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "fastgen/dbm.h"
-#include "rbm_cpu.h"
+#include "rbm.h"
 
 namespace fastgen {
 namespace cpu {
