@@ -41,8 +41,8 @@ class CpuGmmKernels(_TransposedStatsKernels):
     def __init__(self):
         from . import _core
 
-        self._em_pass = _core.gmm_em_pass
-        self._weighted_log_prob = _core.gmm_weighted_log_prob
+        self._em_pass = _core.gmm.em_pass
+        self._weighted_log_prob = _core.gmm.weighted_log_prob
 
 
 class NumbaGmmKernels(_TransposedStatsKernels):

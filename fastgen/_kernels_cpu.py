@@ -50,41 +50,41 @@ class CpuKernels:
 
     def bernoulli(self, logits, bias, seed, call, stream):
         state = np.empty_like(logits)
-        _core.bernoulli_logits(logits, bias, logits, state, seed, call, stream)
+        _core.rbm.bernoulli_logits(logits, bias, logits, state, seed, call, stream)
         return state, logits
 
     def bernoulli_binary(self, states, W, bias, seed, call, stream):
         prob = np.empty((states.shape[0], W.shape[1]), dtype=W.dtype)
         state = np.empty_like(prob)
-        _core.bernoulli_binary(states, W, bias, prob, state, seed, call, stream)
+        _core.rbm.bernoulli_binary(states, W, bias, prob, state, seed, call, stream)
         return state, prob
 
     def outer_pair(self, a, values_a, scale_a, b, values_b, scale_b):
         out = np.empty((a.shape[1], values_a.shape[1]), dtype=values_a.dtype)
-        _core.outer_pair(a, values_a, scale_a, b, values_b, scale_b, out)
+        _core.rbm.outer_pair(a, values_a, scale_a, b, values_b, scale_b, out)
         return out
 
     def random_binary(self, shape, dtype, seed, call):
         state = np.empty(shape, dtype=dtype)
-        _core.random_binary(state, seed, call)
+        _core.random.random_binary(state, seed, call)
         return state
 
     def free_energy(self, logits, hidden_bias, visible_term):
         out = np.empty(logits.shape[0], dtype=np.float64)
-        _core.free_energy(logits, hidden_bias, np.ascontiguousarray(visible_term, dtype=np.float64), out)
+        _core.rbm.free_energy(logits, hidden_bias, np.ascontiguousarray(visible_term, dtype=np.float64), out)
         return out
 
     def uniforms(self, n, seed, call, stream):
-        return _core.uniforms(n, seed, call, stream)
+        return _core.random.uniforms(n, seed, call, stream)
 
     def ais_rbm(self, W, b, c, base, betas, seed, n_chains):
         gain = b.astype(np.float64) - base.astype(np.float64)
-        return _core.ais_rbm(W, np.ascontiguousarray(W.T), b, c, base, gain, betas, seed, n_chains)
+        return _core.rbm.ais_rbm(W, np.ascontiguousarray(W.T), b, c, base, gain, betas, seed, n_chains)
 
     def mean_field_update(self, first, second, bias, damping, mu, changes, slot, tol):
-        _core.mean_field_update(first, second, bias, damping, mu, changes, slot, tol)
+        _core.dbm.mean_field_update(first, second, bias, damping, mu, changes, slot, tol)
 
     def gaussian(self, means, bias, sigma, seed, call, stream):
         state = np.empty_like(means)
-        _core.gaussian(means, bias, sigma, means, state, seed, call, stream)
+        _core.gbrbm.gaussian(means, bias, sigma, means, state, seed, call, stream)
         return state, means

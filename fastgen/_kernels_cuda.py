@@ -77,7 +77,7 @@ class CudaKernels:
 
     def random_binary(self, shape, dtype, seed, call):
         state = cp.empty(shape, dtype=dtype)
-        kernel = _kernel("rbm", "random_binary_" + _suffix(state.dtype))
+        kernel = _kernel("random", "random_binary_" + _suffix(state.dtype))
         kernel(*_grid((state.size + 3) // 4), (state, np.uint64(state.size), np.uint64(seed), np.uint32(call)))
         return state
 
@@ -92,8 +92,8 @@ class CudaKernels:
 
     def uniforms(self, n, seed, call, stream):
         out = cp.empty(n, dtype=cp.float32)
-        _kernel("rbm", "uniforms")(*_grid((n + 3) // 4), (out, np.uint64(n), np.uint64(seed), np.uint32(call),
-                                                          np.uint32(stream)))
+        _kernel("random", "uniforms")(*_grid((n + 3) // 4), (out, np.uint64(n), np.uint64(seed), np.uint32(call),
+                                                             np.uint32(stream)))
         return out
 
     def ais_rbm(self, W, b, c, base, betas, seed, n_chains):
@@ -105,7 +105,7 @@ class CudaKernels:
         if shared > 48 * 1024:
             raise ValueError(f"W of shape {tuple(W.shape)}: AIS on the GPU keeps a chain's states in shared memory, "
                              f"and {n_visible + n_hidden} {W.dtype} units need more than 48 KiB")
-        kernel = _kernel("ais", "ais_rbm_" + _suffix(W.dtype))
+        kernel = _kernel("rbm", "ais_rbm_" + _suffix(W.dtype))
         kernel((min(n_chains, 65535),), (_THREADS,),
                (cp.ascontiguousarray(W), cp.ascontiguousarray(W.T), cp.ascontiguousarray(b),
                 cp.ascontiguousarray(c), cp.ascontiguousarray(base), gain, cp.ascontiguousarray(betas, dtype=cp.float64),

@@ -33,7 +33,7 @@ def test_normals_are_standard_normal(cpu_backend):
 def test_normals_follow_the_documented_layout():
     """Element 4g+k from the uniforms of Philox block g: pairs (u0, u1), (u2, u3) by Box-Muller."""
     n, seed, call, stream = 1001, 2**40 + 5, 3, 1
-    u = _core.uniforms(n + 3, seed, call, stream).astype(np.float64)[: (n + 1) // 2 * 2].reshape(-1, 2)
+    u = _core.random.uniforms(n + 3, seed, call, stream).astype(np.float64)[: (n + 1) // 2 * 2].reshape(-1, 2)
     r = np.sqrt(-2 * np.log(u[:, 0]))
     expected = np.stack([r * np.cos(2 * np.pi * u[:, 1]), r * np.sin(2 * np.pi * u[:, 1])], axis=1).ravel()[:n]
     for backend in CPU_BACKENDS:
@@ -92,7 +92,7 @@ def test_drawn_noise_is_the_philox_normal_times_sigma(cpu_backend):
     m, x = (rng.normal(size=shape).astype(np.float32) for _ in range(2))
     s = fastgen.DDPMScheduler(clip_sample=False)
     drawn = s.step(m, 400, x, generator=77, backend=cpu_backend)
-    z = _core.normals(m.size, 77, 400, _kernels.STREAM_STEP_NOISE).reshape(shape)
+    z = _core.random.normals(m.size, 77, 400, _kernels.STREAM_STEP_NOISE).reshape(shape)
     given = s.step(m, 400, x, variance_noise=z, backend=cpu_backend)
     np.testing.assert_allclose(drawn.prev_sample, given.prev_sample, rtol=1e-6, atol=1e-6)
     if cpu_backend == "numba":

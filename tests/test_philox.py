@@ -54,7 +54,7 @@ def kernels(name):
 
 @pytest.mark.parametrize("ctr,key,expected", KAT)
 def test_core_philox_known_answers(ctr, key, expected):
-    assert list(_core.philox4x32_10(ctr, key)) == expected
+    assert list(_core.random.philox4x32_10(ctr, key)) == expected
 
 
 @pytest.mark.parametrize("ctr,key,expected", KAT)
@@ -75,7 +75,7 @@ def test_numba_philox_known_answers(ctr, key, expected):
 def test_philox_block_layout(seed, call, stream, group):
     """The Numba block function uses the documented counter/key layout, checked against _core's raw Philox."""
     expected = list(
-        _core.philox4x32_10([group & MASK32, group >> 32, call, stream], [seed & MASK32, seed >> 32])
+        _core.random.philox4x32_10([group & MASK32, group >> 32, call, stream], [seed & MASK32, seed >> 32])
     )
     got = [int(w) for w in _philox.philox_block(np.uint64(seed), np.uint64(call), np.uint64(stream), np.uint64(group))]
     assert got == expected
@@ -125,22 +125,22 @@ def test_uniform_open01_documented_value():
 
 def test_core_uniforms_open_interval_hard_case():
     # (seed 0, call 1205178, stream 0): element 0 takes a word with its top 24 bits all ones
-    words = _core.philox4x32_10([0, 0, 1205178, 0], [0, 0])
+    words = _core.random.philox4x32_10([0, 0, 1205178, 0], [0, 0])
     assert words[0] >> 8 == 2**24 - 1
-    u = _core.uniforms(4, 0, 1205178, 0)
+    u = _core.random.uniforms(4, 0, 1205178, 0)
     assert np.all(u < 1), u
 
 
 @pytest.mark.parametrize("seed,call,stream", [(0, 0, 0), (2**32 + 3, 11, 1), (2**64 - 2, 2**32 - 1, 2)])
 def test_uniforms_documented_layout(seed, call, stream):
     n = 200_003
-    u = _core.uniforms(n, seed, call, stream)
+    u = _core.random.uniforms(n, seed, call, stream)
     for i in (0, 1, 2, 3, 4, 5, 1023, 4097, 123_457, n - 2, n - 1):
         assert u[i] == reference_uniform(seed, call, stream, i), i
     # different streams / calls / seeds give different draws
-    assert not np.array_equal(u[:64], _core.uniforms(64, seed, call, (stream + 1) % 3))
-    assert not np.array_equal(u[:64], _core.uniforms(64, seed, (call + 1) % 2**32, stream))
-    assert not np.array_equal(u[:64], _core.uniforms(64, seed ^ (1 << 40), call, stream))
+    assert not np.array_equal(u[:64], _core.random.uniforms(64, seed, call, (stream + 1) % 3))
+    assert not np.array_equal(u[:64], _core.random.uniforms(64, seed, (call + 1) % 2**32, stream))
+    assert not np.array_equal(u[:64], _core.random.uniforms(64, seed ^ (1 << 40), call, stream))
 
 
 def test_uniforms_high_group_reference():
@@ -150,13 +150,13 @@ def test_uniforms_high_group_reference():
     seed, call, stream = 2**33 + 99, 5, 1
     for i in (4 * 2**32, 4 * 2**32 + 3, 4 * (2**32 + 1) + 2, 2**50 + 1):
         g = i // 4
-        words = list(_core.philox4x32_10([g & MASK32, g >> 32, call, stream], [seed & MASK32, seed >> 32]))
+        words = list(_core.random.philox4x32_10([g & MASK32, g >> 32, call, stream], [seed & MASK32, seed >> 32]))
         expected = ((words[i % 4] >> 9) + 0.5) * 2.0**-23
         assert reference_uniform(seed, call, stream, i) == expected
         block = _philox.philox_block(np.uint64(seed), np.uint64(call), np.uint64(stream), np.uint64(g))
         assert np.float32(_philox.uniform_open01(block[i % 4])) == expected
         # the high word of the group matters
-        low_only = list(_core.philox4x32_10([g & MASK32, 0, call, stream], [seed & MASK32, seed >> 32]))
+        low_only = list(_core.random.philox4x32_10([g & MASK32, 0, call, stream], [seed & MASK32, seed >> 32]))
         assert low_only != words
 
 

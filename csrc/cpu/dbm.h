@@ -1,5 +1,5 @@
 // CPU loop of the DBM mean-field epilogue (csrc/include/fastgen/dbm.h). No Python here
-// (module.cpp binds).
+// (dbm.cpp binds).
 #pragma once
 #include <stdint.h>
 
@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "fastgen/dbm.h"
-#include "rbm.h"
+#include "random.h"  // kParallelWork
 
 namespace fastgen {
 namespace cpu {

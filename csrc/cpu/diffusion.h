@@ -1,5 +1,6 @@
 // CPU loop structure of the reverse-diffusion step: how samples, chunks and threads walk
-// over the per-element math of csrc/include/fastgen/diffusion.h. No Python here.
+// over the per-element math of csrc/include/fastgen/diffusion.h. No Python here
+// (diffusion.cpp binds).
 //
 // One pass over the arrays: each sample is taken in chunks of kStepChunk elements, and
 // each stage of the step (guidance, x0, clip, eps, noise, output) is a simple loop over
@@ -17,7 +18,7 @@
 #include <vector>
 
 #include "fastgen/diffusion.h"
-#include "rbm.h"
+#include "random.h"
 
 namespace fastgen {
 namespace cpu {
@@ -25,7 +26,7 @@ namespace cpu {
 constexpr int64_t kStepChunk = 1024;
 // Total elements above which samples are shared among threads: below it, waking the
 // OpenMP team costs more than the step (and spinning threads would slow the model that
-// runs between steps, see rbm_cpu.h).
+// runs between steps, see kParallelWork in cpu/random.h).
 constexpr int64_t kParallelStep = 1 << 20;
 
 template <typename T>
@@ -194,22 +195,6 @@ bool diffusion_step(const double* coefficients, const StepSwitches& sw, const St
         }
     }
     return finite;
-}
-
-// Normals of elements 0..n-1 of draw (seed, call, stream) as float32 (the initial noise
-// of a sampler, and the tests' view of the layout).
-inline void normals(float* out, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream) {
-    const int64_t n_chunks = ((int64_t)n + kStepChunk - 1) / kStepChunk;
-#pragma omp parallel if ((int64_t)n >= kParallelStep)
-    {
-        std::vector<float> u(2 * (kStepChunk + 2));
-#pragma omp for schedule(static)
-        for (int64_t c = 0; c < n_chunks; ++c) {
-            const uint64_t begin = (uint64_t)(c * kStepChunk);
-            const uint64_t m = std::min<uint64_t>(kStepChunk, n - begin);
-            row_normals(begin, m, seed, call, stream, u.data(), out + begin);
-        }
-    }
 }
 
 }  // namespace cpu

@@ -1,12 +1,12 @@
 // CPU loop of the Gaussian-Bernoulli RBM's visible half-step: rows and threads over the
-// per-element math of csrc/include/fastgen/gbrbm.h. No Python here (module.cpp binds).
+// per-element math of csrc/include/fastgen/gbrbm.h. No Python here (gbrbm.cpp binds).
 #pragma once
 #include <stdint.h>
 
 #include <vector>
 
 #include "fastgen/gbrbm.h"
-#include "rbm.h"
+#include "random.h"
 
 namespace fastgen {
 namespace cpu {

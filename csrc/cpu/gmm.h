@@ -1,6 +1,6 @@
 // CPU loop structure of the Gaussian-mixture kernels: how points and threads walk over
 // the per-point math of csrc/include/fastgen/gmm.h, and the fused reduction of the
-// M-step's sufficient statistics. No Python here (module.cpp binds).
+// M-step's sufficient statistics. No Python here (gmm.cpp binds).
 #pragma once
 #include <stdint.h>
 
@@ -24,7 +24,7 @@ constexpr int64_t kGmmParallelWork = 1 << 20;
 constexpr int64_t kGmmBlock = 512;
 constexpr int64_t kGmmTile = 4;
 
-// Where the parameters of the per-point math lie (layout in gmm.h).
+// Where the parameters of the per-point math lie (layout in fastgen/gmm.h).
 template <typename T>
 struct GmmParams {
     const T* means_t;

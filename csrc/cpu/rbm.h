@@ -1,9 +1,6 @@
 // CPU loop structure of the RBM kernels: how rows and threads walk over the shared
-// per-element math of csrc/include/fastgen/rbm.h. No Python here (module.cpp binds).
-//
-// Threads: a loop goes parallel only when its work is large. Between BLAS calls the OpenMP
-// team competes with OpenBLAS's own threads for the cores, which on small problems costs
-// more than it saves; single-threaded these loops are vectorised and cheap.
+// per-element math of csrc/include/fastgen/rbm.h, then the AIS chain walker. No Python
+// here (rbm.cpp binds). Loops go parallel only when their work is large (see cpu/random.h).
 #pragma once
 #include <stdint.h>
 
@@ -14,82 +11,15 @@
 #include <omp.h>
 #endif
 
-#include "fastgen/normal.h"
 #include "fastgen/rbm.h"
+#include "random.h"
 
 namespace fastgen {
 namespace cpu {
 
-// Work below which a loop stays on the calling thread: elements for the element-wise
-// loops, vector additions (ones x row length) for the selected-row sums. A training batch
-// (100 x 784 x 500) stays below both: there, waking the OpenMP team cost as much as it
-// saved, and threads left spinning after a region starved the BLAS calls in between (8x
-// slower, measured). Large calls (many chains, big layers) go parallel.
-constexpr int64_t kParallelWork = 1 << 22;
+// Vector additions (ones x row length) below which the selected-row sums stay on the
+// calling thread, for the reasons given at kParallelWork (cpu/random.h).
 constexpr int64_t kParallelAdds = 1 << 25;
-
-// Uniforms of elements [begin, begin + n) of draw (seed, call, stream) into `u`: the
-// Philox blocks of kLanes consecutive groups at a time, lane by lane, so that the rounds
-// vectorise (a scalar block is bound by its multiply latency).
-inline void row_uniforms(uint64_t begin, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream, float* u) {
-    constexpr int kLanes = 32;  // 16 and 8 measured 1.3x and 7x slower
-    const uint32_t key0 = (uint32_t)seed, key1 = (uint32_t)(seed >> 32);
-    const uint64_t end = begin + n;
-    for (uint64_t g0 = begin >> 2; g0 * 4 < end; g0 += kLanes) {
-        uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
-        for (int l = 0; l < kLanes; ++l) {
-            c0[l] = (uint32_t)(g0 + l);
-            c1[l] = (uint32_t)((g0 + l) >> 32);
-            c2[l] = call;
-            c3[l] = stream;
-        }
-#pragma GCC unroll 10  // without it GCC leaves the lane loops half scalar (5x slower)
-        for (uint32_t round = 0; round < 10; ++round) {
-            const uint32_t k0 = key0 + round * kPhiloxW0, k1 = key1 + round * kPhiloxW1;
-            for (int l = 0; l < kLanes; ++l) {
-                philox_round(c0[l], c1[l], c2[l], c3[l], k0, k1);
-            }
-        }
-        float block[4 * kLanes];  // the uniforms of elements 4 g0 .. 4 (g0 + kLanes) - 1, in order
-        for (int l = 0; l < kLanes; ++l) {
-            block[4 * l] = uniform_open01(c0[l]);
-            block[4 * l + 1] = uniform_open01(c1[l]);
-            block[4 * l + 2] = uniform_open01(c2[l]);
-            block[4 * l + 3] = uniform_open01(c3[l]);
-        }
-        const uint64_t first = std::max(begin, g0 * 4), last = std::min(end, (g0 + kLanes) * 4);
-        for (uint64_t i = first; i < last; ++i) {
-            u[i - begin] = block[i - g0 * 4];
-        }
-    }
-}
-
-// Normals of elements [begin, begin + n) of draw (seed, call, stream) into z (layout in
-// normal.h): the uniforms of the enclosing Box-Muller pairs into `u`, split into radius
-// and angle halves, then one vectorised pass over the pairs. `u` holds 2 (n + 2) floats.
-inline void row_normals(uint64_t begin, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream, float* u,
-                        float* __restrict z) {
-    const uint64_t first = begin & ~(uint64_t)1, last = (begin + n + 1) & ~(uint64_t)1;
-    const uint64_t n_pairs = (last - first) / 2;
-    row_uniforms(first, last - first, seed, call, stream, u);
-    float* __restrict radius = u + (last - first);
-    float* __restrict angle = radius + n_pairs;
-    for (uint64_t p = 0; p < n_pairs; ++p) {
-        radius[p] = u[2 * p];
-        angle[p] = u[2 * p + 1];
-    }
-    float* __restrict pairs = u;  // the normals of the pairs, in element order
-    for (uint64_t p = 0; p < n_pairs; ++p) {
-        float z_even, z_odd;
-        box_muller(radius[p], angle[p], z_even, z_odd);
-        pairs[2 * p] = z_even;
-        pairs[2 * p + 1] = z_odd;
-    }
-    const uint64_t shift = begin - first;
-    for (uint64_t j = 0; j < n; ++j) {
-        z[j] = pairs[j + shift];
-    }
-}
 
 // Per-thread buffers of one row's epilogue.
 template <typename T>
@@ -248,6 +178,121 @@ inline void selected_outer_pair(const std::vector<int64_t>& offsets_a, const std
             add_rows<T>(sb, values_b, n_out, n_out, rows_b.data() + offsets_b[k], offsets_b[k + 1] - offsets_b[k]);
             T* __restrict dst = out + k * n_out;
             for (int64_t j = 0; j < n_out; ++j) dst[j] = scale_a * sa[j] + scale_b * sb[j];
+        }
+    }
+}
+
+// ---- AIS
+// AIS for the binary RBM (math and draws: csrc/include/fastgen/rbm.h).
+// Each chain walks every inverse temperature in one call, its states and products in the
+// thread's cache; threads take whole chains, so the result does not depend on them.
+
+// The model and schedule of one AIS run. Wt is W transposed (row-major), so that both
+// products are sums of selected rows; visible_gain = b - base, in double.
+template <typename T>
+struct AisRun {
+    const T* W;
+    const T* Wt;
+    const T* b;
+    const T* c;
+    const T* base;
+    const double* visible_gain;
+    int64_t n_visible, n_hidden;
+    const double* betas;
+    int64_t n_betas;
+    uint64_t seed;
+};
+
+// sum of x[0..n) in eight interleaved partial sums, combined pairwise: a fixed order (the
+// Numba backend repeats it) that still vectorises.
+inline double lane_sum(const double* x, int64_t n) {
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        for (int l = 0; l < 8; ++l) acc[l] += x[j + l];
+    }
+    for (int l = 0; j < n; ++j, ++l) acc[l] += x[j];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+// A block of chains that one thread walks through all betas in step, so that each tile of
+// W read into its cache serves every chain of the block (selected_row_sums).
+template <typename T>
+struct AisBlock {
+    AisBlock(int64_t max_chains, int64_t n_visible, int64_t n_hidden)
+        : v((size_t)(max_chains * n_visible)), h((size_t)(max_chains * n_hidden)), prob_v((size_t)n_visible),
+          prob_h((size_t)n_hidden), sum_v((size_t)(max_chains * n_hidden)), sum_h((size_t)(max_chains * n_visible)),
+          increment((size_t)n_hidden), row_v(n_visible), row_h(n_hidden) {}
+    std::vector<T> v, h;            // the chains' states, one row per chain
+    std::vector<T> prob_v, prob_h;  // one row's probabilities (not kept)
+    std::vector<T> sum_v, sum_h;    // v W and h W^T, one row per chain
+    std::vector<double> increment;  // per hidden unit, one chain and step
+    std::vector<int64_t> offsets;
+    std::vector<int32_t> ones;
+    RowScratch<T> row_v, row_h;
+};
+
+// The log importance weights of chains [first, first + n) (fastgen/rbm.h gives the algorithm).
+template <typename T>
+void ais_block(const AisRun<T>& run, int64_t first, int64_t n, AisBlock<T>& s, double* log_w) {
+    const int64_t nv = run.n_visible, nh = run.n_hidden;
+    const T *b = run.b, *c = run.c, *base = run.base;
+    for (int64_t r = 0; r < n; ++r) {
+        bernoulli_row_of<T>((uint64_t)((first + r) * nv), nv, [=](uint64_t i) { return base[i]; }, s.prob_v.data(),
+                            s.v.data() + r * nv, run.seed, 0, STREAM_INIT, s.row_v);
+        log_w[r] = 0.0;
+    }
+    for (int64_t k = 1; k < run.n_betas; ++k) {
+        const double beta = run.betas[k], beta_prev = run.betas[k - 1];
+        const bool last = k == run.n_betas - 1;
+        const T tbeta = (T)beta;
+        active_units<T>(s.v.data(), n, nv, s.offsets, s.ones);
+        selected_row_sums<T>(s.offsets, s.ones, 0, n, run.W, nh, s.sum_v.data());
+        for (int64_t r = 0; r < n; ++r) {
+            const T* __restrict sum = s.sum_v.data() + r * nh;
+            double* __restrict increment = s.increment.data();
+            double visible_term = 0.0;
+            for (int64_t q = s.offsets[r]; q < s.offsets[r + 1]; ++q) visible_term += run.visible_gain[s.ones[q]];
+            for (int64_t j = 0; j < nh; ++j) {
+                increment[j] = ais_hidden_increment((double)(sum[j] + c[j]), beta, beta_prev);
+            }
+            log_w[r] += (beta - beta_prev) * visible_term + lane_sum(increment, nh);
+            if (!last) {
+                bernoulli_row_of<T>((uint64_t)((first + r) * nh), nh, [=](uint64_t j) { return tbeta * (sum[j] + c[j]); },
+                                    s.prob_h.data(), s.h.data() + r * nh, run.seed, (uint32_t)k, STREAM_HIDDEN, s.row_h);
+            }
+        }
+        if (last) {
+            break;
+        }
+        active_units<T>(s.h.data(), n, nh, s.offsets, s.ones);
+        selected_row_sums<T>(s.offsets, s.ones, 0, n, run.Wt, nv, s.sum_h.data());
+        for (int64_t r = 0; r < n; ++r) {
+            const T* __restrict sum = s.sum_h.data() + r * nv;
+            bernoulli_row_of<T>((uint64_t)((first + r) * nv), nv,
+                                [=](uint64_t i) { return ais_visible_logit<T>(sum[i], b[i], base[i], tbeta); },
+                                s.prob_v.data(), s.v.data() + r * nv, run.seed, (uint32_t)k, STREAM_VISIBLE, s.row_v);
+        }
+    }
+}
+
+// The log weights of chains [0, n_chains): blocks of chains, one thread per block.
+template <typename T>
+void ais_chains(const AisRun<T>& run, int64_t n_chains, double* log_w) {
+    int64_t n_threads = 1;
+#ifdef _OPENMP
+    n_threads = omp_get_max_threads();
+#endif
+    constexpr int64_t kMaxBlock = 64;  // chains per block: their states stay small next to a tile of W
+    const int64_t block = std::max<int64_t>(1, std::min(kMaxBlock, (n_chains + n_threads - 1) / n_threads));
+    const int64_t n_blocks = (n_chains + block - 1) / block;
+#pragma omp parallel
+    {
+        AisBlock<T> scratch(block, run.n_visible, run.n_hidden);
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t q = 0; q < n_blocks; ++q) {
+            const int64_t first = q * block;
+            ais_block<T>(run, first, std::min(block, n_chains - first), scratch, log_w + first);
         }
     }
 }

@@ -1,7 +1,7 @@
 // DBM mean-field epilogue kernels, compiled at run time by NVRTC (CuPy RawModule) with
 // csrc/include on the include path. One launch per layer update, after the cuBLAS
 // products; the largest |change| of a sweep stays on the device (changes[slot]), so that
-// sweeps never wait for the host (see mean_field_converged in dbm.h).
+// sweeps never wait for the host (see mean_field_converged in fastgen/dbm.h).
 #include "fastgen/dbm.h"
 
 using namespace fastgen;

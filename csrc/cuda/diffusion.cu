@@ -72,18 +72,6 @@ __device__ void unclipped_x0_impl(const double* row, const T* output, const T* u
 
 extern "C" {
 
-__global__ void normals(float* out, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream) {
-    const uint64_t n_groups = (n + 3) / 4;
-    for (uint64_t g = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; g < n_groups;
-         g += (uint64_t)gridDim.x * blockDim.x) {
-        float z[4];
-        normal_block(seed, call, stream, g, z);
-        for (uint64_t k = 0; k < 4 && g * 4 + k < n; ++k) {
-            out[g * 4 + k] = z[k];
-        }
-    }
-}
-
 #define FASTGEN_STEP_KERNELS(T, SUFFIX)                                                                         \
     __global__ void diffusion_step_##SUFFIX(const double* row, int clip_mode, int variance_mode,                \
                                             int eps_from_clipped, const T* output, const T* uncond,             \

@@ -1,6 +1,7 @@
-// Binary RBM epilogue kernels, compiled at run time by NVRTC (CuPy RawModule) with
-// csrc/include on the include path. One thread per Philox block of four elements, so
-// the uniforms are those of the CPU backends whatever the launch geometry.
+// Binary RBM kernels, compiled at run time by NVRTC (CuPy RawModule) with csrc/include
+// on the include path: the epilogues, one thread per Philox block of four elements, so
+// the uniforms are those of the CPU backends whatever the launch geometry; free energies;
+// AIS (below).
 #include "fastgen/rbm.h"
 
 using namespace fastgen;
@@ -16,15 +17,6 @@ __device__ void bernoulli_logits_impl(const T* logits, const T* bias, T* prob, T
 }
 
 template <typename T>
-__device__ void random_binary_impl(T* state, uint64_t n, uint64_t seed, uint32_t call) {
-    const uint64_t n_groups = (n + 3) / 4;
-    for (uint64_t g = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; g < n_groups;
-         g += (uint64_t)gridDim.x * blockDim.x) {
-        coin_group<T>(g, n, state, seed, call);
-    }
-}
-
-template <typename T>
 __device__ void free_energy_impl(const T* logits, const T* hidden_bias, const double* visible_term,
                                  double* out, uint64_t rows, uint64_t n_hidden) {
     for (uint64_t r = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; r < rows;
@@ -33,18 +25,76 @@ __device__ void free_energy_impl(const T* logits, const T* hidden_bias, const do
     }
 }
 
-extern "C" {
+// ---- AIS
+// Annealed importance sampling for the binary RBM (csrc/include/fastgen/rbm.h), the whole
+// annealing run in one launch: each block owns chains and walks every beta without
+// returning to the host, the chain's states in shared memory, one thread per unit.
+// A thread skips the rows of W whose input unit is off (the branch is uniform across the
+// warp), so the products cost in proportion to the ones, like the CPU's selected rows.
 
-__global__ void uniforms(float* out, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream) {
-    const uint64_t n_groups = (n + 3) / 4;
-    for (uint64_t g = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; g < n_groups;
-         g += (uint64_t)gridDim.x * blockDim.x) {
-        const u32x4 words = philox_block(seed, call, stream, g);
-        for (uint64_t k = 0; k < 4 && g * 4 + k < n; ++k) {
-            out[g * 4 + k] = uniform_open01(words.v[k]);
+__device__ float draw_uniform(uint64_t seed, uint32_t call, uint32_t stream, uint64_t element) {
+    return uniform_open01(philox_block(seed, call, stream, element / 4).v[element % 4]);
+}
+
+template <typename T>
+__device__ void ais_rbm_impl(const T* W, const T* Wt, const T* b, const T* c, const T* base, const double* gain,
+                             const double* betas, int64_t n_betas, uint64_t nv, uint64_t nh, uint64_t seed,
+                             uint64_t n_chains, double* log_w) {
+    extern __shared__ double shared[];  // blockDim.x partial sums, then v (nv) and h (nh)
+    double* partial = shared;
+    T* v = (T*)(shared + blockDim.x);
+    T* h = v + nv;
+    for (uint64_t chain = blockIdx.x; chain < n_chains; chain += gridDim.x) {
+        for (uint64_t i = threadIdx.x; i < nv; i += blockDim.x) {
+            v[i] = bernoulli_state(draw_uniform(seed, 0, STREAM_INIT, chain * nv + i), sigmoid(base[i]));
         }
+        __syncthreads();
+        double own = 0.0;  // this thread's share of the chain's log weight
+        for (int64_t k = 1; k < n_betas; ++k) {
+            const double beta = betas[k], beta_prev = betas[k - 1];
+            const T tbeta = (T)beta;
+            const bool last = k == n_betas - 1;
+            for (uint64_t i = threadIdx.x; i < nv; i += blockDim.x) {
+                if (v[i] != T(0)) own += (beta - beta_prev) * gain[i];
+            }
+            for (uint64_t j = threadIdx.x; j < nh; j += blockDim.x) {
+                T sum = T(0);
+                for (uint64_t i = 0; i < nv; ++i) {
+                    if (v[i] != T(0)) sum += W[i * nh + j];
+                }
+                const T a = sum + c[j];
+                own += ais_hidden_increment((double)a, beta, beta_prev);
+                if (!last) {
+                    h[j] = bernoulli_state(draw_uniform(seed, (uint32_t)k, STREAM_HIDDEN, chain * nh + j),
+                                           sigmoid((T)(tbeta * a)));
+                }
+            }
+            __syncthreads();
+            if (last) {
+                break;
+            }
+            for (uint64_t i = threadIdx.x; i < nv; i += blockDim.x) {
+                T sum = T(0);
+                for (uint64_t j = 0; j < nh; ++j) {
+                    if (h[j] != T(0)) sum += Wt[j * nv + i];
+                }
+                v[i] = bernoulli_state(draw_uniform(seed, (uint32_t)k, STREAM_VISIBLE, chain * nv + i),
+                                       sigmoid(ais_visible_logit<T>(sum, b[i], base[i], tbeta)));
+            }
+            __syncthreads();
+        }
+        partial[threadIdx.x] = own;
+        __syncthreads();
+        for (unsigned int half = blockDim.x / 2; half > 0; half /= 2) {  // blockDim.x is a power of two
+            if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
+            __syncthreads();
+        }
+        if (threadIdx.x == 0) log_w[chain] = partial[0];
+        __syncthreads();
     }
 }
+
+extern "C" {
 
 __global__ void bernoulli_logits_f32(const float* logits, const float* bias, float* prob, float* state,
                                      uint64_t n, uint64_t n_cols, uint64_t seed, uint32_t call,
@@ -58,14 +108,6 @@ __global__ void bernoulli_logits_f64(const double* logits, const double* bias, d
     bernoulli_logits_impl<double>(logits, bias, prob, state, n, n_cols, seed, call, stream);
 }
 
-__global__ void random_binary_f32(float* state, uint64_t n, uint64_t seed, uint32_t call) {
-    random_binary_impl<float>(state, n, seed, call);
-}
-
-__global__ void random_binary_f64(double* state, uint64_t n, uint64_t seed, uint32_t call) {
-    random_binary_impl<double>(state, n, seed, call);
-}
-
 __global__ void free_energy_f32(const float* logits, const float* hidden_bias, const double* visible_term,
                                 double* out, uint64_t rows, uint64_t n_hidden) {
     free_energy_impl<float>(logits, hidden_bias, visible_term, out, rows, n_hidden);
@@ -75,5 +117,15 @@ __global__ void free_energy_f64(const double* logits, const double* hidden_bias,
                                 double* out, uint64_t rows, uint64_t n_hidden) {
     free_energy_impl<double>(logits, hidden_bias, visible_term, out, rows, n_hidden);
 }
+
+#define FASTGEN_AIS_KERNEL(NAME, T)                                                                          \
+    __global__ void NAME(const T* W, const T* Wt, const T* b, const T* c, const T* base, const double* gain, \
+                         const double* betas, int64_t n_betas, uint64_t nv, uint64_t nh, uint64_t seed,     \
+                         uint64_t n_chains, double* log_w) {                                                 \
+        ais_rbm_impl<T>(W, Wt, b, c, base, gain, betas, n_betas, nv, nh, seed, n_chains, log_w);             \
+    }
+FASTGEN_AIS_KERNEL(ais_rbm_f32, float)
+FASTGEN_AIS_KERNEL(ais_rbm_f64, double)
+#undef FASTGEN_AIS_KERNEL
 
 }  // extern "C"

@@ -43,8 +43,8 @@ class CudaStep:
 
     def normals(self, n, seed, call, stream):
         out = cp.empty(n, dtype=cp.float32)
-        _kernel("diffusion", "normals")(*_grid((n + 3) // 4), (out, np.uint64(n), np.uint64(seed), np.uint32(call),
-                                                               np.uint32(stream)))
+        _kernel("random", "normals")(*_grid((n + 3) // 4), (out, np.uint64(n), np.uint64(seed), np.uint32(call),
+                                                            np.uint32(stream)))
         return out
 
 

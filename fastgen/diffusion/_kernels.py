@@ -29,17 +29,17 @@ class _Cpu:
     def __init__(self):
         from .. import _core
 
-        if _core.N_STEP_COLUMNS != len(COLUMNS):
+        if _core.diffusion.N_STEP_COLUMNS != len(COLUMNS):
             raise RuntimeError("fastgen._core was built with another step layout; rebuild it")
         self._core = _core
 
     def step(self, row, clip_mode, variance_mode, eps_from_clipped, output, uncond, sample, noise, prev, x0_out,
              seed, call, finite=None):
-        return self._core.diffusion_step(row, clip_mode, variance_mode, eps_from_clipped, output, uncond, sample,
+        return self._core.diffusion.step(row, clip_mode, variance_mode, eps_from_clipped, output, uncond, sample,
                                          noise, prev, x0_out, seed, call)
 
     def normals(self, n, seed, call, stream):
-        return self._core.normals(n, seed, call, stream)
+        return self._core.random.normals(n, seed, call, stream)
 
 
 class _Numba:

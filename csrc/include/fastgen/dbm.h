@@ -1,18 +1,12 @@
 // Per-element math of the deep Boltzmann machine kernels (fastgen.dbm), shared by the C++
 // extension and the CUDA kernels. The products with the weights happen before (BLAS /
 // cuBLAS); these functions are the fused mean-field epilogue. The Gibbs draws of a DBM
-// are those of rbm.h's bernoulli_unit, on the streams below.
+// are those of rbm.h's bernoulli_unit, on the DbmStream values of random.h.
 #pragma once
 #include "config.h"
 #include "mathx.h"
 
 namespace fastgen {
-
-// Philox `stream` of the Gibbs draws of DBM layer l (x_0 = v) is DBM_STREAM_LAYER0 + l:
-// above the RBM streams of rbm.h, so that a DBM and an RBM never share uniforms.
-enum DbmStream : uint32_t {
-    DBM_STREAM_LAYER0 = 16,
-};
 
 // One damped mean-field update of a unit whose neighbouring layers give it `input`:
 //   mu <- (1 - damping) sigmoid(input + bias) + damping mu.

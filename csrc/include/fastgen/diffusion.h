@@ -9,19 +9,14 @@
 //   x'  = (prev_x0 x0c + prev_sample x) + prev_eps eps + std z
 // with std = sigma, sqrt(v) ("learned") or exp((frac max_log + (1 - frac) min_log) / 2),
 // frac = (v + 1) / 2 ("learned_range"), v the predicted variance, z ~ N(0, 1) given or
-// drawn from Philox (normal.h; stream STREAM_STEP_NOISE, call = the caller's counter).
+// drawn from Philox (random.h; stream STREAM_STEP_NOISE, call = the caller's counter).
 // The operations follow diffusers' order, so that float32 results agree to a few ulp.
 #pragma once
 #include "config.h"
 #include "mathx.h"
-#include "normal.h"
+#include "random.h"
 
 namespace fastgen {
-
-enum DiffusionStream : uint32_t {
-    STREAM_STEP_NOISE = 0,     // z of a step
-    STREAM_INITIAL_NOISE = 1,  // x_T of a sampler
-};
 
 // Columns of a step's coefficient row (float64). fastgen/diffusion/_coefficients.py
 // writes the same layout.

@@ -7,12 +7,12 @@
 // the visible half-step is the epilogue below, after the GEMM h W^T.
 #pragma once
 #include "config.h"
-#include "normal.h"
+#include "random.h"
 
 namespace fastgen {
 
 // One Gaussian visible unit from its product (h W^T)_i: mean = product + b_i, state =
-// mean + sigma_i z, z the standard normal of its element (normal.h).
+// mean + sigma_i z, z the standard normal of its element (random.h).
 template <typename T>
 FG_HD void gaussian_unit(T product, T bias, T sigma, float z, T& mean, T& state) {
     const T m = product + bias;
@@ -22,7 +22,7 @@ FG_HD void gaussian_unit(T product, T bias, T sigma, float z, T& mean, T& state)
 
 // Elements 4*group .. 4*group+3 (clipped to n_elements) of (rows, n_cols) row-major arrays,
 // element i drawing normal(seed, call, stream, i). `mean` may alias `products` (in place).
-// One thread per group on the GPU; the CPU walks rows instead (csrc/cpu/gbrbm_cpu.h),
+// One thread per group on the GPU; the CPU walks rows instead (csrc/cpu/gbrbm.h),
 // same values.
 template <typename T>
 FG_HD void gaussian_group(uint64_t group, uint64_t n_elements, uint64_t n_cols, const T* products, const T* bias,

@@ -2,7 +2,7 @@
 // and the CUDA kernels: the weighted log densities of one point under the K components
 // and their log-sum-exp, turned into responsibilities in place. How points are walked
 // and how the sufficient statistics are reduced is up to each backend
-// (csrc/cpu/gmm_cpu.h, csrc/cuda/gmm.cu).
+// (csrc/cpu/gmm.h, csrc/cuda/gmm.cu).
 //
 // Parameters, component index last (the per-point loops then run over contiguous
 // components, which vectorises without reordering any sum):

@@ -1,19 +1,13 @@
 // Per-element math of the binary RBM kernels, shared by the C++ (OpenMP) extension
 // and the CUDA kernels. The GEMMs happen before (BLAS / cuBLAS); these functions
-// are the fused epilogues.
+// are the fused epilogues. Then the per-unit math of AIS for the binary RBM (below).
+// The draws use the RbmStream values of random.h.
 #pragma once
 #include "config.h"
 #include "mathx.h"
 #include "random.h"
 
 namespace fastgen {
-
-// Philox `stream` values of the RBM draws (see philox.h for the counter layout).
-enum RbmStream : uint32_t {
-    STREAM_HIDDEN = 0,   // h ~ p(h | v)
-    STREAM_VISIBLE = 1,  // v ~ p(v | h)
-    STREAM_INIT = 2,     // random initial states
-};
 
 // A Bernoulli(p) state from its uniform u: 1 if u < p (compared in T), else 0.
 template <typename T>
@@ -32,7 +26,7 @@ FG_HD void bernoulli_unit(T logit, T bias, uint32_t word, T& prob, T& state) {
 // Elements 4*group .. 4*group+3 (clipped to n_elements) of a (rows, n_cols) row-major
 // array of pre-activations `logits` (bias not yet added), element i drawing
 // uniform(seed, call, stream, i). `prob` may alias `logits` (in-place). One thread per
-// group on the GPU; the CPU walks rows instead (csrc/cpu/rbm_cpu.h), same values.
+// group on the GPU; the CPU walks rows instead (csrc/cpu/rbm.h), same values.
 template <typename T>
 FG_HD void bernoulli_group(uint64_t group, uint64_t n_elements, uint64_t n_cols,
                            const T* logits, const T* bias, T* prob, T* state,
@@ -48,20 +42,6 @@ FG_HD void bernoulli_group(uint64_t group, uint64_t n_elements, uint64_t n_cols,
     }
 }
 
-// Elements 4*group .. of a random binary array with P(1) = 1/2.
-template <typename T>
-FG_HD void coin_group(uint64_t group, uint64_t n_elements, T* state, uint64_t seed, uint32_t call) {
-    const u32x4 words = philox_block(seed, call, STREAM_INIT, group);
-    const uint64_t first = group * 4;
-    for (int k = 0; k < 4; ++k) {
-        const uint64_t i = first + (uint64_t)k;
-        if (i >= n_elements) {
-            break;
-        }
-        state[i] = (words.v[k] >> 31) ? T(1) : T(0);
-    }
-}
-
 // Free energy of one visible row given its hidden pre-activations `logits_row`
 // (= v W, without bias) and visible term vb = b.v:
 //   F(v) = -b.v - sum_j softplus(c_j + (vW)_j), summed in double.
@@ -72,6 +52,37 @@ FG_HD double free_energy_row(const T* logits_row, const T* hidden_bias, uint64_t
         total += (double)softplus(logits_row[j] + hidden_bias[j]);
     }
     return -vb - total;
+}
+
+// ---- AIS
+// Annealed importance sampling (AIS) for the binary RBM (Salakhutdinov & Murray, 2008):
+// the per-unit math shared by the CPU chain walker (csrc/cpu/rbm.h) and the CUDA
+// kernel (csrc/cuda/rbm.cu).
+//
+// Intermediate distributions for inverse temperatures 0 = beta_0 < ... < beta_K = 1, from
+// a base model A (no weights, visible bias `base`) to the model B (W, b, c):
+//   log p*_beta(v) = (1 - beta) base.v + beta b.v + sum_j softplus(beta a_j),  a = c + v W,
+// so p*_1 is B's unnormalised marginal and p*_0 is A's marginal with n_hidden hidden units
+// of zero bias summed out: log Z_0 = sum_i softplus(base_i) + n_hidden log 2. The transition at beta leaves p_beta invariant:
+//   h ~ sigmoid(beta a),  v ~ sigmoid(beta (b + W h) + (1 - beta) base).
+// One chain: v ~ A; for k = 1..K: log w += log p*_k(v) - log p*_{k-1}(v), then (k < K)
+// one transition at beta_k. Then Z_B / Z_A is estimated by the mean of w over chains.
+//
+// Draws (random.h layout, element = chain * n_units + unit): the initial v uses stream
+// STREAM_INIT with call 0; the transition of step k uses call k with STREAM_HIDDEN for h
+// and STREAM_VISIBLE for v. A chain's draws therefore do not depend on how many run.
+
+// Hidden unit j's share of log p*_k(v) - log p*_{k-1}(v), a = c_j + (vW)_j. Each term is
+// exact in double, so the difference of two nearby values loses only their rounding
+// (about 1e-14 absolute), far below the increments (about 1e-4 at beta steps of 1e-4).
+FG_HD double ais_hidden_increment(double a, double beta, double beta_prev) {
+    return softplus(beta * a) - softplus(beta_prev * a);
+}
+
+// The visible logit of the transition at beta, given input = (W h)_i.
+template <typename T>
+FG_HD T ais_visible_logit(T input, T bias, T base, T beta) {
+    return beta * (input + bias) + (T(1) - beta) * base;
 }
 
 }  // namespace fastgen

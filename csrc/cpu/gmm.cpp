@@ -1,0 +1,76 @@
+// fastgen._core.gmm: the Gaussian-mixture E-step (csrc/include/fastgen/gmm.h; loops in cpu/gmm.h).
+#include <algorithm>
+
+#include "bindings.h"
+#include "gmm.h"
+
+using namespace fastgen;
+
+namespace {
+
+using darray = py::array_t<double, py::array::c_style>;
+
+// The parameters of the Gaussian-mixture kernels (layout in fastgen/gmm.h), checked against X (N, D).
+template <typename T>
+cpu::GmmParams<T> gmm_params(const carray<T>& X, const carray<T>& means_t, const carray<T>& prec_t, bool full,
+                             const darray& bias) {
+    require(X.ndim() == 2 && means_t.ndim() == 2 && means_t.shape(0) == X.shape(1), "means_t must be (X columns, K)");
+    const int64_t D = X.shape(1), K = means_t.shape(1);
+    require(bias.ndim() == 1 && bias.shape(0) == K, "bias must be (K,)");
+    if (full) {
+        require(prec_t.ndim() == 3 && prec_t.shape(0) == D && prec_t.shape(1) == D && prec_t.shape(2) == K,
+                "full prec_t must be (D, D, K)");
+    } else {
+        require(prec_t.ndim() == 2 && prec_t.shape(0) == D && prec_t.shape(1) == K, "diagonal prec_t must be (D, K)");
+    }
+    return cpu::GmmParams<T>{means_t.data(), prec_t.data(), full, bias.data(), K, D};
+}
+
+// out (N, K) = log(w_k N(x_n | mean_k, cov_k)).
+template <typename T>
+void gmm_weighted_log_prob(carray<T> X, carray<T> means_t, carray<T> prec_t, bool full, darray bias, darray out) {
+    const cpu::GmmParams<T> params = gmm_params<T>(X, means_t, prec_t, full, bias);
+    require(out.ndim() == 2 && out.shape(0) == X.shape(0) && out.shape(1) == params.K, "out must be (N, K)");
+    const T* x = X.data();
+    double* dst = out.mutable_data();
+    py::gil_scoped_release release;
+    cpu::weighted_log_prob_rows<T>(x, X.shape(0), params, dst);
+}
+
+// The fused E-step: writes the statistics centred on the means into nk (K), s1 (D, K) and
+// s2 (D, D, K) upper triangle (full) or (D, K) (diagonal); returns sum_n log p(x_n).
+template <typename T>
+double gmm_em_pass(carray<T> X, carray<T> means_t, carray<T> prec_t, bool full, darray bias, darray nk, darray s1,
+                   darray s2) {
+    const cpu::GmmParams<T> params = gmm_params<T>(X, means_t, prec_t, full, bias);
+    const int64_t K = params.K, D = params.D;
+    require(nk.size() == K && s1.size() == D * K && s2.size() == (full ? D * D * K : D * K),
+            "nk, s1, s2 must be (K,), (D, K) and (D, D, K) or (D, K)");
+    const T* x = X.data();
+    double *nk_ptr = nk.mutable_data(), *s1_ptr = s1.mutable_data(), *s2_ptr = s2.mutable_data();
+    py::gil_scoped_release release;
+    const cpu::GmmStats stats = cpu::em_pass<T>(x, X.shape(0), params);
+    std::copy(stats.nk.begin(), stats.nk.end(), nk_ptr);
+    std::copy(stats.s1.begin(), stats.s1.end(), s1_ptr);
+    std::copy(stats.s2.begin(), stats.s2.end(), s2_ptr);
+    return stats.log_likelihood;
+}
+
+// The float and double overloads (float registered first).
+template <typename T>
+void def_gmm_floats(py::module_& g) {
+    g.def("weighted_log_prob", &gmm_weighted_log_prob<T>, py::arg("X").noconvert(),
+          py::arg("means_t").noconvert(), py::arg("prec_t").noconvert(), py::arg("full"),
+          py::arg("bias").noconvert(), py::arg("out").noconvert());
+    g.def("em_pass", &gmm_em_pass<T>, py::arg("X").noconvert(), py::arg("means_t").noconvert(),
+          py::arg("prec_t").noconvert(), py::arg("full"), py::arg("bias").noconvert(),
+          py::arg("nk").noconvert(), py::arg("s1").noconvert(), py::arg("s2").noconvert());
+}
+
+}  // namespace
+
+void bind_gmm(py::module_& m) {
+    py::module_ g = m.def_submodule("gmm", "Gaussian mixture: weighted log densities and the fused E-step");
+    def_gmm_floats<float>(g);
+    def_gmm_floats<double>(g);
+}

@@ -1,0 +1,54 @@
+// fastgen._core.random: the Philox draws of csrc/include/fastgen/random.h (loops in cpu/random.h).
+#include <array>
+
+#include "bindings.h"
+#include "random.h"
+
+using namespace fastgen;
+
+namespace {
+
+std::array<uint32_t, 4> philox_words(std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key) {
+    u32x4 ctr;
+    for (int k = 0; k < 4; ++k) ctr.v[k] = counter[k];
+    const u32x4 out = philox4x32_10(ctr, key[0], key[1]);
+    return {out.v[0], out.v[1], out.v[2], out.v[3]};
+}
+
+// Elements 0..n-1 of draw (seed, call, stream) as a new float32 array, filled by `fill`:
+// cpu::uniforms (uniforms in (0, 1)) or cpu::normals (standard normals).
+template <void (*fill)(float*, uint64_t, uint64_t, uint32_t, uint32_t)>
+carray<float> float_draws(uint64_t n, uint64_t seed, uint32_t call, uint32_t stream) {
+    carray<float> out(n);
+    float* dst = out.mutable_data();
+    py::gil_scoped_release release;
+    fill(dst, n, seed, call, stream);
+    return out;
+}
+
+template <typename T>
+void random_binary(carray<T> state, uint64_t seed, uint32_t call) {
+    const uint64_t n = (uint64_t)state.size();
+    T* dst = state.mutable_data();
+    py::gil_scoped_release release;
+    cpu::random_binary<T>(dst, n, seed, call);
+}
+
+// The float and double overloads (float registered first).
+template <typename T>
+void def_random_floats(py::module_& r) {
+    r.def("random_binary", &random_binary<T>, py::arg("state").noconvert(), py::arg("seed"),
+          py::arg("call"));
+}
+
+}  // namespace
+
+void bind_random(py::module_& m) {
+    py::module_ r =
+        m.def_submodule("random", "Philox4x32-10 draws: raw blocks, uniforms, normals, random binary states");
+    r.def("philox4x32_10", &philox_words, py::arg("counter"), py::arg("key"));
+    r.def("uniforms", &float_draws<cpu::uniforms>, py::arg("n"), py::arg("seed"), py::arg("call"), py::arg("stream"));
+    r.def("normals", &float_draws<cpu::normals>, py::arg("n"), py::arg("seed"), py::arg("call"), py::arg("stream"));
+    def_random_floats<float>(r);
+    def_random_floats<double>(r);
+}
