@@ -100,23 +100,13 @@ def numpy_cd_fit(X, n_components=500, learning_rate=0.05, batch_size=100, n_iter
 # ---------------------------------------------------------------- NumPy AIS
 
 
-def fastgen_partition():
-    """The module with fastgen's log_partition_ais, base_visible_bias, default_ais_betas: fastgen.rbm where it
-    exports them, else fastgen._rbm_partition."""
-    import fastgen.rbm
-
-    if all(hasattr(fastgen.rbm, name) for name in ("log_partition_ais", "base_visible_bias", "default_ais_betas")):
-        return fastgen.rbm
-    from fastgen import _rbm_partition
-
-    return _rbm_partition
-
-
 def ais_betas(n_steps=None):
     """The AIS schedule of Salakhutdinov & Murray (fastgen.rbm.default_ais_betas(), 14,500 steps), or, with
     `n_steps`, that schedule resampled to n_steps + 1 values (same shape: a tenth of the steps up to beta 0.9...),
     for short test runs. Starts at 0, ends at 1, strictly increasing."""
-    betas = fastgen_partition().default_ais_betas()
+    import fastgen.rbm
+
+    betas = fastgen.rbm.default_ais_betas()
     if n_steps is None or n_steps == len(betas) - 1:
         return betas
     if n_steps < 1:

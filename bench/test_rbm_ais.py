@@ -67,13 +67,15 @@ def ais_model(dataset):
     W = np.ascontiguousarray(model.components_.T, dtype=np.float32)
     b = np.ascontiguousarray(model.intercept_visible_, dtype=np.float32)
     c = np.ascontiguousarray(model.intercept_hidden_, dtype=np.float32)
-    base = np.ascontiguousarray(baselines.fastgen_partition().base_visible_bias(X), dtype=np.float32)
+    base = np.ascontiguousarray(fastgen.rbm.base_visible_bias(X), dtype=np.float32)
     return W, b, c, base
 
 
 def _fastgen_ais(backend):
     def run(W, b, c, base, betas, n_chains):
-        result = baselines.fastgen_partition().log_partition_ais(
+        import fastgen.rbm
+
+        result = fastgen.rbm.log_partition_ais(
             W, b, c, n_chains=n_chains, betas=betas, base_visible_bias=base, seed=SEED, backend=backend
         )
         return result.log_z, result.log_z_std, np.asarray(result.log_weights)

@@ -1,13 +1,50 @@
-"""fastgen: fast inner loops of generative models on CPU and GPU."""
-from . import dbm, gbrbm, rbm
+"""fastgen: fast inner loops of generative models on CPU and GPU.
+
+The estimators, the model families' ops modules and the diffusion samplers load on first
+use (module `__getattr__`), so that `import fastgen` does not import scikit-learn, SciPy,
+Numba or CuPy before something needs them.
+"""
+import importlib
+
+from . import _legacy
 from ._backend import available_backends, get_backend, set_backend, use_backend
-from ._estimator_dbm import DBM
-from ._estimator_dbn import DBN
-from ._estimator_gbrbm import GaussianBernoulliRBM
-from ._estimator_rbm import BernoulliRBM
-from .diffusion import DDIMScheduler, DDPMScheduler, sample
-from .mixture import GaussianMixture
 
 __version__ = "0.1.0"
+
+# public name -> the module that defines it (a module itself when the name is a submodule)
+_LAZY = {
+    "BernoulliRBM": "fastgen.rbm._estimator",
+    "GaussianBernoulliRBM": "fastgen.gbrbm._estimator",
+    "DBN": "fastgen.dbn._estimator",
+    "DBM": "fastgen.dbm._estimator",
+    "GaussianMixture": "fastgen.gmm._estimator",
+    "DDPMScheduler": "fastgen.diffusion",
+    "DDIMScheduler": "fastgen.diffusion",
+    "sample": "fastgen.diffusion",
+    "dbm": None,
+    "diffusion": None,
+    "gbrbm": None,
+    "mixture": None,
+    "random": None,
+    "rbm": None,
+}
+
 __all__ = ["BernoulliRBM", "DBM", "DBN", "DDIMScheduler", "DDPMScheduler", "GaussianBernoulliRBM", "GaussianMixture",
-           "available_backends", "get_backend", "sample", "set_backend", "use_backend", "dbm", "gbrbm", "rbm"]
+           "available_backends", "get_backend", "sample", "set_backend", "use_backend", "dbm", "diffusion", "gbrbm",
+           "mixture", "random", "rbm"]
+
+_legacy.install()
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'fastgen' has no attribute {name!r}")
+    module = _LAZY[name]
+    value = importlib.import_module(f"fastgen.{name}") if module is None else getattr(
+        importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

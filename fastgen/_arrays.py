@@ -31,7 +31,8 @@ class Dispatch:
         if on_gpu and not all(device_flags.values()):
             host = [n for n, flag in device_flags.items() if not flag]
             raise ValueError(f"arrays {host} are on the host while others are on a GPU; put them on one device")
-        self.backend, self.kernels = _backend.resolve(backend, on_gpu)
+        self.kernels = _backend.resolve(backend, on_gpu)
+        self.backend = self.kernels.name
         self._torch_device = first.device if _is_torch(first) else None
         self._to_numpy = not (_is_cupy(first) or _is_torch(first)) and self.backend == "cuda"
         self.arrays = [None if a is None else self._native(name, a) for name, a in arrays.items()]
@@ -58,3 +59,32 @@ class Dispatch:
         if self._to_numpy:
             return result.get()
         return result
+
+
+def dispatch_layers(backend, **arrays):
+    """Dispatch of a call whose arguments are arrays and per-layer lists of arrays (those
+    given as lists or tuples), each list element named `name[l]` in errors. Returns the
+    Dispatch and the arguments in their order as the backend's arrays, lists as lists."""
+    named, sizes = {}, {}
+    for name, value in arrays.items():
+        if isinstance(value, (list, tuple)):
+            sizes[name] = len(value)
+            named.update({f"{name}[{i}]": a for i, a in enumerate(value)})
+        else:
+            named[name] = value
+    call = Dispatch(backend, **named)
+    converted, position = [], 0
+    for name in arrays:
+        size = sizes.get(name)
+        if size is None:
+            converted.append(call.arrays[position])
+            position += 1
+        else:
+            converted.append(list(call.arrays[position:position + size]))
+            position += size
+    return call, converted
+
+
+def host(a):
+    """A NumPy array of a backend's array (a copy from the device for CuPy; NumPy as it is)."""
+    return a.get() if _is_cupy(a) else a

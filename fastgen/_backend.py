@@ -1,57 +1,90 @@
-"""Backend registry: which backends work on this machine, and which one a call uses.
+"""The one backend registry: which backends work here, which one a call uses, and each
+backend's kernels, one object per model family.
 
-A backend is a name ("cuda", "cpu", "numba") plus a kernels object that provides the
-fused epilogues (see ``_kernels_cpu.py`` for the interface) and ``xp``, the array
-module (NumPy or CuPy) that runs its GEMMs.
+A backend ("cuda", "cpu", "numba") is available when its runtime imports (the C++ extension
+`fastgen._core`, Numba, or CuPy with a device). Its kernels are `Kernels` objects with the
+array module `xp` that runs the GEMMs, and one attribute per family, loaded on first use
+from `fastgen/<family>/_<backend>.py` (its class `Kernels`, which implements the family's
+interface in `fastgen/<family>/_kernels.py`): `kernels.rbm.bernoulli(...)`,
+`kernels.random.uniforms(...)`. docs/architecture.md follows one call through it.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import os
 import threading
 
 BACKEND_ORDER = ("cuda", "cpu", "numba")
+FAMILIES = ("random", "rbm", "gbrbm", "dbm", "gmm", "diffusion")
 ENV_VAR = "FASTGEN_BACKEND"
 
 _state = threading.local()
 
 
-def _load(name):
-    """The kernels object of backend `name`; raises ImportError/RuntimeError if unusable."""
+class Kernels:
+    """One backend: its name, its array module `xp`, its thread count, and its kernels by
+    family as attributes (loaded on first use)."""
+
+    def __init__(self, name, xp, get_num_threads, set_num_threads):
+        self.name = name
+        self.xp = xp
+        self.get_num_threads = get_num_threads
+        self.set_num_threads = set_num_threads
+
+    def __getattr__(self, family):
+        if family not in FAMILIES:
+            raise AttributeError(f"backend {self.name!r} has no kernel family {family!r}")
+        kernels = importlib.import_module(f"fastgen.{family}._{self.name}").Kernels()
+        setattr(self, family, kernels)  # later lookups find it without __getattr__
+        return kernels
+
+    def __repr__(self):
+        return f"<fastgen {self.name} kernels>"
+
+
+def _runtime(name):
+    """The Kernels of backend `name`; raises ImportError or RuntimeError if it cannot run here."""
     if name == "cpu":
-        from ._kernels_cpu import CpuKernels
+        import numpy as np
 
-        return CpuKernels()
+        from . import _core
+
+        return Kernels(name, np, _core.get_num_threads, _core.set_num_threads)
     if name == "numba":
-        from ._kernels_numba import NumbaKernels
+        import numba
+        import numpy as np
 
-        return NumbaKernels()
+        return Kernels(name, np, numba.get_num_threads, numba.set_num_threads)
     if name == "cuda":
-        from ._kernels_cuda import CudaKernels
+        import cupy as cp
 
-        return CudaKernels()
+        if cp.cuda.runtime.getDeviceCount() < 1:
+            raise RuntimeError("no CUDA device found")
+        return Kernels(name, cp, lambda: 1, lambda n: None)
     raise ImportError(f"no backend named {name!r}")
 
 
 @functools.lru_cache(maxsize=None)
-def _kernels(name):
+def _load(name):
     try:
-        return _load(name)
+        return _runtime(name)
     except Exception as exc:  # any failure to import or to find a device makes it unavailable
         return exc
 
 
 def available_backends() -> tuple[str, ...]:
     """Names of the backends that work here, in preference order."""
-    return tuple(name for name in BACKEND_ORDER if not isinstance(_kernels(name), Exception))
+    return tuple(name for name in BACKEND_ORDER if not isinstance(_load(name), Exception))
 
 
 def _check_name(name, argument="backend"):
-    if not isinstance(name, str) or name not in available_backends():
-        why = ""
-        if isinstance(name, str) and name in BACKEND_ORDER:
-            why = f" ({_kernels(name)})"
+    if not isinstance(name, str):
+        raise TypeError(f"{argument} must be a backend name (a str), got {name!r}; "
+                        f"available backends: {', '.join(available_backends())}")
+    if name not in available_backends():
+        why = f" ({_load(name)})" if name in BACKEND_ORDER else ""
         raise ValueError(
             f"{argument}={name!r} is not an available backend{why}; "
             f"available backends: {', '.join(available_backends())}"
@@ -90,8 +123,13 @@ def host_default() -> str:
     return "cpu" if "cpu" in available_backends() else "numba"
 
 
-def resolve(backend: str | None, on_device: bool) -> tuple[str, object]:
-    """(name, kernels) for an explicit `backend`, else the default for where the data lives."""
+def kernels(name: str) -> Kernels:
+    """The Kernels of an available backend."""
+    return _load(_check_name(name))
+
+
+def resolve(backend: str | None, on_device: bool) -> Kernels:
+    """The Kernels of an explicit `backend`, else of the default for where the data lives."""
     if backend is None:
         backend = get_backend()
         if backend is None:
@@ -102,4 +140,4 @@ def resolve(backend: str | None, on_device: bool) -> tuple[str, object]:
             f"backend={name!r} runs on the CPU but the arrays are on a GPU; "
             "use backend='cuda' or move the arrays to the host"
         )
-    return name, _kernels(name)
+    return _load(name)

@@ -38,7 +38,7 @@ def demo(args) -> int:
     from . import BernoulliRBM, available_backends
     from ._backend import resolve
 
-    backend, _ = resolve(args.backend, on_device=False)
+    backend = resolve(args.backend, on_device=False).name
     X = (load_digits().data > 7).astype(np.float32)  # 1,797 8x8 digits, binarized
     rbm = BernoulliRBM(
         n_components=args.hidden,
@@ -92,7 +92,7 @@ def demo_diffusion(args) -> int:
     from ._backend import resolve
     from .diffusion import GaussianMixtureDenoiser
 
-    backend, _ = resolve(args.backend, on_device=False)
+    backend = resolve(args.backend, on_device=False).name
     n_samples = args.samples or 20000
     weights, means, covariances = _mixture_ring()
     scheduler = DDPMScheduler(clip_sample=False)

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from fastgen import _backend, rbm
-from fastgen.rbm import STREAM_HIDDEN, STREAM_VISIBLE
+from fastgen._constants import RbmStream
+
+STREAM_HIDDEN, STREAM_VISIBLE = RbmStream.HIDDEN, RbmStream.VISIBLE
 from test_rbm_ops import (
     DTYPES,
     binary,
@@ -25,7 +27,7 @@ GPU_RTOL = {np.float32: 1e-4, np.float64: 1e-10}
 
 
 def cpu_uniforms(n, seed, counter, stream):
-    return _backend._kernels("cpu" if "cpu" in _backend.available_backends() else "numba").uniforms(
+    return _backend.kernels("cpu" if "cpu" in _backend.available_backends() else "numba").random.uniforms(
         n, seed, counter, stream
     )
 

@@ -240,9 +240,9 @@ def test_ops_reject_bad_input(cpu_backend):
         dbm.mean_field(np.zeros((2, 5)), weights, biases, backend=cpu_backend)
     with pytest.raises(ValueError, match=r"v must hold values in \[0, 1\]"):
         dbm.mean_field(v + 2, weights, biases, backend=cpu_backend)
-    with pytest.raises(ValueError, match="tol must be > 0"):
+    with pytest.raises(ValueError, match=r"tol must be a finite number in \(0.0, inf\)"):
         dbm.mean_field(v, weights, biases, tol=0.0, backend=cpu_backend)
-    with pytest.raises(ValueError, match=r"damping must be in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"damping must be a finite number in \[0.0, 1.0\)"):
         dbm.mean_field(v, weights, biases, damping=1.0, backend=cpu_backend)
     with pytest.raises(ValueError, match="n_steps must be an integer"):
         dbm.mean_field(v, weights, biases, n_steps=-1, backend=cpu_backend)
@@ -412,7 +412,7 @@ def test_estimator_rejects_bad_input(cpu_backend):
     for sizes in ([5], [5, 0], 5, [5, 2.5]):
         with pytest.raises(ValueError, match="layer_sizes"):
             fastgen.DBM(sizes, backend=cpu_backend).fit(X)
-    with pytest.raises(ValueError, match="not an available backend"):
+    with pytest.raises(ValueError, match="backend.*Got 'tpu'"):
         fastgen.DBM([3, 2], backend="tpu").fit(X)
     for name, value in (("learning_rate", 0.0), ("momentum", 1.0), ("n_chains", 0), ("mean_field_tol", -1.0)):
         with pytest.raises(ValueError, match=name):

@@ -121,7 +121,7 @@ def test_same_seed_same_samples_and_fit(digits, cpu_backend):
     [
         ({"layer_sizes": ()}, "at least one hidden layer"),
         ({"layer_sizes": (4, 0)}, r"layer_sizes\[1\]"),
-        ({"layer_sizes": 5}, "sequence of hidden layer sizes"),
+        ({"layer_sizes": 5}, "layer_sizes.*must be an array-like"),
         ({"first_layer": "poisson"}, "first_layer"),
         ({"propagate": "maybe"}, "propagate"),
         ({"learning_rate": (0.1, 0.1, 0.1)}, "learning_rate must be one value or 2"),

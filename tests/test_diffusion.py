@@ -7,13 +7,15 @@ from scipy import stats
 
 import fastgen
 from fastgen import _core
-from fastgen.diffusion import GaussianMixtureDenoiser, _kernels
+from fastgen import _backend
+from fastgen._constants import DiffusionStream
+from fastgen.diffusion import GaussianMixtureDenoiser
 
 CPU_BACKENDS = [b for b in fastgen.available_backends() if b != "cuda"]
 
 
 def _normals(backend, n, seed, call, stream):
-    return _kernels.kernels(backend).normals(n, seed, call, stream)
+    return _backend.kernels(backend).random.normals(n, seed, call, stream)
 
 
 # ------------------------------------------------------------------ normals
@@ -92,7 +94,7 @@ def test_drawn_noise_is_the_philox_normal_times_sigma(cpu_backend):
     m, x = (rng.normal(size=shape).astype(np.float32) for _ in range(2))
     s = fastgen.DDPMScheduler(clip_sample=False)
     drawn = s.step(m, 400, x, generator=77, backend=cpu_backend)
-    z = _core.random.normals(m.size, 77, 400, _kernels.STREAM_STEP_NOISE).reshape(shape)
+    z = _core.random.normals(m.size, 77, 400, DiffusionStream.STEP_NOISE).reshape(shape)
     given = s.step(m, 400, x, variance_noise=z, backend=cpu_backend)
     np.testing.assert_allclose(drawn.prev_sample, given.prev_sample, rtol=1e-6, atol=1e-6)
     if cpu_backend == "numba":
@@ -216,7 +218,7 @@ def test_sampler_equals_stepping_the_scheduler_by_hand(cpu_backend):
     s = fastgen.DDPMScheduler(clip_sample=False)
     den = GaussianMixtureDenoiser(WEIGHTS, MEANS, COVS, alphas_cumprod=s.alphas_cumprod)
     out = fastgen.sample(den, (64, 2), s, num_inference_steps=20, seed=9, backend=cpu_backend)
-    x = _kernels.kernels(cpu_backend).normals(128, 9, 0, _kernels.STREAM_INITIAL_NOISE).reshape(64, 2)
+    x = _backend.kernels(cpu_backend).random.normals(128, 9, 0, DiffusionStream.INITIAL_NOISE).reshape(64, 2)
     for t in s.timesteps:
         x = s.step(den(x, t), t, x, generator=9, backend=cpu_backend).prev_sample
     assert np.array_equal(out, x)
@@ -233,7 +235,7 @@ def test_sampler_with_guidance_calls_the_model_with_and_without_condition(cpu_ba
     out = fastgen.sample(model, (2, 3), s, num_inference_steps=4, guidance_scale=2.0, condition="c", seed=1,
                          backend=cpu_backend)
     assert calls == ["c", None] * 4
-    ref_x = _kernels.kernels(cpu_backend).normals(6, 1, 0, _kernels.STREAM_INITIAL_NOISE).reshape(2, 3)
+    ref_x = _backend.kernels(cpu_backend).random.normals(6, 1, 0, DiffusionStream.INITIAL_NOISE).reshape(2, 3)
     for t in s.timesteps:  # guided eps = 0.1 + 2 (0.3 - 0.1) = 0.5
         ref_x = s.step(np.full_like(ref_x, 0.5), t, ref_x).prev_sample
     np.testing.assert_allclose(out, ref_x, rtol=1e-5, atol=1e-6)

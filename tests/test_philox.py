@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from fastgen import _backend, _core
-from fastgen import _kernels_numba as _philox
+from fastgen.random import _numba as _philox
 
 # Random123 kat_vectors, philox4x32-10: ctr[0..3] key[0..1] -> result[0..3]
 KAT_TEXT = """
@@ -46,10 +46,9 @@ def reference_uniform(seed, call, stream, i):
 
 
 def kernels(name):
-    k = _backend._kernels(name)
-    if isinstance(k, Exception):
-        pytest.skip(f"backend {name} unavailable: {k}")
-    return k
+    if name not in _backend.available_backends():
+        pytest.skip(f"backend {name} unavailable")
+    return _backend.kernels(name)
 
 
 @pytest.mark.parametrize("ctr,key,expected", KAT)
@@ -98,8 +97,8 @@ UNIFORM_CASES = [
 def test_uniforms_cpu_numba_identical(cpu_backends, n, seed, call, stream):
     if len(cpu_backends) < 2:
         pytest.skip("needs two CPU backends")
-    a = kernels("cpu").uniforms(n, seed, call, stream)
-    b = kernels("numba").uniforms(n, seed, call, stream)
+    a = kernels("cpu").random.uniforms(n, seed, call, stream)
+    b = kernels("numba").random.uniforms(n, seed, call, stream)
     assert a.dtype == np.float32 and b.dtype == np.float32
     assert a.shape == (n,) and b.shape == (n,)
     assert np.array_equal(a, b)
@@ -107,7 +106,7 @@ def test_uniforms_cpu_numba_identical(cpu_backends, n, seed, call, stream):
 
 @pytest.mark.parametrize("n,seed,call,stream", UNIFORM_CASES)
 def test_uniforms_open_interval(cpu_backend, n, seed, call, stream):
-    u = kernels(cpu_backend).uniforms(n, seed, call, stream)
+    u = kernels(cpu_backend).random.uniforms(n, seed, call, stream)
     assert u.dtype == np.float32
     assert np.all(u > 0) and np.all(u < 1)
 
@@ -162,7 +161,7 @@ def test_uniforms_high_group_reference():
 
 def test_uniforms_mean_variance(cpu_backend):
     n = 1_000_000
-    u = kernels(cpu_backend).uniforms(n, 20240601, 3, 0).astype(np.float64)
+    u = kernels(cpu_backend).random.uniforms(n, 20240601, 3, 0).astype(np.float64)
     se_mean = np.sqrt(1 / 12 / n)
     se_var = np.sqrt((1 / 80 - 1 / 144) / n)
     assert abs(u.mean() - 0.5) < 5 * se_mean
@@ -181,9 +180,9 @@ def test_uniforms_thread_independent(cpu_backends, name):
     previous = k.get_num_threads()
     try:
         k.set_num_threads(1)
-        one = k.uniforms(n, seed, call, stream)
+        one = k.random.uniforms(n, seed, call, stream)
     finally:
         k.set_num_threads(previous)
     assert k.get_num_threads() == previous
-    many = k.uniforms(n, seed, call, stream)
+    many = k.random.uniforms(n, seed, call, stream)
     assert np.array_equal(one, many)

@@ -96,7 +96,6 @@ def test_ais_bad_betas(betas, match):
     "change, match",
     [
         (dict(n_chains=0), "n_chains"),
-        (dict(n_chains=2.5), "n_chains"),
         (dict(b=np.zeros(5)), "b must have length 4"),
         (dict(c=np.zeros(2)), "c must have length 3"),
         (dict(W=np.zeros(4)), "W must be 2-D"),
@@ -111,6 +110,16 @@ def test_ais_bad_input(change, match):
     args = dict(W=W, b=b, c=c, betas=SHORT_BETAS)
     args.update(change)
     with pytest.raises(ValueError, match=match):
+        rbm.log_partition_ais(**args)
+
+
+@pytest.mark.parametrize("change, match", [(dict(n_chains=2.5), "n_chains"), (dict(seed="1"), "seed"),
+                                           (dict(W=None), "W must be an array, got None")])
+def test_ais_wrong_types(change, match):
+    W, b, c = _model(4, 3, seed=0)
+    args = dict(W=W, b=b, c=c, betas=SHORT_BETAS)
+    args.update(change)
+    with pytest.raises(TypeError, match=match):
         rbm.log_partition_ais(**args)
 
 

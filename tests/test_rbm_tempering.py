@@ -4,7 +4,7 @@ import pytest
 
 import fastgen
 from fastgen import rbm
-from fastgen._rbm_tempering import STREAM_SWAP
+from fastgen._constants import RbmStream
 
 
 def _all_states(n):
@@ -52,7 +52,7 @@ def _ones_mode_weight(samples):
 
 
 def test_stream_is_not_a_gibbs_stream():
-    assert STREAM_SWAP not in (rbm.STREAM_HIDDEN, rbm.STREAM_VISIBLE, rbm.STREAM_INIT)
+    assert RbmStream.SWAP not in (RbmStream.HIDDEN, RbmStream.VISIBLE, RbmStream.INIT)
 
 
 def test_pt_crosses_between_modes_where_gibbs_does_not(cpu_backend):
@@ -159,13 +159,18 @@ def test_one_sweep_leaves_odd_pairs_unattempted():
         ([1.0], "at least two"),
         ([[0.0, 1.0]], "1-D"),
         ([0.0, np.nan, 1.0], "NaN"),
-        ("abc", "betas"),
     ],
 )
 def test_bad_betas(betas, match):
     W, b, c = _random_model(4, 2, seed=0, scale=1.0)
     with pytest.raises(ValueError, match=match):
         rbm.parallel_tempering(np.zeros((3, 4)), W, b, c, 2, betas, seed=0)
+
+
+def test_betas_of_the_wrong_type():
+    W, b, c = _random_model(4, 2, seed=0, scale=1.0)
+    with pytest.raises(TypeError, match="betas must be a 1-D sequence of numbers"):
+        rbm.parallel_tempering(np.zeros((3, 4)), W, b, c, 2, "abc", seed=0)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The `cuda` backend of the diffusion step (csrc/cuda/diffusion.cu through CuPy RawModule).
+"""The `cuda` backend of the diffusion family: csrc/cuda/diffusion.cu through CuPy RawModule.
 
 Everything stays on the device: the coefficient row is a device array, the per-sample
 guidance_rescale factor and dynamic threshold are CuPy reductions (a sort for the
@@ -8,13 +8,14 @@ output clears the device flag `finite` instead of raising (reading it would sync
 import cupy as cp
 import numpy as np
 
-from .._kernels_cuda import _grid, _kernel, _suffix
-from ._kernels import CLIP_THRESHOLD, COLUMN
+from .._constants import ClipMode, StepColumn
+from .._cuda import grid, kernel, pointer, suffix
+from ._kernels import DiffusionKernels
 
 
-class CudaStep:
+class Kernels(DiffusionKernels):
     def step(self, row, clip_mode, variance_mode, eps_from_clipped, output, uncond, sample, noise, prev, x0_out,
-             seed, call, finite):
+             seed, call, finite=None):
         batch = sample.shape[0]
         n = sample.size // batch
         stride = output.size // batch
@@ -22,35 +23,24 @@ class CudaStep:
         if uncond is not None:
             cond = output.reshape(batch, stride)[:, :n]
             guided = uncond.reshape(batch, stride)[:, :n]
-            guided = guided + row[COLUMN["guidance"]].astype(sample.dtype) * (cond - guided)
-            rescale = row[COLUMN["rescale"]].astype(sample.dtype)
+            guided = guided + row[StepColumn.GUIDANCE].astype(sample.dtype) * (cond - guided)
+            rescale = row[StepColumn.RESCALE].astype(sample.dtype)
             ratio = cond.std(axis=1) / guided.std(axis=1)
             factor = cp.ascontiguousarray(rescale * ratio + (1 - rescale))  # 1 when rescale is 0
         x0_pre = bound = None
-        if clip_mode == CLIP_THRESHOLD:
+        if clip_mode == ClipMode.THRESHOLD:
             x0_pre = cp.empty_like(sample)
-            _kernel("diffusion", "unclipped_x0_" + _suffix(sample.dtype))(
-                *_grid(sample.size), (row, output, _pointer(uncond), sample, _pointer(factor), x0_pre, np.uint64(n),
+            kernel("diffusion", "unclipped_x0_" + suffix(sample.dtype))(
+                *grid(sample.size), (row, output, pointer(uncond), sample, pointer(factor), x0_pre, np.uint64(n),
                                       np.uint64(sample.size), np.uint64(stride)))
             bound = _thresholds(x0_pre.reshape(batch, n), row)
-        _kernel("diffusion", "diffusion_step_" + _suffix(sample.dtype))(
-            *_grid((sample.size + 3) // 4),
+        kernel("diffusion", "diffusion_step_" + suffix(sample.dtype))(
+            *grid((sample.size + 3) // 4),
             (row, np.int32(clip_mode), np.int32(variance_mode), np.int32(bool(eps_from_clipped)), output,
-             _pointer(uncond), sample, _pointer(noise), _pointer(x0_pre), _pointer(factor), _pointer(bound), prev,
-             _pointer(x0_out), np.uint64(n), np.uint64(sample.size),
+             pointer(uncond), sample, pointer(noise), pointer(x0_pre), pointer(factor), pointer(bound), prev,
+             pointer(x0_out), np.uint64(n), np.uint64(sample.size),
              np.uint64(stride), np.uint64(seed), np.uint32(call), finite))
         return finite
-
-    def normals(self, n, seed, call, stream):
-        out = cp.empty(n, dtype=cp.float32)
-        _kernel("random", "normals")(*_grid((n + 3) // 4), (out, np.uint64(n), np.uint64(seed), np.uint32(call),
-                                                            np.uint32(stream)))
-        return out
-
-
-def _pointer(a):
-    """A kernel's optional array argument: the array, or a null pointer."""
-    return np.uint64(0) if a is None else a
 
 
 def _thresholds(x0, row):
@@ -58,11 +48,11 @@ def _thresholds(x0, row):
     n = x0.shape[1]
     dtype = x0.dtype.type
     ordered = cp.sort(cp.abs(x0), axis=1)
-    rank = row[COLUMN["threshold_ratio"]].astype(x0.dtype) * dtype(n - 1)
+    rank = row[StepColumn.THRESHOLD_RATIO].astype(x0.dtype) * dtype(n - 1)
     below_index = rank.astype(cp.int64)
     above_index = cp.ceil(rank).astype(cp.int64)
     below = cp.take(ordered, below_index, axis=1)
     above = cp.take(ordered, above_index, axis=1)
     weight = rank - below_index.astype(x0.dtype)
     q = cp.where(weight < 0.5, below + weight * (above - below), above - (above - below) * (1 - weight))
-    return cp.ascontiguousarray(cp.minimum(cp.maximum(q, 1), row[COLUMN["max_value"]].astype(x0.dtype)))
+    return cp.ascontiguousarray(cp.minimum(cp.maximum(q, 1), row[StepColumn.MAX_VALUE].astype(x0.dtype)))

@@ -2,9 +2,10 @@
 
 All per-step coefficients are computed once before the loop (one float64 row per step, a
 device array on `cuda`); inside the loop there is no host synchronisation: the model is
-called, then one kernel updates x in place. Noise: x_T is draw (seed, call 0, stream 1);
-the step from timestep t draws (seed, call t, stream 0) as `scheduler.step(...,
-generator=seed)` does, so the loop equals stepping the scheduler by hand with that seed.
+called, then one kernel updates x in place. Noise: x_T is draw (seed, call 0,
+DiffusionStream.INITIAL_NOISE); the step from timestep t draws (seed, call t,
+DiffusionStream.STEP_NOISE) as `scheduler.step(..., generator=seed)` does, so the loop
+equals stepping the scheduler by hand with that seed.
 """
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ import sys
 import numpy as np
 
 from .. import _backend
+from .._constants import DiffusionStream
 from .._validation import check_seed
-from . import _kernels
-from ._kernels import STREAM_INITIAL_NOISE
 from .schedulers import DDIMScheduler, DDPMScheduler
 
 
@@ -47,9 +47,8 @@ def sample(model, shape, scheduler, *, num_inference_steps=None, guidance_scale=
     seed = check_seed("seed", seed)
     if num_inference_steps is not None or scheduler.num_inference_steps is None:
         scheduler.set_timesteps(num_inference_steps or scheduler.config.num_train_timesteps)
-    name, backend_kernels = _backend.resolve(backend, on_device=backend == "cuda")
-    xp = backend_kernels.xp
-    kernels = _kernels.kernels(name)
+    backend_kernels = _backend.resolve(backend, on_device=backend == "cuda")
+    name, xp, kernels = backend_kernels.name, backend_kernels.xp, backend_kernels.diffusion
     timesteps = [int(t) for t in scheduler.timesteps]
     if isinstance(scheduler, DDIMScheduler):
         rows = [scheduler._step_row(t, float(eta), False, guidance_scale, guidance_rescale) for t in timesteps]
@@ -58,7 +57,7 @@ def sample(model, shape, scheduler, *, num_inference_steps=None, guidance_scale=
     rows = xp.asarray(np.stack(rows))
     clip_mode, variance_mode = scheduler._clip_mode(), scheduler._variance_mode()
     size = int(np.prod(shape))
-    x = kernels.normals(size, seed, 0, STREAM_INITIAL_NOISE).astype(dtype).reshape(shape)
+    x = backend_kernels.random.normals(size, seed, 0, DiffusionStream.INITIAL_NOISE).astype(dtype).reshape(shape)
     torch_model = _is_torch_module(model)
     if torch_model:
         import torch

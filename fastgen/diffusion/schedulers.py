@@ -2,29 +2,30 @@
 each step one fused kernel (csrc/include/fastgen/diffusion.h) on NumPy, CuPy or torch arrays.
 
 A step's scalar coefficients come from the float64 schedule (`_step_row`, one row of the
-layout in _kernels.COLUMNS); the kernel then makes one pass over the sample. Noise is
-`variance_noise` when given, else drawn in the kernel from Philox: draw
-(seed, call = timestep, stream 0) with the seed taken from `generator` (see
-_kernels.seed_from_generator), the normal of element i of the flattened sample as
-documented in csrc/include/fastgen/normal.h.
+layout of fastgen._constants.StepColumn); the kernel then makes one pass over the sample.
+Noise is `variance_noise` when given, else drawn in the kernel from Philox: draw
+(seed, call = timestep, DiffusionStream.STEP_NOISE) with the seed taken from `generator`
+(see seed_from_generator), the normal of element i of the flattened sample as documented
+in csrc/include/fastgen/random.h.
 """
 from __future__ import annotations
 
 import math
 import numbers
+import sys
 from types import SimpleNamespace
 from typing import NamedTuple
 
 import numpy as np
 
 from .._arrays import Dispatch
-from . import _kernels
-from ._kernels import CLIP_NONE, CLIP_RANGE, CLIP_THRESHOLD, COLUMN, COLUMNS
+from .._constants import N_STEP_COLUMNS, ClipMode, StepColumn, VarianceMode
+from .._validation import check_count
 from .schedules import make_betas, make_timesteps
 
 PREDICTION_TYPES = ("epsilon", "sample", "v_prediction")
 VARIANCE_TYPES = ("fixed_small", "fixed_small_log", "fixed_large", "fixed_large_log", "learned", "learned_range")
-_LEARNED = {"learned": _kernels.VARIANCE_LEARNED, "learned_range": _kernels.VARIANCE_LEARNED_RANGE}
+_LEARNED = {"learned": VarianceMode.LEARNED, "learned_range": VarianceMode.LEARNED_RANGE}
 
 
 class SchedulerOutput(NamedTuple):
@@ -64,8 +65,6 @@ class _Scheduler:
 
     def _init_schedule(self, config):
         self.config = SimpleNamespace(**config)
-        from .._validation import check_count
-
         check_count("num_train_timesteps", config["num_train_timesteps"])
         _choice("prediction_type", config["prediction_type"], PREDICTION_TYPES)
         _choice("timestep_spacing", config["timestep_spacing"], ("leading", "trailing", "linspace"))
@@ -123,26 +122,26 @@ class _Scheduler:
             eps = (root_b, -root_a, 1.0)
         if clipped_eps:
             eps = (1.0, root_a, inv_b)
-        row[[COLUMN["x0_sample"], COLUMN["x0_output"], COLUMN["x0_scale"]]] = x0
-        row[[COLUMN["eps_sample"], COLUMN["eps_other"], COLUMN["eps_scale"]]] = eps
+        row[[StepColumn.X0_SAMPLE, StepColumn.X0_OUTPUT, StepColumn.X0_SCALE]] = x0
+        row[[StepColumn.EPS_SAMPLE, StepColumn.EPS_OTHER, StepColumn.EPS_SCALE]] = eps
 
     def _new_row(self, guidance_scale, guidance_rescale):
-        row = np.zeros(len(COLUMNS), dtype=np.float64)
+        row = np.zeros(N_STEP_COLUMNS, dtype=np.float64)
         c = self.config
-        row[COLUMN["clip_range"]] = c.clip_sample_range if self._clip_mode() == CLIP_RANGE else math.inf
-        row[COLUMN["threshold_ratio"]] = c.dynamic_thresholding_ratio
-        row[COLUMN["max_value"]] = c.sample_max_value
-        row[COLUMN["guidance"]] = 1.0 if guidance_scale is None else guidance_scale
-        row[COLUMN["rescale"]] = guidance_rescale
+        row[StepColumn.CLIP_RANGE] = c.clip_sample_range if self._clip_mode() == ClipMode.RANGE else math.inf
+        row[StepColumn.THRESHOLD_RATIO] = c.dynamic_thresholding_ratio
+        row[StepColumn.MAX_VALUE] = c.sample_max_value
+        row[StepColumn.GUIDANCE] = 1.0 if guidance_scale is None else guidance_scale
+        row[StepColumn.RESCALE] = guidance_rescale
         return row
 
     def _clip_mode(self):
         if self.config.thresholding:
-            return CLIP_THRESHOLD
-        return CLIP_RANGE if self.config.clip_sample else CLIP_NONE
+            return ClipMode.THRESHOLD
+        return ClipMode.RANGE if self.config.clip_sample else ClipMode.NONE
 
     def _variance_mode(self):
-        return _kernels.VARIANCE_FIXED
+        return VarianceMode.FIXED
 
     # ---- one step
 
@@ -152,17 +151,17 @@ class _Scheduler:
                         variance_noise=variance_noise)
         output, x, uncond, noise = call.arrays
         variance_mode = self._variance_mode()
-        _check_step_arrays(output, x, uncond, noise, variance_mode != _kernels.VARIANCE_FIXED)
+        _check_step_arrays(output, x, uncond, noise, variance_mode != VarianceMode.FIXED)
         if (uncond is None) != (guidance_scale is None):
             raise ValueError("model_output_uncond and guidance_scale must be given together (classifier-free guidance)")
         if noise is not None and generator is not None:
             raise ValueError("pass either generator or variance_noise, not both")
         xp = call.kernels.xp
         output, x, uncond, noise = (None if a is None else xp.ascontiguousarray(a) for a in (output, x, uncond, noise))
-        seed = 0 if noise is not None or row[COLUMN["add_noise"]] == 0 else _kernels.seed_from_generator(generator)
+        seed = 0 if noise is not None or row[StepColumn.ADD_NOISE] == 0 else seed_from_generator(generator)
         prev = xp.empty_like(x)
         x0 = xp.empty_like(x)
-        kernels = _kernels.kernels(call.backend)
+        kernels = call.kernels.diffusion
         if call.backend == "cuda":
             row = xp.asarray(row)
             finite = xp.ones(1, dtype=xp.int32)
@@ -173,6 +172,30 @@ class _Scheduler:
             raise ValueError(f"model_output contains NaN or infinity (timestep {timestep})")
         result = SchedulerOutput(call.wrap(prev), call.wrap(x0))
         return result if return_dict else tuple(result)
+
+
+def seed_from_generator(generator):
+    """The 64-bit Philox seed of a step's noise from `generator`: an int (itself), a
+    numpy.random.Generator or a CPU torch.Generator (one draw from it, so that it advances
+    like diffusers' generator does), a CUDA torch.Generator (its initial seed: a draw would
+    synchronise the host), or None (fresh entropy)."""
+    if generator is None:
+        return int(np.random.SeedSequence().entropy) & (2**64 - 1)
+    if isinstance(generator, (bool, np.bool_)):
+        raise TypeError("generator must be an int seed, a numpy.random.Generator or a torch.Generator, got a bool")
+    if isinstance(generator, (int, np.integer)):
+        if not 0 <= int(generator) < 2**64:
+            raise ValueError(f"generator must be a seed in [0, 2**64), got {generator}")
+        return int(generator)
+    if isinstance(generator, np.random.Generator):
+        return int(generator.integers(0, 2**63))
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(generator, torch.Generator):
+        if generator.device.type != "cpu":
+            return int(generator.initial_seed()) & (2**64 - 1)
+        return int(torch.randint(0, 2**62, (1,), generator=generator))
+    raise TypeError(f"generator must be an int seed, a numpy.random.Generator or a torch.Generator, "
+                    f"got {type(generator).__name__}")
 
 
 def _check_step_arrays(output, x, uncond, noise, learned):
@@ -216,7 +239,7 @@ class DDPMScheduler(_Scheduler):
         self.custom_timesteps = False
 
     def _variance_mode(self):
-        return _LEARNED.get(self.variance_type, _kernels.VARIANCE_FIXED)
+        return _LEARNED.get(self.variance_type, VarianceMode.FIXED)
 
     def previous_timestep(self, timestep):
         if self.num_inference_steps is None:
@@ -235,17 +258,17 @@ class DDPMScheduler(_Scheduler):
         current_beta_t = 1.0 - current_alpha_t
         row = self._new_row(guidance_scale, guidance_rescale)
         self._prediction_columns(row, alpha_prod_t, clipped_eps=False)
-        row[COLUMN["prev_x0"]] = math.sqrt(alpha_prod_t_prev) * current_beta_t / beta_prod_t
-        row[COLUMN["prev_sample"]] = math.sqrt(current_alpha_t) * beta_prod_t_prev / beta_prod_t
+        row[StepColumn.PREV_X0] = math.sqrt(alpha_prod_t_prev) * current_beta_t / beta_prod_t
+        row[StepColumn.PREV_SAMPLE] = math.sqrt(current_alpha_t) * beta_prod_t_prev / beta_prod_t
         variance = max(beta_prod_t_prev / beta_prod_t * current_beta_t, 1e-20)
         if self.variance_type in ("fixed_small", "fixed_small_log"):
             sigma = math.sqrt(variance)
         else:  # fixed_large and fixed_large_log: sqrt(beta_t); learned ones: per element
             sigma = math.sqrt(current_beta_t)
-        row[COLUMN["sigma"]] = sigma
-        row[COLUMN["min_log"]] = math.log(variance)
-        row[COLUMN["max_log"]] = math.log(current_beta_t)
-        row[COLUMN["add_noise"]] = 1.0 if t > 0 else 0.0
+        row[StepColumn.SIGMA] = sigma
+        row[StepColumn.MIN_LOG] = math.log(variance)
+        row[StepColumn.MAX_LOG] = math.log(current_beta_t)
+        row[StepColumn.ADD_NOISE] = 1.0 if t > 0 else 0.0
         return row
 
     def step(self, model_output, timestep, sample, generator=None, variance_noise=None, return_dict=True, *,
@@ -291,10 +314,10 @@ class DDIMScheduler(_Scheduler):
         std_dev_t = eta * math.sqrt(variance)
         row = self._new_row(guidance_scale, guidance_rescale)
         self._prediction_columns(row, alpha_prod_t, clipped_eps=use_clipped_model_output)
-        row[COLUMN["prev_x0"]] = math.sqrt(alpha_prod_t_prev)
-        row[COLUMN["prev_eps"]] = math.sqrt(max(1.0 - alpha_prod_t_prev - std_dev_t**2, 0.0))
-        row[COLUMN["sigma"]] = std_dev_t
-        row[COLUMN["add_noise"]] = 1.0 if eta > 0 else 0.0
+        row[StepColumn.PREV_X0] = math.sqrt(alpha_prod_t_prev)
+        row[StepColumn.PREV_EPS] = math.sqrt(max(1.0 - alpha_prod_t_prev - std_dev_t**2, 0.0))
+        row[StepColumn.SIGMA] = std_dev_t
+        row[StepColumn.ADD_NOISE] = 1.0 if eta > 0 else 0.0
         return row
 
     def step(self, model_output, timestep, sample, eta=0.0, use_clipped_model_output=False, generator=None,

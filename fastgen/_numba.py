@@ -1,0 +1,41 @@
+"""What every Numba kernel module shares: one parallelism policy, and the rule that keeps
+Numba's on-disk cache correct.
+
+Parallelism: a kernel body is compiled twice, serial and `parallel=True`, and a call takes
+the parallel one only when its work reaches the threshold of its kind (the C++ kernels'
+thresholds, mirrored in fastgen/_constants.py): below it, waking the threads costs more
+than they save and leaves them spinning against the BLAS calls between kernels.
+
+Caching: Numba keys a cached function on its own source file only (timestamp and size),
+so a kernel that inlines a jitted helper, or a constant, from another file would keep its
+stale machine code after that file changed. The rule: a module whose cached kernels use
+jitted code or constants of other fastgen modules names each of them, with the digest of
+its source, in `NUMBA_DEPENDENCIES = {"fastgen.random._numba": "<digest>", ...}`.
+tests/test_layout.py fails until every such module lists exactly what it imports, with
+current digests; updating a digest edits the dependent module, which makes Numba recompile
+it (and, through its own digest, everything that depends on it in turn).
+"""
+from __future__ import annotations
+
+import hashlib
+
+from numba import njit
+
+
+class Variants:
+    """A kernel body compiled serial and parallel; `kernel(work, *args)` runs the parallel
+    one when `work` >= `threshold`."""
+
+    def __init__(self, body, threshold):
+        self.serial = njit(cache=True)(body)
+        self.parallel = njit(cache=True, parallel=True)(body)
+        self.threshold = threshold
+
+    def __call__(self, work, *args):
+        kernel = self.parallel if work >= self.threshold else self.serial
+        return kernel(*args)
+
+
+def digest(source: str) -> str:
+    """The digest of a module's source text, as NUMBA_DEPENDENCIES records it."""
+    return hashlib.sha256(source.encode()).hexdigest()[:16]

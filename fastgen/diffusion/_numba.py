@@ -1,0 +1,198 @@
+"""The `numba` backend of the diffusion family: the loops of csrc/cpu/diffusion.h over the math
+of csrc/include/fastgen/diffusion.h, operation for operation (float32 stays float32), so that
+`cpu` and `numba` give bit-identical steps (learned_range's exp aside: library exp on both sides)."""
+import numpy as np
+from numba import njit, prange
+
+from .._constants import PARALLEL_STEP, ClipMode, DiffusionStream, StepColumn, VarianceMode
+from .._numba import Variants
+from ..random._numba import row_normals
+from ._kernels import DiffusionKernels
+
+CHUNK = 1024  # kStepChunk of csrc/cpu/diffusion.h
+
+
+@njit(cache=True)
+def _guided(cond, uncond, w):
+    return uncond + w * (cond - uncond)
+
+
+@njit(cache=True)
+def _std_ratio(cond, uncond, w):
+    """guidance_std_ratio of csrc/cpu/diffusion.h: std(cond) / std(guided), centred sums in float64."""
+    n = cond.shape[0]
+    mean_c = 0.0
+    mean_g = 0.0
+    for j in range(n):
+        mean_c += np.float64(cond[j])
+        mean_g += np.float64(_guided(cond[j], uncond[j], w))
+    mean_c /= n
+    mean_g /= n
+    ss_c = 0.0
+    ss_g = 0.0
+    for j in range(n):
+        dc = np.float64(cond[j]) - mean_c
+        dg = np.float64(_guided(cond[j], uncond[j], w)) - mean_g
+        ss_c += dc * dc
+        ss_g += dg * dg
+    return np.sqrt(ss_c / ss_g)
+
+
+@njit(cache=True)
+def _chunk_prediction(out, uncond, guided, j0, m, w, factor, e):
+    """chunk_prediction of csrc/cpu/diffusion.h; returns whether every value is finite."""
+    if guided:
+        for j in range(m):
+            e[j] = _guided(out[j0 + j], uncond[j0 + j], w) * factor
+    else:
+        for j in range(m):
+            e[j] = out[j0 + j]
+    finite = True
+    for j in range(m):
+        finite &= (e[j] - e[j]) == 0
+    return finite
+
+
+def _step(k, clip_mode, variance_mode, eps_from_clipped, output, uncond, guided, sample, noise, has_noise, prev,
+          x0_out, has_x0, seed, call, finite_per_sample):
+    """step_one_sample of csrc/cpu/diffusion.h for every sample (2-D views: (batch, per sample))."""
+    T = sample.dtype.type
+    batch, n = sample.shape
+    x0_sample = T(k[StepColumn.X0_SAMPLE])
+    x0_output = T(k[StepColumn.X0_OUTPUT])
+    x0_scale = T(k[StepColumn.X0_SCALE])
+    eps_sample = T(k[StepColumn.EPS_SAMPLE])
+    eps_other = T(k[StepColumn.EPS_OTHER])
+    eps_scale = T(k[StepColumn.EPS_SCALE])
+    prev_x0 = T(k[StepColumn.PREV_X0])
+    prev_sample = T(k[StepColumn.PREV_SAMPLE])
+    prev_eps = T(k[StepColumn.PREV_EPS])
+    sigma = T(k[StepColumn.SIGMA])
+    min_log = T(k[StepColumn.MIN_LOG])
+    max_log = T(k[StepColumn.MAX_LOG])
+    w = T(k[StepColumn.GUIDANCE])
+    clip_range = T(k[StepColumn.CLIP_RANGE])
+    rescale = T(k[StepColumn.RESCALE])
+    ratio_q = T(k[StepColumn.THRESHOLD_RATIO])
+    max_value = T(k[StepColumn.MAX_VALUE])
+    add_noise = k[StepColumn.ADD_NOISE] != 0.0
+    use_eps = prev_eps != T(0)
+    one = T(1)
+    n_blocks = min(batch, 64)  # scratch is allocated once per block of samples, not per sample
+    for blk in prange(n_blocks):
+        e = np.empty(CHUNK, sample.dtype)
+        x0 = np.empty(CHUNK, sample.dtype)
+        eps = np.empty(CHUNK, sample.dtype)
+        z = np.empty(CHUNK, sample.dtype)
+        zf = np.empty(CHUNK, np.float32)
+        u = np.empty(2 * (CHUNK + 2), np.float32)
+        radius = np.empty(CHUNK // 2 + 1, np.float32)
+        angle = np.empty(CHUNK // 2 + 1, np.float32)
+        bits = np.empty(CHUNK // 2 + 1, np.uint32)
+        sample_x0 = np.empty(n if clip_mode == ClipMode.THRESHOLD else 0, sample.dtype)
+        for b in range(blk * batch // n_blocks, (blk + 1) * batch // n_blocks):
+            out_b = output[b]
+            unc_b = uncond[b]
+            x = sample[b]
+            finite = True
+            factor = one
+            if guided and rescale != T(0):
+                ratio = T(_std_ratio(out_b[:n], unc_b[:n], w))
+                factor = rescale * ratio + (one - rescale)
+            bound = clip_range
+            divisor = one
+            if clip_mode == ClipMode.THRESHOLD:
+                for j0 in range(0, n, CHUNK):
+                    m = min(CHUNK, n - j0)
+                    finite &= _chunk_prediction(out_b, unc_b, guided, j0, m, w, factor, e)
+                    for j in range(m):
+                        sample_x0[j0 + j] = (x0_sample * x[j0 + j] - x0_output * e[j]) * x0_scale
+                a = np.abs(sample_x0)
+                rank = ratio_q * T(n - 1)
+                below_index = int(rank)
+                above_index = int(np.ceil(rank))
+                part = np.partition(a, below_index)
+                below = part[below_index]
+                above = below if above_index == below_index else part[below_index + 1:].min()
+                weight = rank - T(below_index)
+                if weight < T(0.5):
+                    q = below + weight * (above - below)
+                else:
+                    q = above - (above - below) * (one - weight)
+                s = one if q < one else q
+                s = max_value if s > max_value else s
+                bound = s
+                divisor = s
+            for j0 in range(0, n, CHUNK):
+                m = min(CHUNK, n - j0)
+                finite &= _chunk_prediction(out_b, unc_b, guided, j0, m, w, factor, e)
+                if clip_mode == ClipMode.THRESHOLD:
+                    for j in range(m):
+                        x0[j] = sample_x0[j0 + j]
+                else:
+                    for j in range(m):
+                        x0[j] = (x0_sample * x[j0 + j] - x0_output * e[j]) * x0_scale
+                for j in range(m):
+                    low = -bound if x0[j] < -bound else x0[j]
+                    x0[j] = (bound if low > bound else low) / divisor
+                if has_x0:
+                    for j in range(m):
+                        x0_out[b, j0 + j] = x0[j]
+                if use_eps:
+                    if eps_from_clipped:
+                        for j in range(m):
+                            eps[j] = (eps_sample * x[j0 + j] - eps_other * x0[j]) * eps_scale
+                    else:
+                        for j in range(m):
+                            eps[j] = (eps_sample * x[j0 + j] - eps_other * e[j]) * eps_scale
+                else:
+                    for j in range(m):
+                        eps[j] = T(0)
+                for j in range(m):
+                    e[j] = (prev_x0 * x0[j] + prev_sample * x[j0 + j]) + prev_eps * eps[j]
+                if add_noise:
+                    if has_noise:
+                        for j in range(m):
+                            z[j] = noise[b, j0 + j]
+                    else:
+                        row_normals(b * n + j0, m, seed, call, DiffusionStream.STEP_NOISE, u, radius, angle, bits, zf)
+                        for j in range(m):
+                            z[j] = T(zf[j])
+                    if variance_mode == VarianceMode.FIXED:
+                        for j in range(m):
+                            e[j] = e[j] + sigma * z[j]
+                    else:
+                        for j in range(m):
+                            v = out_b[n + j0 + j]
+                            finite &= (v - v) == T(0)
+                            if variance_mode == VarianceMode.LEARNED:
+                                std = np.sqrt(v)
+                            else:
+                                frac = (v + one) / T(2)
+                                std = np.exp(T(0.5) * (frac * max_log + (one - frac) * min_log))
+                            e[j] = e[j] + std * z[j]
+                for j in range(m):
+                    prev[b, j0 + j] = e[j]
+            finite_per_sample[b] = finite
+
+
+_step_kernel = Variants(_step, PARALLEL_STEP)
+
+
+class Kernels(DiffusionKernels):
+    def step(self, row, clip_mode, variance_mode, eps_from_clipped, output, uncond, sample, noise, prev, x0_out,
+             seed, call, finite=None):
+        batch = sample.shape[0]
+        flat = sample.reshape(batch, -1)
+        out2 = output.reshape(batch, -1)
+        dummy = flat[:, :0]
+        finite = np.ones(batch, dtype=np.bool_)
+        _step_kernel(sample.size, np.ascontiguousarray(row, dtype=np.float64), clip_mode, variance_mode,
+                     bool(eps_from_clipped), out2, dummy if uncond is None else uncond.reshape(batch, -1),
+                     uncond is not None, flat, dummy if noise is None else noise.reshape(batch, -1), noise is not None,
+                     prev.reshape(batch, -1), dummy if x0_out is None else x0_out.reshape(batch, -1),
+                     x0_out is not None, np.uint64(seed), np.uint64(call), finite)
+        return bool(finite.all())
+
+
+NUMBA_DEPENDENCIES = {"fastgen._constants": "6bc5e80a33e11042", "fastgen.random._numba": "07fbf016c49e8f95"}

@@ -1,0 +1,99 @@
+"""Partition functions of Gaussian-Bernoulli RBMs: exact (every hidden state, the visible
+layer integrated analytically) and annealed importance sampling. Public through
+fastgen.gbrbm, whose docstring states the model."""
+from __future__ import annotations
+
+import math
+
+from .._arrays import Dispatch
+from .._constants import RbmStream
+from .._partition import MAX_EXACT_UNITS, AISResult, ais_result, default_ais_betas, log_sum_over_states
+from .._validation import check_betas, check_count, check_rbm, check_seed
+
+
+def _log_z_gaussian(xp, sigma):
+    """log of the integral of exp(-sum_i v_i^2 / (2 sigma_i^2)) over v: the visible layer's
+    share of log Z, (n_v / 2) log 2 pi + sum_i log sigma_i."""
+    return 0.5 * sigma.shape[0] * math.log(2.0 * math.pi) + float(xp.log(sigma.astype(xp.float64)).sum())
+
+
+def _softplus(xp, x):
+    return xp.logaddexp(0.0, x)
+
+
+# ---------------------------------------------------------------- unchecked versions
+
+
+def exact(xp, W, b, c, sigma) -> float:
+    """log Z = log Z_gaussian + logsumexp_h [c.h + sum_i ((b + W h)_i^2 - b_i^2) / (2 sigma_i^2)]
+    (completing the square), the square difference taken as (W h)_i ((W h)_i + 2 b_i) so
+    that it does not cancel; every hidden state in chunks, float64."""
+    W, b, c, sigma = (a.astype(xp.float64) for a in (W, b, c, sigma))
+    half_precision = 0.5 / (sigma * sigma)
+
+    def log_weight(states):
+        wh = states @ W.T
+        return states @ c + (wh * (wh + 2.0 * b) * half_precision).sum(axis=1)
+
+    return _log_z_gaussian(xp, sigma) + log_sum_over_states(xp, W.shape[1], W.shape[0], log_weight)
+
+
+def ais(kernels, W, b, c, sigma, n_chains, betas, seed, wrap=lambda a: a) -> AISResult:
+    """The AISResult of checked backend arrays (its log weights through `wrap`).
+
+    Anneals the weights and the hidden bias: p*_beta(v) = exp(-sum_i (v_i - b_i)^2 /
+    (2 sigma_i^2)) prod_j (1 + exp(beta a_j)), a = c + (v / sigma^2) W. At beta = 0 this is
+    N(b, sigma^2) times 2^n_hidden. The transition at beta: h ~ sigmoid(beta a), then
+    v ~ N(b + beta W h, sigma^2). One Python step per beta on all chains at once, GEMMs and
+    the weights in float64, the draws from the backend's kernels (row = chain, so chain i's
+    draws depend on (seed, i) only): counter 0 of RbmStream.INIT for the start, counter k
+    of RbmStream.HIDDEN and RbmStream.VISIBLE for the transition at betas[k]."""
+    xp = kernels.xp
+    W, b, c, sigma = (a.astype(xp.float64) for a in (W, b, c, sigma))
+    n_visible, n_hidden = W.shape
+    scaled = W / (sigma * sigma)[:, None]
+    zero_bias = xp.zeros(n_hidden)
+    v, _ = kernels.gbrbm.gaussian(xp.zeros((n_chains, n_visible)), b, sigma, seed, 0, RbmStream.INIT)
+    log_weights = xp.zeros(n_chains)
+    last = betas.size - 1
+    for k in range(1, last + 1):
+        beta, beta_prev = float(betas[k]), float(betas[k - 1])
+        a = v @ scaled
+        a += c
+        log_weights += (_softplus(xp, beta * a) - _softplus(xp, beta_prev * a)).sum(axis=1)
+        if k == last:
+            break
+        h, _ = kernels.rbm.bernoulli(beta * a, zero_bias, seed, k, RbmStream.HIDDEN)
+        v, _ = kernels.gbrbm.gaussian(beta * (h @ W.T), b, sigma, seed, k, RbmStream.VISIBLE)
+    return ais_result(log_weights, _log_z_gaussian(xp, sigma) + n_hidden * math.log(2.0), wrap)
+
+
+# ---------------------------------------------------------------- checked public ops
+
+
+def log_partition_exact(W, b, c, sigma, *, backend=None) -> float:
+    """log Z of the Gaussian-Bernoulli RBM (W, b, c, sigma), exactly: every hidden state
+    (at most 2^25), the visible layer integrated analytically, float64 throughout."""
+    call = Dispatch(backend, W=W, b=b, c=c, sigma=sigma)
+    xp = call.kernels.xp
+    W, b, c, sigma = check_rbm(xp, *call.arrays, nonempty=True)
+    if W.shape[1] > MAX_EXACT_UNITS:
+        raise ValueError(
+            f"W of shape {tuple(W.shape)}: exact log Z enumerates the hidden layer, at most {MAX_EXACT_UNITS} "
+            f"units (2^{MAX_EXACT_UNITS} states); use log_partition_ais for larger models"
+        )
+    return exact(xp, W, b, c, sigma)
+
+
+def log_partition_ais(W, b, c, sigma, *, n_chains=100, betas=None, seed=0, backend=None) -> AISResult:
+    """AIS estimate of log Z (Salakhutdinov & Murray, 2008) of the Gaussian-Bernoulli RBM.
+
+    The base model (beta = 0) is N(b, sigma^2) on the visible units times uniform hidden
+    units, log Z_0 = (n_v / 2) log 2 pi + sum_i log sigma_i + n_h log 2; the weights and the
+    hidden bias are annealed in. `betas`: increasing inverse temperatures from 0 to 1
+    (default: `default_ais_betas()`, about 14,500 steps, one batched step each)."""
+    call = Dispatch(backend, W=W, b=b, c=c, sigma=sigma)
+    W, b, c, sigma = check_rbm(call.kernels.xp, *call.arrays, nonempty=True)
+    n_chains = check_count("n_chains", n_chains)
+    betas = default_ais_betas() if betas is None else check_betas(betas, from_zero=True)
+    return ais(call.kernels, W, b, c, sigma, n_chains, betas, check_seed("seed", seed), call.wrap)

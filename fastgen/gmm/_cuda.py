@@ -1,0 +1,66 @@
+"""The `cuda` backend of the Gaussian-mixture family (interface in _kernels.py).
+
+csrc/cuda/gmm.cu evaluates the per-point math of gmm.h (one thread per point) into a
+chunk of responsibilities; cuBLAS (CuPy batched matmul) reduces the chunk into the
+statistics centred on the means. Chunks bound the GPU memory: the (rows, K) float64
+responsibilities and the (K, rows, D) centred and weighted rows stay under _CHUNK_BYTES."""
+import cupy as cp
+import numpy as np
+
+from .._cuda import kernel, suffix
+from ._kernels import GmmKernels
+
+_CHUNK_BYTES = 1 << 29
+_SHARED_BYTES = 48 * 1024  # dynamic shared memory a block may take without opting in
+
+
+def _launch(X, means_t, prec_t, full, bias, normalise, out, log_norm):
+    N, D = X.shape
+    K = means_t.shape[1]
+    per_thread = ((D + 2) if full else 2) * X.dtype.itemsize
+    threads = min(256, _SHARED_BYTES // per_thread // 32 * 32)
+    if threads < 32:
+        most = _SHARED_BYTES // 32 // X.dtype.itemsize - 2
+        raise ValueError(f"the cuda backend takes at most {most} features, got {D}")
+    blocks = max(1, min((N + threads - 1) // threads, 65535))
+    kernel("gmm", "gmm_estep_" + suffix(X.dtype))(
+        (blocks,), (threads,),
+        (X, means_t, prec_t, np.bool_(full), bias, np.uint64(N), np.int64(K), np.int64(D), np.bool_(normalise), out,
+         log_norm),
+        shared_mem=threads * per_thread,
+    )
+
+
+class Kernels(GmmKernels):
+    def _device(self, X, means_t, prec_t, bias):
+        return (cp.ascontiguousarray(cp.asarray(a)) for a in (X, means_t, prec_t, bias))
+
+    def weighted_log_prob(self, X, means_t, prec_t, full, bias):
+        X, means_t, prec_t, bias = self._device(X, means_t, prec_t, bias)
+        out = cp.empty((X.shape[0], means_t.shape[1]), dtype=cp.float64)
+        _launch(X, means_t, prec_t, full, bias, False, out, out)
+        return out.get()
+
+    def em_pass(self, X, means_t, prec_t, full, bias):
+        X, means_t, prec_t, bias = self._device(X, means_t, prec_t, bias)
+        N, D = X.shape
+        K = means_t.shape[1]
+        rows = max(1, min(N, _CHUNK_BYTES // (8 * K * (2 * D + 1))))
+        nk = cp.zeros(K)
+        s1 = cp.zeros((K, D))
+        s2 = cp.zeros((K, D, D) if full else (K, D))
+        log_likelihood = cp.zeros(())
+        resp = cp.empty((rows, K))
+        log_norm = cp.empty(rows)
+        for start in range(0, N, rows):
+            chunk = X[start:start + rows]
+            n = chunk.shape[0]
+            _launch(chunk, means_t, prec_t, full, bias, True, resp[:n], log_norm[:n])
+            r = resp[:n]
+            centred = (chunk[None, :, :] - means_t.T[:, None, :]).astype(cp.float64)  # (K, n, D), as in the kernel
+            weighted = r.T[:, :, None] * centred
+            log_likelihood += log_norm[:n].sum()
+            nk += r.sum(axis=0)
+            s1 += weighted.sum(axis=1)
+            s2 += cp.matmul(weighted.transpose(0, 2, 1), centred) if full else (weighted * centred).sum(axis=1)
+        return float(log_likelihood), nk.get(), s1.get(), s2.get()

@@ -1,0 +1,61 @@
+"""The kernel interface of the Gaussian-mixture family: the E-step (per-point math in
+csrc/include/fastgen/gmm.h) on NumPy arrays of one float dtype; the `cuda` backend copies
+them to the device. Implemented by `Kernels` in _cpu.py, _numba.py and _cuda.py;
+tests/test_layout.py checks that each implements every method here.
+
+Parameters, component index last, as gmm.h lays them out: means_t (D, K); prec_t (D, D, K)
+(full: the upper-triangular Cholesky factor of each precision; tied: one repeated) or
+(D, K) (diagonal and spherical factors); bias (K,) float64 = log w_k + log det U_k -
+D/2 log 2 pi; `full` says which.
+"""
+import abc
+
+import numpy as np
+
+
+class GmmKernels(abc.ABC):
+    @abc.abstractmethod
+    def weighted_log_prob(self, X, means_t, prec_t, full, bias):
+        """(N, K) float64: log(w_k N(x_n | mean_k, cov_k))."""
+
+    @abc.abstractmethod
+    def em_pass(self, X, means_t, prec_t, full, bias):
+        """(sum_n log p(x_n), nk (K,), s1 (K, D), s2): the fused E-step, the responsibilities
+        reduced at once into float64 sufficient statistics centred on the means the log
+        densities used (mean_k = means_t[:, k] as float64): nk = sum r_k, s1 = sum r_k (x -
+        mean_k), s2 = sum r_k (x - mean_k)(x - mean_k)^T as (K, D, D) when `full`, else its
+        diagonal (K, D). The N x K responsibilities are never stored."""
+
+
+def _symmetric_from_upper(s2_upper):
+    """(D, D, K) upper triangles (j >= i) -> (K, D, D) symmetric matrices."""
+    upper = np.triu(np.moveaxis(s2_upper, -1, 0))
+    return upper + np.swapaxes(np.triu(upper, 1), 1, 2)
+
+
+class ComponentLastKernels(GmmKernels):
+    """The CPU backends: their passes write the statistics component-last, nk (K), s1 (D, K),
+    s2 (D, D, K) upper triangle or (D, K), through `_em_pass` and `_weighted_log_prob`."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def _em_pass(X, means_t, prec_t, full, bias, nk, s1, s2):
+        """Fills nk, s1, s2 (zeros on entry) and returns sum_n log p(x_n)."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def _weighted_log_prob(X, means_t, prec_t, full, bias, out):
+        """Fills out (N, K)."""
+
+    def em_pass(self, X, means_t, prec_t, full, bias):
+        D, K = means_t.shape
+        nk = np.zeros(K)
+        s1 = np.zeros((D, K))
+        s2 = np.zeros((D, D, K) if full else (D, K))
+        log_likelihood = self._em_pass(X, means_t, prec_t, full, bias, nk, s1, s2)
+        return float(log_likelihood), nk, np.ascontiguousarray(s1.T), _symmetric_from_upper(s2) if full else s2.T.copy()
+
+    def weighted_log_prob(self, X, means_t, prec_t, full, bias):
+        out = np.empty((X.shape[0], means_t.shape[1]))
+        self._weighted_log_prob(X, means_t, prec_t, full, bias, out)
+        return out

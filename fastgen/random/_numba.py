@@ -1,0 +1,243 @@
+"""The `numba` backend of the random family: Philox4x32-10 uniforms and Box-Muller normals,
+operation for operation as csrc/include/fastgen/random.h and the loops of csrc/cpu/random.h,
+so that `cpu` and `numba` draw bit-identical numbers. The Philox rounds and the row
+helpers here are the shared random draws of every other family's Numba kernels. All
+arithmetic is in uint64 with explicit masks: Numba would turn a mix of signed and unsigned
+64-bit integers into floats."""
+import numpy as np
+from numba import njit, prange
+
+from .._constants import PARALLEL_NORMALS, PARALLEL_WORK, RbmStream
+from .._numba import Variants
+from .._numba_math import HALF_F32, LN2_HI_F32, LN2_LO_F32, ONE_F32, ROUND_F32
+from ._kernels import RandomKernels
+
+# ---- Philox4x32-10, as csrc/include/fastgen/random.h (see there for the counter layout)
+
+
+_MASK32 = np.uint64(0xFFFFFFFF)
+_M0 = np.uint64(0xD2511F53)
+_M1 = np.uint64(0xCD9E8D57)
+_W0 = np.uint64(0x9E3779B9)
+_W1 = np.uint64(0xBB67AE85)
+_SHIFT32 = np.uint64(32)
+_SHIFT9 = np.uint64(9)
+_INV_2_23 = np.float32(1.1920928955078125e-07)
+
+
+@njit(cache=True, inline="always")
+def _philox_round(c0, c1, c2, c3, k0, k1):
+    """philox_round of random.h on uint64 values < 2**32: the next counter words."""
+    p0 = _M0 * c0
+    p1 = _M1 * c2
+    return ((p1 >> _SHIFT32) ^ c1 ^ k0) & _MASK32, p1 & _MASK32, ((p0 >> _SHIFT32) ^ c3 ^ k1) & _MASK32, p0 & _MASK32
+
+
+@njit(cache=True, inline="always")
+def _round_key(key, rnd, increment):
+    """The key of round `rnd`: key + rnd * increment mod 2**32."""
+    return (key + np.uint64(rnd) * increment) & _MASK32
+
+
+@njit(cache=True, inline="always")
+def philox4x32_10(c0, c1, c2, c3, k0, k1):
+    """Ten Philox rounds on counter (c0..c3) with key (k0, k1); uint64 values < 2**32."""
+    for rnd in range(10):
+        c0, c1, c2, c3 = _philox_round(c0, c1, c2, c3, _round_key(k0, rnd, _W0), _round_key(k1, rnd, _W1))
+    return c0, c1, c2, c3
+
+
+@njit(cache=True, inline="always")
+def philox_block(seed, call, stream, group):
+    """The four words of elements 4*group .. 4*group+3 of draw (seed, call, stream)."""
+    seed = np.uint64(seed)
+    group = np.uint64(group)
+    return philox4x32_10(
+        group & _MASK32, group >> _SHIFT32, np.uint64(call), np.uint64(stream), seed & _MASK32, seed >> _SHIFT32
+    )
+
+
+@njit(cache=True, inline="always")
+def uniform_open01(word):
+    """Top 23 bits of a word as a float32 in (0, 1), exactly as uniform_open01 in C++."""
+    return (np.float32(word >> _SHIFT9) + HALF_F32) * _INV_2_23
+
+
+# ---- rows of uniforms and normals, as csrc/cpu/random.h
+
+_LANES = 32  # as kLanes in row_uniforms (csrc/cpu/random.h)
+
+
+@njit(cache=True, inline="always")
+def row_uniforms(begin, n, seed, call, stream, u):
+    """row_uniforms of csrc/cpu/random.h: the uniforms of elements [begin, begin + n) into u,
+    the Philox blocks of _LANES consecutive groups at a time so that the rounds vectorise."""
+    key0 = np.uint64(seed) & _MASK32
+    key1 = np.uint64(seed) >> _SHIFT32
+    c0 = np.empty(_LANES, np.uint64)
+    c1 = np.empty(_LANES, np.uint64)
+    c2 = np.empty(_LANES, np.uint64)
+    c3 = np.empty(_LANES, np.uint64)
+    block = np.empty(4 * _LANES, np.float32)
+    end = begin + n
+    g0 = begin >> 2
+    while g0 * 4 < end:
+        for lane in range(_LANES):
+            g = np.uint64(g0 + lane)
+            c0[lane] = g & _MASK32
+            c1[lane] = g >> _SHIFT32
+            c2[lane] = np.uint64(call)
+            c3[lane] = np.uint64(stream)
+        for rnd in range(10):
+            k0 = _round_key(key0, rnd, _W0)
+            k1 = _round_key(key1, rnd, _W1)
+            for lane in range(_LANES):
+                c0[lane], c1[lane], c2[lane], c3[lane] = _philox_round(c0[lane], c1[lane], c2[lane], c3[lane], k0, k1)
+        for lane in range(_LANES):
+            block[4 * lane] = uniform_open01(c0[lane])
+            block[4 * lane + 1] = uniform_open01(c1[lane])
+            block[4 * lane + 2] = uniform_open01(c2[lane])
+            block[4 * lane + 3] = uniform_open01(c3[lane])
+        for i in range(max(begin, g0 * 4), min(end, (g0 + _LANES) * 4)):
+            u[i - begin] = block[i - g0 * 4]
+        g0 += _LANES
+
+
+_SQRT_HALF = np.float32(0.707106781186547524)
+_LOG_P = tuple(np.float32(c) for c in (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1,
+                                  1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1,
+                                  3.3333331174e-1))
+_QUARTER, _TWO_PI = np.float32(0.25), np.float32(6.28318530717958648)
+_SIN_P = (np.float32(-1.9515295891e-4), np.float32(8.3321608736e-3), np.float32(-1.6666654611e-1))
+_COS_P = (np.float32(2.443315711809948e-5), np.float32(-1.388731625493765e-3), np.float32(4.166664568298827e-2))
+_MINUS_TWO = np.float32(-2.0)
+_FOUR = np.float32(4.0)
+
+
+@njit(cache=True)
+def _box_muller_pairs(radius, angle, mantissa_bits, pairs, n_pairs):
+    """box_muller of random.h on pairs (radius[p], angle[p]) into pairs[2p], pairs[2p+1]. The
+    mantissa of log_positive is read through a float view of bits written by a first loop
+    (Numba has no scalar bit cast)."""
+    radius_bits = radius.view(np.uint32)
+    for p in range(n_pairs):
+        mantissa_bits[p] = (radius_bits[p] & np.uint32(0x007FFFFF)) | np.uint32(0x3F000000)
+    mantissa = mantissa_bits.view(np.float32)
+    for p in range(n_pairs):
+        e = np.float32(np.int32(radius_bits[p] >> np.uint32(23)) - np.int32(126))
+        f = mantissa[p]
+        low = f < _SQRT_HALF
+        e = e - ONE_F32 if low else e
+        m = (f + f) - ONE_F32 if low else f - ONE_F32
+        z = m * m
+        y = _LOG_P[0]
+        y = y * m + _LOG_P[1]
+        y = y * m + _LOG_P[2]
+        y = y * m + _LOG_P[3]
+        y = y * m + _LOG_P[4]
+        y = y * m + _LOG_P[5]
+        y = y * m + _LOG_P[6]
+        y = y * m + _LOG_P[7]
+        y = y * m + _LOG_P[8]
+        y = (y * m) * z
+        y = y + e * LN2_LO_F32
+        y = y - HALF_F32 * z
+        log = (m + y) + e * LN2_HI_F32
+        r = np.sqrt(_MINUS_TWO * log)
+        a = angle[p]
+        q = (a * _FOUR + ROUND_F32) - ROUND_F32
+        x = (a - q * _QUARTER) * _TWO_PI
+        z = x * x
+        ps = _SIN_P[0]
+        ps = ps * z + _SIN_P[1]
+        ps = ps * z + _SIN_P[2]
+        ps = ((ps * z) * x) + x
+        pc = _COS_P[0]
+        pc = pc * z + _COS_P[1]
+        pc = pc * z + _COS_P[2]
+        pc = ((pc * z) * z - HALF_F32 * z) + ONE_F32
+        quadrant = np.int32(q) & np.int32(3)
+        swap = (quadrant & np.int32(1)) != 0
+        sin_sign = -ONE_F32 if quadrant >= 2 else ONE_F32
+        cos_sign = -ONE_F32 if (quadrant == 1 or quadrant == 2) else ONE_F32
+        s = sin_sign * (pc if swap else ps)
+        c = cos_sign * (ps if swap else pc)
+        pairs[2 * p] = r * c
+        pairs[2 * p + 1] = r * s
+
+
+@njit(cache=True)
+def row_normals(begin, n, seed, call, stream, u, radius, angle, mantissa_bits, z):
+    """row_normals of csrc/cpu/random.h: normals of elements [begin, begin + n) into z."""
+    first = begin - (begin & 1)
+    last = (begin + n + 1) - ((begin + n + 1) & 1)
+    n_pairs = (last - first) // 2
+    row_uniforms(first, last - first, seed, call, stream, u)
+    for p in range(n_pairs):
+        radius[p] = u[2 * p]
+        angle[p] = u[2 * p + 1]
+    _box_muller_pairs(radius, angle, mantissa_bits, u, n_pairs)
+    shift = begin - first
+    for j in range(n):
+        z[j] = u[j + shift]
+
+
+# ---- the kernels of the random family
+
+_CHUNK = 4096  # elements per parallel task; a multiple of 4, so chunks start on Philox blocks
+
+
+def _random_binary(state, seed, call):
+    flat = state.reshape(-1)
+    n = flat.size
+    one = state.dtype.type(1)
+    zero = state.dtype.type(0)
+    for g in prange((n + 3) // 4):
+        words = philox_block(seed, call, RbmStream.INIT, g)
+        for k in range(4):
+            i = g * 4 + k
+            if i < n:
+                flat[i] = one if (words[k] >> np.uint64(31)) != 0 else zero
+
+
+def _uniforms(out, seed, call, stream):
+    n = out.size
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        begin = c * _CHUNK
+        row_uniforms(begin, min(_CHUNK, n - begin), seed, call, stream, out[begin:])
+
+
+def _normals(out, seed, call, stream):
+    n = out.size
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        u = np.empty(2 * (_CHUNK + 2), np.float32)
+        radius = np.empty(_CHUNK // 2 + 1, np.float32)
+        angle = np.empty(_CHUNK // 2 + 1, np.float32)
+        bits = np.empty(_CHUNK // 2 + 1, np.uint32)
+        begin = c * _CHUNK
+        row_normals(begin, min(_CHUNK, n - begin), seed, call, stream, u, radius, angle, bits, out[begin:])
+
+
+_uniforms_kernel = Variants(_uniforms, PARALLEL_WORK)
+_normals_kernel = Variants(_normals, PARALLEL_NORMALS)
+_random_binary_kernel = Variants(_random_binary, PARALLEL_WORK)
+
+
+class Kernels(RandomKernels):
+    def uniforms(self, n, seed, call, stream):
+        out = np.empty(n, dtype=np.float32)
+        _uniforms_kernel(n, out, np.uint64(seed), np.uint64(call), np.uint64(stream))
+        return out
+
+    def normals(self, n, seed, call, stream):
+        out = np.empty(n, dtype=np.float32)
+        _normals_kernel(n, out, np.uint64(seed), np.uint64(call), np.uint64(stream))
+        return out
+
+    def random_binary(self, shape, dtype, seed, call):
+        state = np.empty(shape, dtype=dtype)
+        _random_binary_kernel(state.size, state, np.uint64(seed), np.uint64(call))
+        return state
+
+
+NUMBA_DEPENDENCIES = {"fastgen._constants": "6bc5e80a33e11042", "fastgen._numba_math": "620c77386a45edcb"}

@@ -1,0 +1,266 @@
+"""_RBMBase, the machinery of the RBM estimators (fastgen.BernoulliRBM and
+fastgen.GaussianBernoulliRBM): the epoch loop that commits only completed epochs,
+partial_fit, free_energy, log_partition with its cache, log_likelihood, and the CD-k/PCD-k
+trainer."""
+from __future__ import annotations
+
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state, gen_even_slices
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._arrays import host
+from .._estimator import BACKEND_CONSTRAINT, FastgenEstimatorMixin, _PhiloxStream
+from . import _loops
+
+
+class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """What the RBM estimators share. A subclass names its public ops module (`_ops`, with
+    log_partition_exact and log_partition_ais), its loops module (`_loops`, with
+    free_energy), its parameters (`_model_attributes`, W first, in the order of the ops'
+    arguments), and provides __init__, _initial_state, _trainer and _progress."""
+
+    _ops = None
+    _loops = None
+    _model_attributes = ("components_", "intercept_visible_", "intercept_hidden_")
+    _accept_sparse = False
+
+    # scikit-learn's BernoulliRBM constraints, and fastgen's own hyperparameters
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "cd_k": [Interval(Integral, 1, None, closed="left")],
+        "persistent": ["boolean"],
+        "n_chains": [Interval(Integral, 1, None, closed="left"), None],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "backend": BACKEND_CONSTRAINT,
+    }
+
+    @property
+    def _trained_attributes(self):
+        return (*self._model_attributes, "h_samples_")
+
+    # ------------------------------------------------------------ validation
+
+    def _check_X(self, X, reset):
+        X = validate_data(self, X, accept_sparse="csr" if self._accept_sparse else False,
+                          dtype=(np.float64, np.float32), reset=reset)
+        if not reset and hasattr(self, "components_") and X.shape[1] != self.components_.shape[1]:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} has "
+                f"{self.components_.shape[1]} visible units (components_.shape[1])"
+            )
+        return X
+
+    def _check_likelihood_X(self, X):
+        """X checked for log_likelihood (a subclass may narrow the data it scores)."""
+        return self._check_X(X, reset=False)
+
+    def _fitted(self):
+        """(kernels, W, *the other parameters) of a fitted (or hand-set) model: W (n_features,
+        n_components) and the others, in the order of `_model_attributes`, as the backend's
+        arrays. NotFittedError comes before any input check."""
+        check_is_fitted(self, self._model_attributes)
+        kernels = self._kernels()
+        xp, dtype = kernels.xp, self._dtype()
+        arrays = (self.components_.T, *(getattr(self, name) for name in self._model_attributes[1:]))
+        return (kernels, *(xp.ascontiguousarray(xp.asarray(a, dtype=dtype)) for a in arrays))
+
+    def _dtype(self):
+        return self.components_.dtype if self.components_.dtype in (np.float32, np.float64) else np.float64
+
+    @staticmethod
+    def _dense(xp, X, dtype):
+        X = X.toarray() if sp.issparse(X) else X
+        return xp.ascontiguousarray(xp.asarray(X, dtype=dtype))
+
+    # ------------------------------------------------------------ training
+
+    def fit(self, X, y=None):
+        """Fit the model to X (n_samples, n_features) with `n_iter` epochs of CD-k/PCD-k."""
+        for _ in self.fit_iter(X):
+            pass
+        return self
+
+    def fit_iter(self, X, y=None):
+        """Like `fit`, as a generator that yields the epoch number after each epoch.
+
+        The estimator is updated after every completed epoch; an exception before the
+        first one leaves a previously fitted model unchanged."""
+        kernels = self._check_hyperparameters()
+        X, data_attributes = self._validate_for_fit(self._check_X, X)  # committed with the first epoch
+        return self._epochs(kernels, X, data_attributes)
+
+    def _commit(self, state, data_attributes, stream):
+        self._commit_fit(data_attributes, {**state, "_philox": stream})
+
+    def _epochs(self, kernels, X, data_attributes):
+        rng = check_random_state(self.random_state)
+        dtype = X.dtype
+        n_samples = X.shape[0]
+        state = self._initial_state(rng, X, dtype)
+        stream = _PhiloxStream(rng)
+        n_batches = int(np.ceil(n_samples / self.batch_size))
+        batches = list(gen_even_slices(n_batches * self.batch_size, n_batches, n_samples=n_samples))
+        xp = kernels.xp
+        data = X if sp.issparse(X) else self._dense(xp, X, dtype)
+        trainer = self._trainer(kernels, state, dtype, X)
+        begin = time.time()
+        for epoch in range(1, self.n_iter + 1):
+            for batch in batches:
+                trainer.step(self._dense(xp, data[batch], dtype), stream)
+            trainer.store(state)
+            self._commit(state, data_attributes, stream)
+            if self.verbose:
+                end = time.time()
+                print(f"[{type(self).__name__}] Iteration {epoch}, {self._progress(X)}, time = {end - begin:.2f}s")
+                begin = end
+            yield epoch
+        if self.n_iter == 0:
+            self._commit(state, data_attributes, stream)
+
+    def _initial_state(self, rng, X, dtype):
+        """The trained attributes before any update, drawn as scikit-learn draws them."""
+        n_chains = self.batch_size if self.n_chains is None else self.n_chains
+        return {
+            "components_": np.asarray(rng.normal(0, 0.01, (self.n_components, X.shape[1])), order="F", dtype=dtype),
+            "intercept_hidden_": np.zeros(self.n_components, dtype=dtype),
+            "intercept_visible_": np.zeros(X.shape[1], dtype=dtype),
+            "h_samples_": np.zeros((n_chains, self.n_components), dtype=dtype),
+        }
+
+    def partial_fit(self, X, y=None):
+        """One CD-k/PCD-k update on X as a single batch (initialising the model if needed)."""
+        kernels = self._check_hyperparameters()
+        first_call = not hasattr(self, "components_")
+        X = self._check_X(X, reset=first_call)
+        dtype = X.dtype if first_call else self._dtype()
+        if first_call:
+            rng = check_random_state(self.random_state)
+            self.__dict__.update(self._initial_state(rng, X, dtype))
+            self._philox = _PhiloxStream(rng)
+        state = {name: getattr(self, name) for name in self._trained_attributes}
+        trainer = self._trainer(kernels, state, dtype, X)
+        trainer.step(self._dense(kernels.xp, X, dtype), self._stream())
+        trainer.store(state)
+        self.__dict__.update(state)
+        return self
+
+    # ------------------------------------------------------------ inference
+
+    def free_energy(self, X):
+        """Free energy F(v) of each row of X (float64), F(v) = -log sum_h exp(-E(v, h))."""
+        kernels, *params = self._fitted()
+        X = self._check_X(X, reset=False)
+        return host(self._loops.free_energy(kernels, self._dense(kernels.xp, X, params[0].dtype), *params))
+
+    # ------------------------------------------------------------ log-likelihood
+
+    def log_partition(self, method="ais", **kwargs):
+        """log Z of the model: method "exact" (a float, the `log_partition_exact` of the
+        model's ops module, fastgen.rbm or fastgen.gbrbm) or "ais" (an AISResult, its
+        `log_partition_ais` with the options it takes besides the model). The result is
+        cached for these arguments until the parameters change (by training or by hand)."""
+        _, *params = self._fitted()
+        functions = {"exact": self._ops.log_partition_exact, "ais": self._ops.log_partition_ais}
+        parameters = [getattr(self, name) for name in self._model_attributes]
+        return self._cached_log_partition(method, kwargs, functions, parameters, params)
+
+    def log_likelihood(self, X, method="ais", **kwargs):
+        """Mean over the rows of X of log p(v) = -F(v) - log Z, with log Z from
+        `log_partition(method, **kwargs)` (cached; for "ais", its log_z)."""
+        kernels, *params = self._fitted()
+        X = self._check_likelihood_X(X)
+        free = host(self._loops.free_energy(kernels, self._dense(kernels.xp, X, params[0].dtype), *params))
+        log_z = self.log_partition(method, **kwargs)
+        return float(-np.mean(free) - (log_z if method == "exact" else log_z.log_z))
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = self._accept_sparse
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def is_binary(X):
+    """Whether X (dense or sparse) holds only zeros and ones."""
+    values = X.data if sp.issparse(X) else X
+    return bool(((values == 0) | (values == 1)).all())
+
+
+class Trainer:
+    """Parameters of one fit on the backend's arrays, and the CD-k/PCD-k update step."""
+
+    def __init__(self, estimator, kernels, state, dtype, binary_data):
+        xp = kernels.xp
+        self.kernels = kernels
+        self.binary_data = binary_data
+        self.k = estimator.cd_k
+        self.persistent = estimator.persistent
+        self.learning_rate = estimator.learning_rate
+        self.momentum = estimator.momentum
+        self.weight_decay = estimator.weight_decay
+        # W as the kernels want it: (n_features, n_components), C-contiguous.
+        self.W = xp.ascontiguousarray(xp.asarray(state["components_"].T, dtype=dtype))
+        self.b = xp.asarray(state["intercept_visible_"], dtype=dtype)
+        self.c = xp.asarray(state["intercept_hidden_"], dtype=dtype)
+        self.chains = xp.asarray(state["h_samples_"], dtype=dtype)
+        self.velocity = None  # made at the first step with momentum: one per parameter
+
+    def _parameters(self):
+        """The trained arrays, updated in place, W first."""
+        return [self.W, self.b, self.c]
+
+    def _statistics(self, v_data, chains, seed, counter):
+        """(the updates of _parameters(), already times the learning rate; the new hidden chains)."""
+        dW, db, dc, chains = _loops.cd_statistics(
+            self.kernels, v_data, self.W, self.b, self.c, self.k, chains, seed, counter, self.binary_data,
+            scale=self.learning_rate,
+        )
+        return [dW, db, dc], chains
+
+    def _updated(self):
+        """Called after each update of the parameters."""
+
+    def step(self, v_data, stream):
+        """One CD-k/PCD-k update of the parameters."""
+        seed, counter = stream.take(self.k + 1)
+        chains = self.chains if self.persistent else None
+        steps, chains = self._statistics(v_data, chains, seed, counter)
+        if self.persistent:
+            self.chains = chains
+        if self.weight_decay:
+            steps[0] -= (self.learning_rate * self.weight_decay) * self.W
+        parameters = self._parameters()
+        if self.momentum and self.velocity is None:
+            self.velocity = [self.kernels.xp.zeros_like(p) for p in parameters]
+        for i, (param, step) in enumerate(zip(parameters, steps)):
+            if self.velocity is not None:
+                velocity = self.velocity[i]
+                velocity *= self.momentum
+                velocity += step
+                step = velocity
+            param += step
+        self._updated()
+
+    def store(self, state):
+        """Copies of the trained parameters into `state` (NumPy arrays, as scikit-learn's):
+        the training goes on in place, so what is committed must not move with it."""
+        state["components_"] = np.array(host(self.W).T, order="F")
+        state["intercept_visible_"] = np.array(host(self.b))
+        state["intercept_hidden_"] = np.array(host(self.c))
+        state["h_samples_"] = np.array(host(self.chains))

@@ -1,0 +1,36 @@
+"""The kernel interface of the binary RBM family: the fused epilogues that follow the GEMMs
+(csrc/include/fastgen/rbm.h), on one backend's own arrays. Implemented by `Kernels` in
+_cpu.py, _numba.py and _cuda.py; tests/test_layout.py checks that each implements every
+method here. Draws follow the Philox layout of csrc/include/fastgen/random.h: element i of
+an output uses uniform (seed, call, stream, i).
+"""
+import abc
+
+
+class RbmKernels(abc.ABC):
+    # Whether bernoulli_binary and outer_pair are sums of selected rows (faster than a GEMM
+    # for sparse binary states on the CPU), rather than the GEMM they equal.
+    sparse_products: bool
+
+    @abc.abstractmethod
+    def bernoulli(self, logits, bias, seed, call, stream):
+        """(state, prob): prob = sigmoid(logits + bias), computed in place of `logits`, and
+        state ~ Bernoulli(prob), both (rows, n_cols)."""
+
+    @abc.abstractmethod
+    def bernoulli_binary(self, states, W, bias, seed, call, stream):
+        """The draws of `bernoulli` with logits = states @ W, for binary `states` and C-contiguous W."""
+
+    @abc.abstractmethod
+    def outer_pair(self, a, values_a, scale_a, b, values_b, scale_b):
+        """scale_a a^T @ values_a + scale_b b^T @ values_b for binary `a` and `b` (the CD weight gradient)."""
+
+    @abc.abstractmethod
+    def free_energy(self, logits, hidden_bias, visible_term):
+        """float64 (rows,): -visible_term - sum_j softplus(logits + hidden_bias)."""
+
+    @abc.abstractmethod
+    def ais(self, W, b, c, base, betas, seed, n_chains):
+        """float64 (n_chains,): the log importance weights of annealed importance sampling from
+        the base model (visible bias `base`, no weights) to the RBM through float64 `betas`,
+        every chain walking all betas in one call (csrc/include/fastgen/rbm.h)."""

@@ -1,0 +1,167 @@
+"""Parallel tempering (replica exchange) for the binary RBM. Public through fastgen.rbm.
+
+Replica k samples the tempered model exp(-beta_k E(v, h)) with block Gibbs sweeps; its
+visible marginal is exp(-F_beta(v)) with F_beta(v) = -beta b.v - sum_j softplus(beta (c_j + (v W)_j)).
+All replicas' chains are stacked into one batch, so each half-step is one GEMM and one
+fused Bernoulli kernel whatever the number of temperatures (beta is folded into the logits).
+After each sweep, neighbouring temperatures exchange states with the Metropolis criterion
+on F_beta: pairs (0, 1), (2, 3), ... after even sweeps (counter + step even), pairs
+(1, 2), (3, 4), ... after odd ones, so that a run continued from its `states` with the
+next counter is the same run.
+
+Draws (random.h layout): sweep `counter + step` uses that call with RbmStream.HIDDEN for h
+(element (k * n_chains + n) * n_hidden + j) and RbmStream.VISIBLE for v, as `gibbs` on the
+stacked batch would; the swap of pair (k, k + 1) for chain n uses element k * n_chains + n
+of the same call in RbmStream.SWAP (after the streams of the Gibbs draws, so that swaps never
+reuse their uniforms).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._arrays import Dispatch, host
+from .._constants import RbmStream
+from .._validation import (
+    check_betas,
+    check_binary,
+    check_count,
+    check_counter,
+    check_float_array,
+    check_rbm,
+    check_seed,
+)
+
+
+@dataclass(frozen=True)
+class PTResult:
+    """The end of a parallel tempering run.
+
+    samples: the visible states of the beta = 1 chains, (n_chains, n_visible).
+    states: every replica's visible states, (n_temperatures, n_chains, n_visible), in the
+        order of `betas`; pass them back as `v` (with the next counter) to continue the run.
+    acceptance: float64 host array (n_temperatures - 1,), the fraction of attempted swaps
+        accepted between temperatures k and k + 1 (NaN for a pair never attempted, which
+        happens to the odd pairs in a one-sweep run).
+    """
+
+    samples: object
+    states: object
+    acceptance: np.ndarray
+
+
+class _Exchange:
+    """The replica exchanges after the sweeps of one parity: which temperatures pair up, and
+    their betas (as the states' dtype, so that the swaps judge the distributions sampled)."""
+
+    def __init__(self, xp, betas, first, dtype):
+        n_pairs = (betas.size - first) // 2
+        self.first = first
+        self.paired = slice(first, first + 2 * n_pairs)
+        own = betas[self.paired].reshape(n_pairs, 2)
+        # betas (pairs, 2, 1), each state's own and its partner's: for the visible term
+        # (float64, broadcast over chains) and the hidden logits (one more axis, over units).
+        self.betas = [xp.asarray(np.ascontiguousarray(x)[:, :, None], dtype=dtype) for x in (own, own[:, ::-1])]
+        self.betas64 = [x.astype(xp.float64) for x in self.betas]
+
+    def __call__(self, kernels, v, a, b64, zero_hidden, seed, call):
+        """Exchanges after sweep `call`, in place on the visible states v (T, N, V) and their
+        products a = v W + c (T, N, H), which follow their states. Returns the number of
+        accepted swaps of each pair (first, first + 1), (first + 2, first + 3), ..."""
+        xp = kernels.xp
+        n_temperatures, n_chains, n_hidden = a.shape
+        v_pairs = v[self.paired].reshape(-1, 2, n_chains, v.shape[2])
+        a_pairs = a[self.paired].reshape(-1, 2, n_chains, n_hidden)
+        n_pairs = a_pairs.shape[0]
+        vb = v_pairs @ b64
+        # The tempered free energies of each state at its own beta and at its partner's.
+        own, cross = (
+            kernels.rbm.free_energy(
+                (a_pairs * beta[..., None]).reshape(-1, n_hidden), zero_hidden, (vb * beta64).ravel()
+            )
+            for beta, beta64 in zip(self.betas, self.betas64)
+        )
+        # log of the Metropolis ratio of each pair's swap
+        log_ratio = (own - cross).reshape(n_pairs, 2, n_chains).sum(axis=1)
+        u = kernels.random.uniforms((n_temperatures - 1) * n_chains, seed, call, RbmStream.SWAP)
+        accept = xp.log(u.reshape(n_temperatures - 1, n_chains)[self.first::2].astype(xp.float64)) <= log_ratio
+        mask = accept[:, None, :, None]
+        v[self.paired] = xp.where(mask, v_pairs[:, ::-1], v_pairs).reshape(2 * n_pairs, n_chains, -1)
+        a[self.paired] = xp.where(mask, a_pairs[:, ::-1], a_pairs).reshape(2 * n_pairs, n_chains, n_hidden)
+        return accept.sum(axis=1)
+
+
+def run(kernels, v, W, b, c, n_steps, betas, seed, counter):
+    """`n_steps` sweeps and exchanges of the replicas v (T, N, V) at float64 `betas` (T,).
+    Returns the final states and the host float64 acceptance rate of each pair."""
+    xp = kernels.xp
+    n_temperatures, n_chains, n_visible = v.shape
+    rows = n_temperatures * n_chains
+    # Each row's beta, to fold into its logits: beta (x + bias) goes to the kernels with a zero bias.
+    row_betas = xp.asarray(np.repeat(betas, n_chains)[:, None], dtype=W.dtype)
+    zero_hidden, zero_visible = xp.zeros_like(c), xp.zeros_like(b)
+    b64 = b.astype(xp.float64)
+    # With two temperatures, odd sweeps have no pair to exchange.
+    exchanges = [_Exchange(xp, betas, first, W.dtype) for first in (0, 1) if n_temperatures - first >= 2]
+    accepted = xp.zeros(n_temperatures - 1, dtype=xp.int64)
+    attempts = np.zeros(n_temperatures - 1, dtype=np.int64)
+    v = v.reshape(rows, n_visible)
+    a = v @ W
+    a += c
+    for step in range(n_steps):
+        a *= row_betas
+        h, _ = kernels.rbm.bernoulli(a, zero_hidden, seed, counter + step, RbmStream.HIDDEN)
+        logits = h @ W.T
+        logits += b
+        logits *= row_betas
+        v, _ = kernels.rbm.bernoulli(logits, zero_visible, seed, counter + step, RbmStream.VISIBLE)
+        a = v @ W  # the exchange's free energies need it, and so does the next sweep
+        a += c
+        parity = (counter + step) % 2
+        if parity < len(exchanges):
+            shape = (n_temperatures, n_chains, -1)
+            accepted[parity::2] += exchanges[parity](
+                kernels, v.reshape(shape), a.reshape(shape), b64, zero_hidden, seed, counter + step
+            )
+            attempts[parity::2] += n_chains
+    accepted = np.asarray(host(accepted), dtype=np.float64)
+    with np.errstate(invalid="ignore"):  # 0 / 0: a pair never attempted has no rate
+        acceptance = accepted / attempts
+    return v.reshape(n_temperatures, n_chains, n_visible), acceptance
+
+
+def parallel_tempering(v, W, b, c, n_steps, betas, *, seed, counter=0, backend=None) -> PTResult:
+    """`n_steps` sweeps of parallel tempering: block Gibbs at every inverse temperature of
+    `betas` (strictly increasing in [0, 1], ending at 1), each sweep followed by Metropolis
+    exchanges between neighbouring temperatures (see the module docstring).
+
+    v: binary starting states, (n_chains, n_visible) for every replica to start there, or
+    (n_temperatures, n_chains, n_visible), e.g. a previous result's `states`. Uses counters
+    counter .. counter + n_steps - 1. Returns a PTResult (its arrays of v's kind)."""
+    call = Dispatch(backend, v=v, W=W, b=b, c=c)
+    xp = call.kernels.xp
+    v, W, b, c = call.arrays
+    W, b, c = check_rbm(xp, W, b, c)
+    betas = check_betas(betas, from_zero=False)
+    n_temperatures = betas.size
+    if v.ndim not in (2, 3):
+        raise ValueError(f"v must be 2-D (n_chains, n_visible) or 3-D (n_temperatures, n_chains, n_visible), "
+                         f"got shape {tuple(v.shape)}")
+    v = check_float_array(xp, "v", v, v.ndim, W.dtype)
+    if v.shape[-1] != W.shape[0]:
+        raise ValueError(f"v must have {W.shape[0]} columns (visible units of W), got shape {tuple(v.shape)}")
+    if v.ndim == 3 and v.shape[0] != n_temperatures:
+        raise ValueError(f"v of shape {tuple(v.shape)} must hold one set of chains per beta ({n_temperatures})")
+    if v.shape[-2] < 1:
+        raise ValueError("v must hold at least one chain")
+    check_binary(xp, "v", v)
+    n_steps = check_count("n_steps", n_steps)
+    counter = check_counter("counter", counter)
+    check_counter("counter + n_steps - 1", counter + n_steps - 1)  # the last counter used
+    if v.ndim == 2:
+        v = xp.broadcast_to(v, (n_temperatures, *v.shape))
+    states, acceptance = run(
+        call.kernels, xp.ascontiguousarray(v), W, b, c, n_steps, betas, check_seed("seed", seed), counter
+    )
+    return PTResult(call.wrap(states[-1].copy()), call.wrap(states), acceptance)
