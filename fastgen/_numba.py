@@ -18,22 +18,37 @@ it (and, through its own digest, everything that depends on it in turn).
 from __future__ import annotations
 
 import hashlib
+import types
 
 from numba import njit
 
 
 class Variants:
     """A kernel body compiled serial and parallel; `kernel(work, *args)` runs the parallel
-    one when `work` >= `threshold`."""
+    one when `work` >= `threshold`.
+
+    The parallel one compiles a copy of the body under another name: Numba's cache keys an
+    entry on the function's name, signature and bytecode, not on `parallel=True`, so two
+    dispatchers of one function would load each other's cached machine code (measured: the
+    "parallel" GMM pass ran serial, 1.4x slower)."""
 
     def __init__(self, body, threshold):
         self.serial = njit(cache=True)(body)
-        self.parallel = njit(cache=True, parallel=True)(body)
+        self.parallel = njit(cache=True, parallel=True)(_renamed(body, "_parallel"))
         self.threshold = threshold
 
     def __call__(self, work, *args):
         kernel = self.parallel if work >= self.threshold else self.serial
         return kernel(*args)
+
+
+def _renamed(function, suffix):
+    """A copy of `function` whose name, and so whose Numba cache files, end in `suffix`."""
+    copy = types.FunctionType(function.__code__, function.__globals__, function.__name__ + suffix,
+                              function.__defaults__, function.__closure__)
+    copy.__qualname__ = function.__qualname__ + suffix
+    copy.__module__ = function.__module__
+    return copy
 
 
 def digest(source: str) -> str:
