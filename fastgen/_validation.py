@@ -161,6 +161,14 @@ def check_counter(name, value):
     return _check_word(name, value, 32)
 
 
+def check_counters(counter, n_calls, last):
+    """The first of `n_calls` consecutive call counters; the last of them (named `last` in
+    errors) must be a counter too."""
+    counter = check_counter("counter", counter)
+    check_counter(last, counter + n_calls - 1)
+    return counter
+
+
 def check_flag(name, value):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")

@@ -24,7 +24,7 @@ from .._arrays import dispatch_layers
 from .._partition import AISResult, default_ais_betas
 from .._validation import (
     check_count,
-    check_counter,
+    check_counters,
     check_dbm,
     check_layer_list,
     check_layers,
@@ -76,8 +76,7 @@ def gibbs(states, weights, biases, n_steps, *, seed, counter=0, backend=None):
         raise ValueError(f"states must hold one array per layer ({len(biases)}), got {len(states)}")
     checked = check_layers(xp, [f"states[{i}]" for i in range(len(states))], states, biases, binary=True)
     n_steps = check_count("n_steps", n_steps)
-    counter = check_counter("counter", counter)
-    check_counter("counter + n_steps - 1", counter + n_steps - 1)
+    counter = check_counters(counter, n_steps, "counter + n_steps - 1")
     result = _loops.gibbs(call.kernels, checked, weights, biases, n_steps, check_seed("seed", seed), counter)
     return [call.wrap(x) for x in result]
 

@@ -14,7 +14,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import dbm as ops
 from .._arrays import host
 from .._constants import RbmStream
-from .._estimator import BACKEND_CONSTRAINT, FastgenEstimatorMixin, _PhiloxStream, public
+from .._estimator import (
+    BACKEND_CONSTRAINT,
+    FastgenEstimatorMixin,
+    _PhiloxStream,
+    public,
+)
 from .._validation import check_count, check_dbm
 from . import _loops
 

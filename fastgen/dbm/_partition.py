@@ -8,8 +8,21 @@ import numpy as np
 
 from .._arrays import dispatch_layers, host
 from .._constants import DbmStream
-from .._partition import MAX_EXACT_UNITS, AISResult, ais_result, default_ais_betas, log_sum_over_states
-from .._validation import check_betas, check_count, check_dbm, check_layer_list, check_seed, check_vector
+from .._partition import (
+    MAX_EXACT_UNITS,
+    AISResult,
+    ais_result,
+    default_ais_betas,
+    log_sum_over_states,
+)
+from .._validation import (
+    check_betas,
+    check_count,
+    check_dbm,
+    check_layer_list,
+    check_seed,
+    check_vector,
+)
 from ._loops import layer_input
 
 # ---------------------------------------------------------------- unchecked versions

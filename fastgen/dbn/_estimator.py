@@ -5,7 +5,11 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -13,7 +17,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import gbrbm as gbrbm_ops
 from .. import rbm as rbm_ops
 from .._constants import RbmStream
-from .._estimator import BACKEND_CONSTRAINT, FastgenEstimatorMixin, _PhiloxStream, public
+from .._estimator import (
+    BACKEND_CONSTRAINT,
+    FastgenEstimatorMixin,
+    _PhiloxStream,
+    public,
+)
 from .._validation import check_count, check_real, check_sigma_values
 from ..gbrbm._estimator import GaussianBernoulliRBM
 from ..rbm._estimator import BernoulliRBM

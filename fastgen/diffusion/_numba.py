@@ -4,7 +4,13 @@ of csrc/include/fastgen/diffusion.h, operation for operation (float32 stays floa
 import numpy as np
 from numba import njit, prange
 
-from .._constants import PARALLEL_STEP, ClipMode, DiffusionStream, StepColumn, VarianceMode
+from .._constants import (
+    PARALLEL_STEP,
+    ClipMode,
+    DiffusionStream,
+    StepColumn,
+    VarianceMode,
+)
 from .._numba import Variants
 from ..random._numba import row_normals
 from ._kernels import DiffusionKernels

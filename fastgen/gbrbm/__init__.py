@@ -20,7 +20,16 @@ from __future__ import annotations
 
 from .._arrays import Dispatch
 from .._partition import AISResult, default_ais_betas
-from .._validation import check_count, check_counter, check_flag, check_rbm, check_rows, check_seed, check_states
+from .._validation import (
+    check_count,
+    check_counter,
+    check_counters,
+    check_flag,
+    check_rbm,
+    check_rows,
+    check_seed,
+    check_states,
+)
 from . import _loops
 from ._partition import log_partition_ais, log_partition_exact
 
@@ -37,8 +46,8 @@ def sample_hidden(v, W, c, sigma, *, seed, counter=0, backend=None):
     v, W, c, sigma = call.arrays
     W, c, sigma = check_rbm(xp, W, c=c, sigma=sigma)
     v = check_rows(xp, "v", v, W.shape[0], W.dtype, "visible units of W")
-    h, p = _loops.sample_hidden(call.kernels, v * _loops.inverse_variance(sigma), W, c, check_seed("seed", seed),
-                          check_counter("counter", counter))
+    seed, counter = check_seed("seed", seed), check_counter("counter", counter)
+    h, p = _loops.sample_hidden(call.kernels, v * _loops.inverse_variance(sigma), W, c, seed, counter)
     return call.wrap(h), call.wrap(p)
 
 
@@ -49,8 +58,8 @@ def sample_visible(h, W, b, sigma, *, seed, counter=0, backend=None):
     h, W, b, sigma = call.arrays
     W, b, sigma = check_rbm(xp, W, b=b, sigma=sigma)
     h = check_states(xp, "h", h, W.shape[1], W.dtype, "hidden units of W")
-    v, mean = _loops.sample_visible(call.kernels, h, W, b, sigma, check_seed("seed", seed),
-                                    check_counter("counter", counter))
+    seed, counter = check_seed("seed", seed), check_counter("counter", counter)
+    v, mean = _loops.sample_visible(call.kernels, h, W, b, sigma, seed, counter)
     return call.wrap(v), call.wrap(mean)
 
 
@@ -63,8 +72,7 @@ def gibbs(v, W, b, c, sigma, n_steps, *, seed, counter=0, backend=None):
     W, b, c, sigma = check_rbm(xp, W, b, c, sigma)
     v = check_rows(xp, "v", v, W.shape[0], W.dtype, "visible units of W")
     n_steps = check_count("n_steps", n_steps)
-    counter = check_counter("counter", counter)
-    check_counter("counter + n_steps - 1", counter + n_steps - 1)  # the last counter used
+    counter = check_counters(counter, n_steps, "counter + n_steps - 1")
     v, h = _loops.gibbs(call.kernels, v, W, b, c, sigma, n_steps, check_seed("seed", seed), counter)
     return call.wrap(v), call.wrap(h)
 
@@ -100,9 +108,8 @@ def cd_statistics(v_data, W, b, c, sigma, k, *, chains=None, seed, counter=0, si
     if chains is not None:
         chains = check_states(xp, "chains", chains, W.shape[1], W.dtype, "hidden units of W")
     k = check_count("k", k)
-    counter = check_counter("counter", counter)
-    check_counter("counter + k", counter + k)
+    counter = check_counters(counter, k + 1, "counter + k")
     sigma_gradient = check_flag("sigma_gradient", sigma_gradient)
     stats = _loops.cd_statistics(call.kernels, v_data, W, b, c, sigma, k, chains, check_seed("seed", seed), counter,
-                           sigma_gradient=sigma_gradient)
+                                 sigma_gradient=sigma_gradient)
     return tuple(call.wrap(s) for s in stats)

@@ -7,7 +7,13 @@ import math
 
 from .._arrays import Dispatch
 from .._constants import RbmStream
-from .._partition import MAX_EXACT_UNITS, AISResult, ais_result, default_ais_betas, log_sum_over_states
+from .._partition import (
+    MAX_EXACT_UNITS,
+    AISResult,
+    ais_result,
+    default_ais_betas,
+    log_sum_over_states,
+)
 from .._validation import check_betas, check_count, check_rbm, check_seed
 
 

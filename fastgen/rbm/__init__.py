@@ -20,7 +20,15 @@ from __future__ import annotations
 
 from .._arrays import Dispatch
 from .._partition import AISResult, base_visible_bias, default_ais_betas
-from .._validation import check_count, check_counter, check_float_array, check_rbm, check_seed, check_states
+from .._validation import (
+    check_count,
+    check_counter,
+    check_counters,
+    check_float_array,
+    check_rbm,
+    check_seed,
+    check_states,
+)
 from . import _loops
 from ._partition import log_partition_ais, log_partition_exact
 from ._tempering import PTResult, parallel_tempering
@@ -52,7 +60,8 @@ def sample_visible(h, W, b, *, seed, counter=0, backend=None):
     h, W, b = call.arrays
     W, b = check_rbm(xp, W, b=b)
     h = check_states(xp, "h", h, W.shape[1], W.dtype, "hidden units of W")
-    v, p = _loops.sample_visible(call.kernels, h, W, b, check_seed("seed", seed), check_counter("counter", counter))
+    seed, counter = check_seed("seed", seed), check_counter("counter", counter)
+    v, p = _loops.sample_visible(call.kernels, h, W, b, seed, counter)
     return call.wrap(v), call.wrap(p)
 
 
@@ -65,8 +74,7 @@ def gibbs(v, W, b, c, n_steps, *, seed, counter=0, backend=None):
     W, b, c = check_rbm(xp, W, b, c)
     v = check_states(xp, "v", v, W.shape[0], W.dtype, "visible units of W")
     n_steps = check_count("n_steps", n_steps)
-    counter = check_counter("counter", counter)
-    check_counter("counter + n_steps - 1", counter + n_steps - 1)  # the last counter used
+    counter = check_counters(counter, n_steps, "counter + n_steps - 1")
     v, h = _loops.gibbs(call.kernels, v, W, b, c, n_steps, check_seed("seed", seed), counter)
     return call.wrap(v), call.wrap(h)
 
@@ -102,8 +110,7 @@ def cd_statistics(v_data, W, b, c, k, *, chains=None, seed, counter=0, backend=N
     if chains is not None:
         chains = check_states(xp, "chains", chains, W.shape[1], W.dtype, "hidden units of W")
     k = check_count("k", k)
-    counter = check_counter("counter", counter)
-    check_counter("counter + k", counter + k)
+    counter = check_counters(counter, k + 1, "counter + k")
     seed = check_seed("seed", seed)
     dW, db, dc, chains = _loops.cd_statistics(call.kernels, v_data, W, b, c, k, chains, seed, counter)
     return call.wrap(dW), call.wrap(db), call.wrap(dc), call.wrap(chains)

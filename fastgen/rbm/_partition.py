@@ -7,7 +7,13 @@ import math
 import numpy as np
 
 from .._arrays import Dispatch, host
-from .._partition import MAX_EXACT_UNITS, AISResult, ais_result, default_ais_betas, log_sum_over_states
+from .._partition import (
+    MAX_EXACT_UNITS,
+    AISResult,
+    ais_result,
+    default_ais_betas,
+    log_sum_over_states,
+)
 from .._validation import check_betas, check_count, check_rbm, check_seed, check_vector
 
 # ---------------------------------------------------------------- unchecked versions

@@ -27,7 +27,7 @@ from .._validation import (
     check_betas,
     check_binary,
     check_count,
-    check_counter,
+    check_counters,
     check_float_array,
     check_rbm,
     check_seed,
@@ -157,8 +157,7 @@ def parallel_tempering(v, W, b, c, n_steps, betas, *, seed, counter=0, backend=N
         raise ValueError("v must hold at least one chain")
     check_binary(xp, "v", v)
     n_steps = check_count("n_steps", n_steps)
-    counter = check_counter("counter", counter)
-    check_counter("counter + n_steps - 1", counter + n_steps - 1)  # the last counter used
+    counter = check_counters(counter, n_steps, "counter + n_steps - 1")
     if v.ndim == 2:
         v = xp.broadcast_to(v, (n_temperatures, *v.shape))
     states, acceptance = run(
