@@ -39,6 +39,8 @@ class Dispatch:
 
     def _native(self, name, a):
         xp = self.kernels.xp
+        if type(a).__module__.startswith("scipy.sparse"):
+            raise TypeError(f"{name} is a SciPy sparse matrix; the ops take dense arrays (use {name}.toarray())")
         if _is_torch(a):
             a = a.detach()
             if self.backend == "cuda" and a.device.type != "cuda":

@@ -81,9 +81,19 @@ def check_rbm(xp, W, b=None, c=None, sigma=None, nonempty=False):
                                      ("sigma", sigma, n_visible, "one standard deviation per visible unit")):
         if vector is not None:
             checked.append(check_vector(xp, name, vector, size, W.dtype, what))
-    if sigma is not None and sigma.size and not bool((checked[-1] > 0).all()):
-        raise ValueError("sigma must hold standard deviations > 0")
+    if sigma is not None:
+        check_precisions(xp, "sigma", checked[-1])
     return checked
+
+
+def check_precisions(xp, name, sigma):
+    """Standard deviations > 0 whose precisions 1 / sigma^2 are finite in their dtype."""
+    if sigma.size and not bool((sigma > 0).all()):
+        raise ValueError(f"{name} must hold standard deviations > 0")
+    if sigma.size and not bool(xp.isfinite(1 / (sigma * sigma)).all()):
+        raise ValueError(f"{name} holds standard deviations too small for {sigma.dtype}: 1 / {name}^2 overflows "
+                         f"(the smallest is {float(sigma.min()):.3g}); use float64 or larger values")
+    return sigma
 
 
 def check_layer_list(name, value):

@@ -117,8 +117,8 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
     def _trainer(self, kernels, state, dtype, X):
         return Trainer(self, kernels, state, dtype, is_binary(X))
 
-    def _progress(self, X):
-        return f"pseudo-likelihood = {self.score_samples(X).mean():.2f}"
+    def _progress(self, X, state):
+        return f"pseudo-likelihood = {self._with(state).score_samples(X).mean():.2f}"
 
     # ------------------------------------------------------------ inference
 
