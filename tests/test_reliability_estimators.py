@@ -132,3 +132,14 @@ def test_ops_name_the_argument_given_none_or_a_sparse_matrix(make, cpu_backend):
             make(v, None, c)
         with pytest.raises(TypeError, match="v must be an array, got None"):
             make(None, W, c)
+
+
+def test_a_diverging_dbm_stops_with_an_error_and_keeps_the_model(cpu_backend):
+    X = _binary(40, 6)
+    model = fastgen.DBM((4, 3), n_iter=1, pretrain_n_iter=1, batch_size=20, random_state=0, backend=cpu_backend)
+    model.fit(X)
+    before = [W.copy() for W in model.weights_]
+    with pytest.raises(FloatingPointError, match=r"diverged: \w+ holds NaN or infinity after epoch"):
+        model.set_params(learning_rate=1e308, momentum=0.99, pretrain=False, n_iter=3).fit(X)
+    for W, W_before in zip(model.weights_, before):
+        np.testing.assert_array_equal(W, W_before)
