@@ -83,7 +83,25 @@ def check_rbm(xp, W, b=None, c=None, sigma=None, nonempty=False):
             checked.append(check_vector(xp, name, vector, size, W.dtype, what))
     if sigma is not None:
         check_precisions(xp, "sigma", checked[-1])
+    check_products(xp, W, biases=checked[1:3])
     return checked
+
+
+def _largest(xp, a):
+    return float(xp.abs(a).max()) if a is not None and a.size else 0.0
+
+
+def check_products(xp, W, visible=1.0, hidden=1.0, biases=(), name="W"):
+    """W's products with visible rows of entries at most `visible` in magnitude (v W) and hidden
+    rows of entries at most `hidden` (h W^T), plus a bias, cannot overflow W's dtype (in float32,
+    weights near 1e38 would turn sums into infinities and NaN, in an order that depends on the
+    kernel). The defaults are states in [0, 1]."""
+    n_visible, n_hidden = W.shape
+    bound = _largest(xp, W) * max(n_visible * visible, n_hidden * hidden) + max(map(lambda a: _largest(xp, a), biases),
+                                                                               default=0.0)
+    if not bound <= np.finfo(W.dtype).max:
+        raise ValueError(f"{name} holds values up to {_largest(xp, W):.3g}: in {W.dtype}, its products with the "
+                         f"states can overflow (to infinity or NaN); use float64, or smaller values")
 
 
 def check_precisions(xp, name, sigma):

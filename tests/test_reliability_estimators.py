@@ -143,3 +143,26 @@ def test_a_diverging_dbm_stops_with_an_error_and_keeps_the_model(cpu_backend):
         model.set_params(learning_rate=1e308, momentum=0.99, pretrain=False, n_iter=3).fit(X)
     for W, W_before in zip(model.weights_, before):
         np.testing.assert_array_equal(W, W_before)
+
+
+def test_float32_weights_whose_products_overflow_are_refused(cpu_backend):
+    """Weights near 1e38 in float32 would turn sums into inf or NaN, in an order that depends on
+    the kernel (the sparse and dense paths disagreed): refused before any kernel runs."""
+    W = np.full((6, 3), 1e38, np.float32)
+    W[::2] *= -1
+    b, c = np.zeros(6, np.float32), np.zeros(3, np.float32)
+    v = np.ones((2, 6), np.float32)
+    for call in (lambda: rbm.free_energy(v, W, b, c, backend=cpu_backend),
+                 lambda: rbm.sample_hidden(v, W, c, seed=0, backend=cpu_backend),
+                 lambda: rbm.gibbs(v, W, b, c, 1, seed=0, backend=cpu_backend),
+                 lambda: gbrbm.free_energy(v, W, b, c, np.ones(6, np.float32), backend=cpu_backend)):
+        with pytest.raises(ValueError, match="W holds values up to 1e\\+38: in float32, its products"):
+            call()
+    # the same values in float64 are fine
+    assert np.isfinite(rbm.free_energy(v.astype(np.float64), W.astype(np.float64), b.astype(np.float64),
+                                       c.astype(np.float64), backend=cpu_backend)).all()
+    model = fastgen.BernoulliRBM(n_components=3, n_iter=1, random_state=0, backend=cpu_backend).fit(_binary())
+    model.components_ = W.T.copy()
+    model.intercept_visible_, model.intercept_hidden_ = b, c
+    with pytest.raises(ValueError, match="components_ holds values up to"):
+        model.transform(np.ones((2, 6)))

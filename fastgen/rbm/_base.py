@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._arrays import host
 from .._estimator import BACKEND_CONSTRAINT, FastgenEstimatorMixin, _PhiloxStream
+from .._validation import check_products
 from . import _loops
 
 
@@ -92,7 +93,9 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
             if not np.isfinite(array).all():
                 raise ValueError(f"{name} contains NaN or infinity")
         arrays[0] = arrays[0].T
-        return (kernels, *(xp.ascontiguousarray(xp.asarray(a, dtype=dtype)) for a in arrays))
+        W, *others = (xp.ascontiguousarray(xp.asarray(a, dtype=dtype)) for a in arrays)
+        check_products(xp, W, biases=others[:2], name="components_")
+        return (kernels, W, *others)
 
     def _parameter_shapes(self, n_components, n_features):
         """The shapes of the `_model_attributes`, components_ first."""
