@@ -114,11 +114,15 @@ def check_precisions(xp, name, sigma):
     return sigma
 
 
+class Layers(list):
+    """A list of per-layer arrays (see check_layer_list), told apart from an array given as a list."""
+
+
 def check_layer_list(name, value):
-    """A list or tuple of per-layer arrays, as a list."""
+    """A list or tuple of per-layer arrays, as Layers."""
     if not isinstance(value, (list, tuple)):
         raise TypeError(f"{name} must be a list of arrays (one per layer), got {type(value).__name__}")
-    return list(value)
+    return Layers(value)
 
 
 def check_dbm(xp, weights, biases):

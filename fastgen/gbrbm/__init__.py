@@ -18,6 +18,10 @@ kernel (bias + Philox normal, csrc/include/fastgen/gbrbm.h): bit-identical on `c
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from .._arrays import Dispatch
 from .._partition import AISResult, default_ais_betas
 from .._validation import (
@@ -41,10 +45,18 @@ __all__ = ["AISResult", "cd_statistics", "default_ais_betas", "free_energy", "gi
 
 
 def _check_visible_rows(xp, name, v, W, sigma, biases):
-    """Real-valued visible rows, whose scaled products (v / sigma^2) W cannot overflow."""
+    """Real-valued visible rows whose scaled products (v / sigma^2) W cannot overflow."""
     v = check_rows(xp, name, v, W.shape[0], W.dtype, "visible units of W")
-    check_products(xp, W, visible=float(xp.abs(v).max() / (sigma * sigma).min()), biases=biases)
+    check_products(xp, W, visible=float(xp.abs(v).max()) / float((sigma * sigma).min()), biases=biases)
     return v
+
+
+def _check_energy(xp, v, b, sigma):
+    """The quadratic energy sum_i (v_i - b_i)^2 / (2 sigma_i^2) of each row is finite in float64."""
+    reach = float(xp.abs(v).max()) + float(xp.abs(b).max())
+    if not reach <= math.sqrt(2 * float((sigma * sigma).min()) / v.shape[1]) * math.sqrt(np.finfo(np.float64).max):
+        raise ValueError(f"v holds values up to {float(xp.abs(v).max()):.3g}: the energy (v - b)^2 / (2 sigma^2) "
+                         f"overflows float64")
 
 
 def sample_hidden(v, W, c, sigma, *, seed, counter=0, backend=None):
@@ -93,6 +105,7 @@ def free_energy(v, W, b, c, sigma, *, backend=None):
     v, W, b, c, sigma = call.arrays
     W, b, c, sigma = check_rbm(xp, W, b, c, sigma)
     v = _check_visible_rows(xp, "v", v, W, sigma, [b, c])
+    _check_energy(xp, v, b, sigma)
     return call.wrap(_loops.free_energy(call.kernels, v, W, b, c, sigma))
 
 
