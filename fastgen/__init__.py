@@ -5,6 +5,7 @@ use (module `__getattr__`), so that `import fastgen` does not import scikit-lear
 Numba or CuPy before something needs them.
 """
 import importlib
+import importlib.util
 
 from . import _legacy
 from ._backend import available_backends, get_backend, set_backend, use_backend
@@ -18,7 +19,7 @@ _LAZY = {
     "DBN": "fastgen.dbn._estimator",
     "DBM": "fastgen.dbm._estimator",
     "GaussianMixture": "fastgen.gmm._estimator",
-    "DDPMScheduler": "fastgen.diffusion",
+    "DDPMScheduler": "fastgen.diffusion",  # diffusers subclasses: an ImportError naming fastgen[diffusers] without it
     "DDIMScheduler": "fastgen.diffusion",
     "sample": "fastgen.diffusion",
     "dbm": None,
@@ -33,10 +34,22 @@ __all__ = ["BernoulliRBM", "DBM", "DBN", "DDIMScheduler", "DDPMScheduler", "Gaus
            "available_backends", "get_backend", "sample", "set_backend", "use_backend", "dbm", "diffusion", "gbrbm",
            "mixture", "random", "rbm"]
 
+if importlib.util.find_spec("diffusers") is None:  # the drop-ins need it: `from fastgen import *` skips them
+    __all__ = [name for name in __all__ if name not in ("DDIMScheduler", "DDPMScheduler")]
+
 _legacy.install()
 
 
 def __getattr__(name):
+    if name == "SchedulerMixin":
+        # diffusers' pipeline loader finds how to load a component (here fastgen.DDPMScheduler,
+        # recorded as ["fastgen", "DDPMScheduler"] in model_index.json) by looking up the base
+        # classes it knows in the component's library: fastgen answers with diffusers' own.
+        try:
+            from diffusers import SchedulerMixin
+        except ImportError:
+            raise AttributeError("fastgen.SchedulerMixin is diffusers' SchedulerMixin: diffusers is not installed")
+        return SchedulerMixin
     if name not in _LAZY:
         raise AttributeError(f"module 'fastgen' has no attribute {name!r}")
     module = _LAZY[name]
