@@ -165,11 +165,26 @@ class _Schedule:
         return make_timesteps(c.num_train_timesteps, num_inference_steps, c.timestep_spacing, c.steps_offset)
 
 
+_DIFFERENCES = """
+    How it differs from diffusers' class (beyond what fastgen.{name} changes, which holds
+    here too: float64 coefficients, Philox noise without a torch generator, float16/bfloat16
+    computed in float32, per-sample timesteps, fused guidance, errors before any kernel):
+    - no ConfigMixin / SchedulerMixin: `config` is a read-only dict (keys are attributes too)
+      with no save_pretrained, from_pretrained or from_config, and no pipeline takes it;
+    - `betas`, `alphas`, `alphas_cumprod` are float64 NumPy arrays, `timesteps` int64 NumPy;
+    - the step's output is a SchedulerOutput named tuple (by name, by key, or unpacked as
+      (prev_sample, pred_original_sample));
+    - an unknown beta_schedule is a ValueError (diffusers: NotImplementedError); `laplace`
+      is not computed here.
+    """
+
+
 class DDPMSchedule(FusedDDPM, _Schedule):
-    """Denoising diffusion probabilistic models (Ho et al. 2020): diffusers' DDPMScheduler
-    without diffusers, on NumPy, CuPy or torch arrays, with a float64 schedule (NumPy
-    attributes) and the fused step. `fixed_large_log` gives sigma = sqrt(beta_t), where
-    diffusers returns NaN."""
+    __doc__ = """Denoising diffusion probabilistic models (Ho et al. 2020): diffusers' DDPMScheduler
+    without diffusers, on NumPy, CuPy or torch arrays, with a float64 schedule and the fused
+    step, add_noise and get_velocity. `fixed_large_log` gives sigma = sqrt(beta_t), where
+    diffusers returns NaN.
+    """ + _DIFFERENCES.format(name="DDPMScheduler")
 
     def __init__(self, num_train_timesteps=1000, beta_start=0.0001, beta_end=0.02, beta_schedule="linear",
                  trained_betas=None, variance_type="fixed_small", clip_sample=True, prediction_type="epsilon",
@@ -229,9 +244,10 @@ def previous_in_schedule(timesteps, t, cache=None):
 
 
 class DDIMSchedule(FusedDDIM, _Schedule):
-    """Denoising diffusion implicit models (Song et al. 2021): diffusers' DDIMScheduler without
-    diffusers, on NumPy, CuPy or torch arrays, with a float64 schedule (NumPy attributes) and
-    the fused step."""
+    __doc__ = """Denoising diffusion implicit models (Song et al. 2021): diffusers' DDIMScheduler
+    without diffusers, on NumPy, CuPy or torch arrays, with a float64 schedule and the fused
+    step, add_noise and get_velocity. `final_alpha_cumprod` is a float.
+    """ + _DIFFERENCES.format(name="DDIMScheduler")
 
     def __init__(self, num_train_timesteps=1000, beta_start=0.0001, beta_end=0.02, beta_schedule="linear",
                  trained_betas=None, clip_sample=True, set_alpha_to_one=True, steps_offset=0,

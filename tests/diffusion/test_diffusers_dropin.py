@@ -396,6 +396,38 @@ def test_sample_takes_torch_callables_dtypes_and_seeds(unet):
         fastgen.sample(lambda x, t: torch.zeros(2, 3, 8, 8), (2, 3, 4, 4), s, num_inference_steps=2, seed=1)
 
 
+def test_sample_with_a_drop_in_and_numpy_or_torch_denoisers():
+    s = fastgen.DDPMScheduler(clip_sample=False)
+    den = fastgen.diffusion.GaussianMixtureDenoiser([0.5, 0.5], [[-1.0, 0.0], [1.0, 0.0]], [np.eye(2) * 0.1] * 2,
+                                                    alphas_cumprod=s.alphas_cumprod)
+    a = fastgen.sample(den, (64, 2), s, num_inference_steps=20, seed=3)  # NumPy in, NumPy out
+    b = fastgen.sample(den, (64, 2), s, num_inference_steps=20, seed=3, dtype=torch.float32)  # torch in, torch out
+    assert isinstance(a, np.ndarray) and isinstance(b, torch.Tensor)
+    np.testing.assert_array_equal(a, b.numpy())
+    own = fastgen.diffusion.DDPMSchedule(clip_sample=False)  # the same loop on fastgen's own schedule
+    np.testing.assert_array_equal(a, fastgen.sample(den, (64, 2), own, num_inference_steps=20, seed=3))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("ours", [fastgen.DDPMScheduler, fastgen.DDIMScheduler], ids=IDS)
+def test_cuda_tensors_stay_on_the_gpu_and_match_the_cpu(ours):
+    if not torch.cuda.is_available():
+        pytest.skip("this torch has no CUDA")
+    s = ours(thresholding=True)
+    s.set_timesteps(20)
+    m, x, z = _tensors(14)
+    kw = {"eta": 1.0} if ours is fastgen.DDIMScheduler else {}
+    t = s.timesteps[torch.tensor([0, 5, 10])]
+    cpu = s.step(m, t, x, variance_noise=z, **kw)
+    gpu = s.step(m.cuda(), t.cuda(), x.cuda(), variance_noise=z.cuda(), **kw)
+    assert gpu.prev_sample.device.type == "cuda"
+    _close(gpu.prev_sample.cpu(), cpu.prev_sample, 1e-5)
+    half = s.step(m.cuda().half(), t[1], x.cuda().half(), variance_noise=z.cuda().half(), **kw).prev_sample
+    assert half.dtype == torch.float16 and half.device.type == "cuda"
+    noised = s.add_noise(x.cuda(), z.cuda(), t.cuda())
+    _close(noised.cpu(), s.add_noise(x, z, t), 1e-6)
+
+
 # ------------------------------------------------------------------ without diffusers
 
 
@@ -406,7 +438,7 @@ sys.modules["diffusers"] = None  # as if not installed
 import numpy as np
 import fastgen
 from fastgen.diffusion import DDIMSchedule, DDPMSchedule, GaussianMixtureDenoiser
-assert "DDPMScheduler" not in fastgen.__all__ or True
+assert "DDPMScheduler" not in fastgen.__all__
 s = DDPMSchedule(clip_sample=False)
 den = GaussianMixtureDenoiser([0.5, 0.5], [[-1.0, 0.0], [1.0, 0.0]], [np.eye(2) * 0.1] * 2,
                               alphas_cumprod=s.alphas_cumprod)
