@@ -20,7 +20,7 @@ _LAZY = {
     "DBN": "fastgen.dbn._estimator",
     "DBM": "fastgen.dbm._estimator",
     "GaussianMixture": "fastgen.gmm._estimator",
-    "DDPMScheduler": "fastgen.diffusion",
+    "DDPMScheduler": "fastgen.diffusion",  # diffusers subclasses: an ImportError naming fastgen[diffusers] without it
     "DDIMScheduler": "fastgen.diffusion",
     "sample": "fastgen.diffusion",
     "dbm": None,
@@ -35,6 +35,9 @@ __all__ = ["BernoulliRBM", "DBM", "DBN", "DDIMScheduler", "DDPMScheduler", "Gaus
            "available_backends", "get_backend", "sample", "set_backend", "use_backend", "dbm", "diffusion", "gbrbm",
            "mixture", "random", "rbm"]
 
+if importlib.util.find_spec("diffusers") is None:  # the drop-ins need it: `from fastgen import *` skips them
+    __all__ = [name for name in __all__ if name not in ("DDIMScheduler", "DDPMScheduler")]
+
 _legacy.install()
 
 if importlib.util.find_spec("fastgen._core") is None:
@@ -46,6 +49,15 @@ if importlib.util.find_spec("fastgen._core") is None:
 
 
 def __getattr__(name):
+    if name == "SchedulerMixin":
+        # diffusers' pipeline loader finds how to load a component (here fastgen.DDPMScheduler,
+        # recorded as ["fastgen", "DDPMScheduler"] in model_index.json) by looking up the base
+        # classes it knows in the component's library: fastgen answers with diffusers' own.
+        try:
+            from diffusers import SchedulerMixin
+        except ImportError:
+            raise AttributeError("fastgen.SchedulerMixin is diffusers' SchedulerMixin: diffusers is not installed")
+        return SchedulerMixin
     if name not in _LAZY:
         raise AttributeError(f"module 'fastgen' has no attribute {name!r}")
     module = _LAZY[name]

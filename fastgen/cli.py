@@ -88,14 +88,13 @@ def _density_image(points, extent=3.2, bins=96):
 
 
 def demo_diffusion(args) -> int:
-    from . import DDPMScheduler, sample
     from ._backend import resolve
-    from .diffusion import GaussianMixtureDenoiser
+    from .diffusion import DDPMSchedule, GaussianMixtureDenoiser, sample  # fastgen's own: no diffusers needed
 
     backend = resolve(args.backend, on_device=False).name
     n_samples = args.samples or 20000
     weights, means, covariances = _mixture_ring()
-    scheduler = DDPMScheduler(clip_sample=False)
+    scheduler = DDPMSchedule(clip_sample=False)
     model = GaussianMixtureDenoiser(weights, means, covariances, alphas_cumprod=scheduler.alphas_cumprod)
     print(f"fastgen demo diffusion: {n_samples} samples of an 8-component 2-D Gaussian mixture, "
           f"DDPM with {args.steps} steps and the exact denoiser, backend '{backend}'")

@@ -180,21 +180,50 @@ bool step_one_sample(const StepCoefficients<T>& k, const StepSwitches& sw, const
     return finite;
 }
 
-// The step on every sample; threads take samples when the work is large. Returns
-// whether every model output was finite.
+// The step on every sample; threads take samples when the work is large. `coefficients`
+// is one row for the batch (row_stride 0) or one per sample (row_stride N_STEP_COLUMNS);
+// `calls`, when not null, gives each sample its own Philox call (per-sample timesteps).
+// Returns whether every model output was finite.
 template <typename T>
-bool diffusion_step(const double* coefficients, const StepSwitches& sw, const StepArrays<T>& arr) {
-    const StepCoefficients<T> k = load_step<T>(coefficients);
+bool diffusion_step(const double* coefficients, int64_t row_stride, const uint32_t* calls, const StepSwitches& sw,
+                    const StepArrays<T>& arr) {
+    const StepCoefficients<T> shared = load_step<T>(coefficients);
     bool finite = true;
 #pragma omp parallel if (arr.batch * arr.n >= kParallelStep) reduction(&& : finite)
     {
         StepScratch<T> scratch(arr.n, sw.clip_mode == CLIP_THRESHOLD);
 #pragma omp for schedule(static)
         for (int64_t b = 0; b < arr.batch; ++b) {
-            finite = step_one_sample(k, sw, arr, b, scratch) && finite;
+            StepSwitches own = sw;
+            if (calls != nullptr) {
+                own.call = calls[b];
+            }
+            const StepCoefficients<T> k = row_stride == 0 ? shared : load_step<T>(coefficients + b * row_stride);
+            finite = step_one_sample(k, own, arr, b, scratch) && finite;
         }
     }
     return finite;
+}
+
+// out = a_b x + c_b y for every sample b of (batch, n) arrays, a and c float64 per sample
+// (add_noise and get_velocity). Threads take chunks of kStepChunk elements of a sample
+// above kParallelWork elements (cpu/random.h: the threshold of the element-wise loops).
+template <typename T>
+void scaled_sum_loop(const double* a, const T* x, const double* c, const T* y, T* out, int64_t batch,
+                     int64_t n) {
+    const int64_t n_chunks = (n + kStepChunk - 1) / kStepChunk;
+#pragma omp parallel for schedule(static) if (batch * n >= kParallelWork)
+    for (int64_t index = 0; index < batch * n_chunks; ++index) {
+        const int64_t b = index / n_chunks, j0 = (index - b * n_chunks) * kStepChunk;
+        const int64_t end = std::min<int64_t>(j0 + kStepChunk, n);
+        const T ab = (T)a[b], cb = (T)c[b];
+        const T* __restrict xb = x + b * n;
+        const T* __restrict yb = y + b * n;
+        T* __restrict ob = out + b * n;
+        for (int64_t j = j0; j < end; ++j) {
+            ob[j] = scaled_sum(ab, xb[j], cb, yb[j]);
+        }
+    }
 }
 
 }  // namespace cpu

@@ -5,7 +5,9 @@ import numpy as np
 from numba import njit, prange
 
 from .._constants import (
+    N_STEP_COLUMNS,
     PARALLEL_STEP,
+    PARALLEL_WORK,
     ClipMode,
     DiffusionStream,
     StepColumn,
@@ -59,30 +61,12 @@ def _chunk_prediction(out, uncond, guided, j0, m, w, factor, e):
     return finite
 
 
-def _step(k, clip_mode, variance_mode, eps_from_clipped, output, uncond, guided, sample, noise, has_noise, prev,
-          x0_out, has_x0, seed, call, finite_per_sample):
-    """step_one_sample of csrc/cpu/diffusion.h for every sample (2-D views: (batch, per sample))."""
+def _step(rows, per_sample, calls, has_calls, clip_mode, variance_mode, eps_from_clipped, output, uncond, guided,
+          sample, noise, has_noise, prev, x0_out, has_x0, seed, call, finite_per_sample):
+    """diffusion_step / step_one_sample of csrc/cpu/diffusion.h for every sample (2-D views:
+    (batch, per sample)); `rows` (n_rows, N_STEP_COLUMNS) holds one row, or one per sample."""
     T = sample.dtype.type
     batch, n = sample.shape
-    x0_sample = T(k[StepColumn.X0_SAMPLE])
-    x0_output = T(k[StepColumn.X0_OUTPUT])
-    x0_scale = T(k[StepColumn.X0_SCALE])
-    eps_sample = T(k[StepColumn.EPS_SAMPLE])
-    eps_other = T(k[StepColumn.EPS_OTHER])
-    eps_scale = T(k[StepColumn.EPS_SCALE])
-    prev_x0 = T(k[StepColumn.PREV_X0])
-    prev_sample = T(k[StepColumn.PREV_SAMPLE])
-    prev_eps = T(k[StepColumn.PREV_EPS])
-    sigma = T(k[StepColumn.SIGMA])
-    min_log = T(k[StepColumn.MIN_LOG])
-    max_log = T(k[StepColumn.MAX_LOG])
-    w = T(k[StepColumn.GUIDANCE])
-    clip_range = T(k[StepColumn.CLIP_RANGE])
-    rescale = T(k[StepColumn.RESCALE])
-    ratio_q = T(k[StepColumn.THRESHOLD_RATIO])
-    max_value = T(k[StepColumn.MAX_VALUE])
-    add_noise = k[StepColumn.ADD_NOISE] != 0.0
-    use_eps = prev_eps != T(0)
     one = T(1)
     n_blocks = min(batch, 64)  # scratch is allocated once per block of samples, not per sample
     for blk in prange(n_blocks):
@@ -97,6 +81,27 @@ def _step(k, clip_mode, variance_mode, eps_from_clipped, output, uncond, guided,
         bits = np.empty(CHUNK // 2 + 1, np.uint32)
         sample_x0 = np.empty(n if clip_mode == ClipMode.THRESHOLD else 0, sample.dtype)
         for b in range(blk * batch // n_blocks, (blk + 1) * batch // n_blocks):
+            k = rows[b] if per_sample else rows[0]
+            own_call = calls[b] if has_calls else call
+            x0_sample = T(k[StepColumn.X0_SAMPLE])
+            x0_output = T(k[StepColumn.X0_OUTPUT])
+            x0_scale = T(k[StepColumn.X0_SCALE])
+            eps_sample = T(k[StepColumn.EPS_SAMPLE])
+            eps_other = T(k[StepColumn.EPS_OTHER])
+            eps_scale = T(k[StepColumn.EPS_SCALE])
+            prev_x0 = T(k[StepColumn.PREV_X0])
+            prev_sample = T(k[StepColumn.PREV_SAMPLE])
+            prev_eps = T(k[StepColumn.PREV_EPS])
+            sigma = T(k[StepColumn.SIGMA])
+            min_log = T(k[StepColumn.MIN_LOG])
+            max_log = T(k[StepColumn.MAX_LOG])
+            w = T(k[StepColumn.GUIDANCE])
+            clip_range = T(k[StepColumn.CLIP_RANGE])
+            rescale = T(k[StepColumn.RESCALE])
+            ratio_q = T(k[StepColumn.THRESHOLD_RATIO])
+            max_value = T(k[StepColumn.MAX_VALUE])
+            add_noise = k[StepColumn.ADD_NOISE] != 0.0
+            use_eps = prev_eps != T(0)
             out_b = output[b]
             unc_b = uncond[b]
             x = sample[b]
@@ -161,7 +166,8 @@ def _step(k, clip_mode, variance_mode, eps_from_clipped, output, uncond, guided,
                         for j in range(m):
                             z[j] = noise[b, j0 + j]
                     else:
-                        row_normals(b * n + j0, m, seed, call, DiffusionStream.STEP_NOISE, u, radius, angle, bits, zf)
+                        row_normals(b * n + j0, m, seed, own_call, DiffusionStream.STEP_NOISE, u, radius, angle, bits,
+                                    zf)
                         for j in range(m):
                             z[j] = T(zf[j])
                     if variance_mode == VarianceMode.FIXED:
@@ -185,20 +191,44 @@ def _step(k, clip_mode, variance_mode, eps_from_clipped, output, uncond, guided,
 _step_kernel = Variants(_step, PARALLEL_STEP)
 
 
+def _scaled_sum(a, x, c, y, out):
+    """scaled_sum_loop of csrc/cpu/diffusion.h: out = a[b] x + c[b] y per sample (2-D views)."""
+    T = x.dtype.type
+    batch, n = x.shape
+    for b in prange(batch):
+        ab = T(a[b])
+        cb = T(c[b])
+        for j in range(n):
+            out[b, j] = ab * x[b, j] + cb * y[b, j]
+
+
+_scaled_sum_kernel = Variants(_scaled_sum, PARALLEL_WORK)
+
+
 class Kernels(DiffusionKernels):
     def step(self, row, clip_mode, variance_mode, eps_from_clipped, output, uncond, sample, noise, prev, x0_out,
-             seed, call, finite=None):
+             seed, call, finite=None, calls=None):
         batch = sample.shape[0]
         flat = sample.reshape(batch, -1)
         out2 = output.reshape(batch, -1)
         dummy = flat[:, :0]
+        rows = np.ascontiguousarray(row, dtype=np.float64).reshape(-1, N_STEP_COLUMNS)
+        per_sample = rows.shape[0] != 1
+        if per_sample and rows.shape[0] != batch:
+            raise ValueError("coefficients must be one row of the step layout, or one row per sample")
+        has_calls = calls is not None
+        calls = np.ascontiguousarray(calls, dtype=np.uint32) if has_calls else np.zeros(0, np.uint32)
         finite = np.ones(batch, dtype=np.bool_)
-        _step_kernel(sample.size, np.ascontiguousarray(row, dtype=np.float64), clip_mode, variance_mode,
+        _step_kernel(sample.size, rows, per_sample, calls, has_calls, clip_mode, variance_mode,
                      bool(eps_from_clipped), out2, dummy if uncond is None else uncond.reshape(batch, -1),
                      uncond is not None, flat, dummy if noise is None else noise.reshape(batch, -1), noise is not None,
                      prev.reshape(batch, -1), dummy if x0_out is None else x0_out.reshape(batch, -1),
                      x0_out is not None, np.uint64(seed), np.uint64(call), finite)
         return bool(finite.all())
+
+    def scaled_sum(self, a, x, c, y, out):
+        batch = a.shape[0]
+        _scaled_sum_kernel(x.size, a, x.reshape(batch, -1), c, y.reshape(batch, -1), out.reshape(batch, -1))
 
 
 NUMBA_DEPENDENCIES = {

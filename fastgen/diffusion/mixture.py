@@ -19,8 +19,9 @@ from .schedules import make_betas
 
 class GaussianMixtureDenoiser:
     """Callable model `eps = denoiser(x, t)` for x of shape (batch, dim) (any trailing shape
-    that flattens to dim), t an integer timestep of `alphas_cumprod` (default: the
-    DDPMScheduler defaults, linear betas 1e-4 .. 0.02 over 1000 steps)."""
+    that flattens to dim; NumPy, CuPy or torch, returned as the same kind), t an integer
+    timestep of `alphas_cumprod` (default: the DDPMScheduler defaults, linear betas 1e-4 ..
+    0.02 over 1000 steps; a scheduler's float32 tensor or float64 array both do)."""
 
     def __init__(self, weights, means, covariances, alphas_cumprod=None):
         weights = np.asarray(weights, dtype=np.float64)
@@ -54,6 +55,13 @@ class GaussianMixtureDenoiser:
         return self._cache[t]
 
     def __call__(self, x, t, condition=None):
+        torch = sys.modules.get("torch")
+        if torch is not None and isinstance(x, torch.Tensor):  # torch in, torch out (through NumPy or CuPy)
+            dtype = x.dtype
+            x = x.detach()
+            x = x if dtype in (torch.float32, torch.float64) else x.float()
+            array = sys.modules["cupy"].from_dlpack(x) if x.is_cuda else x.cpu().numpy()
+            return torch.from_dlpack(self(array, int(t))).to(device=x.device, dtype=dtype)
         xp = np
         cupy = sys.modules.get("cupy")
         if cupy is not None and isinstance(x, cupy.ndarray):

@@ -2,10 +2,14 @@
 
 All per-step coefficients are computed once before the loop (one float64 row per step, a
 device array on `cuda`); inside the loop there is no host synchronisation: the model is
-called, then one kernel updates x in place. Noise: x_T is draw (seed, call 0,
-DiffusionStream.INITIAL_NOISE); the step from timestep t draws (seed, call t,
-DiffusionStream.STEP_NOISE) as `scheduler.step(..., generator=seed)` does, so the loop
-equals stepping the scheduler by hand with that seed.
+called, then one kernel updates x in place. Noise, by `seed`:
+- an int (or None: fresh entropy): x_T is draw (seed, call 0, DiffusionStream.INITIAL_NOISE)
+  and the step from timestep t draws (seed, call t, DiffusionStream.STEP_NOISE) inside the
+  kernel, as `scheduler.step(..., generator=seed)` does, so the loop equals stepping the
+  scheduler by hand with that seed;
+- a torch.Generator: x_T and every step's noise are drawn from it as diffusers' DDPMPipeline
+  and DDIMPipeline draw them (randn_tensor), so the loop gives those pipelines' images
+  (before their final (x / 2 + 0.5).clamp(0, 1)) from the same generator.
 """
 from __future__ import annotations
 
@@ -14,76 +18,129 @@ import sys
 import numpy as np
 
 from .. import _backend
-from .._constants import DiffusionStream
+from .._constants import DiffusionStream, StepColumn, VarianceMode
 from .._validation import check_seed
-from .schedulers import DDIMScheduler, DDPMScheduler
+from . import _ops
+from ._fused import FusedDDIM, FusedDDPM
 
 
-def _is_torch_module(model):
+def _torch_dtype(dtype):
     torch = sys.modules.get("torch")
-    return torch is not None and isinstance(model, torch.nn.Module)
+    return torch is not None and isinstance(dtype, torch.dtype)
+
+
+def _is_torch_model(model):
+    """An nn.Module, or a method of one (unet.forward)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return False
+    return isinstance(model, torch.nn.Module) or isinstance(getattr(model, "__self__", None), torch.nn.Module)
+
+
+def _model_device(model):
+    module = model if not hasattr(model, "__self__") else model.__self__
+    try:
+        return next(module.parameters()).device.type
+    except (AttributeError, StopIteration, TypeError):
+        return None
+
+
+def _output_array(out):
+    """A model's prediction: the output itself, its `.sample` (diffusers' UNet outputs), or the
+    first element of a tuple (return_dict=False)."""
+    if not hasattr(out, "shape") and hasattr(out, "sample"):
+        out = out.sample
+    elif isinstance(out, (tuple, list)) and out:
+        out = out[0]
+    return out
 
 
 def sample(model, shape, scheduler, *, num_inference_steps=None, guidance_scale=None, condition=None, seed=0,
            backend=None, progress=False, eta=0.0, guidance_rescale=0.0, dtype=np.float32, cuda_graph=False):
     """Draw samples of `shape` (batch first) by running `scheduler` over `model`.
 
-    model: `model(x, t)`, or `model(x, t, condition)` when `condition` is given, on the
-        backend's arrays (NumPy for `cpu`/`numba`, CuPy for `cuda`), returning the prediction
-        of the scheduler's prediction_type (with variance channels for learned variances).
-        A torch.nn.Module gets torch tensors (zero-copy views) instead, and the result is a
-        torch tensor.
+    model: `model(x, t)`, or `model(x, t, condition)` when `condition` is given, returning the
+        prediction of the scheduler's prediction_type (with variance channels for learned
+        variances): an array, an object with `.sample` (a diffusers UNet's output) or a tuple
+        whose first element is the prediction. It gets torch tensors (zero-copy views of x)
+        when it is a torch.nn.Module or a method of one, when `dtype` is a torch dtype or
+        `seed` a torch.Generator; otherwise the backend's arrays (NumPy for cpu/numba, CuPy
+        for cuda), and a callable that raises on those on its first call but accepts torch
+        tensors gets torch tensors from then on (that first call is repeated).
+    scheduler: fastgen.DDPMScheduler / DDIMScheduler (diffusers drop-ins) or
+        fastgen.diffusion.DDPMSchedule / DDIMSchedule.
     guidance_scale: classifier-free guidance; the unconditional prediction is
         `model(x, t, None)`, fused into the step with `guidance_rescale`.
+    seed: an int, None (fresh entropy) or a torch.Generator (diffusers' draws; see the module).
+    dtype: of the result and of the model's input: float32 (default), float64, float16 or
+        bfloat16, as a NumPy or torch dtype (a torch dtype gives a torch tensor). The loop
+        keeps x in float32 for float16 and bfloat16 and hands the model a copy in `dtype`.
     eta: DDIM's eta. cuda_graph: on `cuda`, capture the loop in a CUDA graph and replay it
-        (the model must be capturable: CuPy work on the current stream, no host syncs).
-    Raises ValueError as soon as a model output holds NaN or infinity (on `cuda`: after the loop).
+        (the model must be capturable: work on the current stream, no host syncs; int seeds).
+    Raises ValueError when a model output has the wrong shape or dtype (before the step
+    runs), and as soon as one holds NaN or infinity (on `cuda`: after the loop).
     """
-    if not isinstance(scheduler, (DDPMScheduler, DDIMScheduler)):
-        raise TypeError(f"scheduler must be a fastgen DDPMScheduler or DDIMScheduler, got {type(scheduler).__name__}")
+    if not isinstance(scheduler, (FusedDDPM, FusedDDIM)):
+        raise TypeError(f"scheduler must be fastgen's DDPMScheduler, DDIMScheduler, DDPMSchedule or DDIMSchedule, "
+                        f"got {type(scheduler).__name__}")
     shape = tuple(int(s) for s in shape)
     if not shape or min(shape) < 1:
         raise ValueError(f"shape must be a non-empty tuple of positive sizes, got {shape}")
-    seed = check_seed("seed", seed)
+    torch_generator = _ops.is_torch_generator(seed)
+    if torch_generator and cuda_graph:
+        raise ValueError("cuda_graph needs an int seed: a torch.Generator draws its noise outside the graph")
+    generator = seed if torch_generator else None
+    if torch_generator:
+        seed = 0  # the kernels draw nothing
+    else:
+        seed = _ops.seed_from_generator(None) if seed is None else check_seed("seed", seed)
+    torch_mode = _is_torch_model(model) or _torch_dtype(dtype) or torch_generator
+    on_device = backend == "cuda" or (backend is None and _is_torch_model(model) and _model_device(model) == "cuda")
+    backend_kernels = _backend.resolve(backend, on_device=on_device)
+    name, xp, kernels = backend_kernels.name, backend_kernels.xp, backend_kernels.diffusion
+    out_dtype, compute, model_dtype = _dtypes(dtype)
+
     if num_inference_steps is not None or scheduler.num_inference_steps is None:
         scheduler.set_timesteps(num_inference_steps or scheduler.config.num_train_timesteps)
-    backend_kernels = _backend.resolve(backend, on_device=backend == "cuda")
-    name, xp, kernels = backend_kernels.name, backend_kernels.xp, backend_kernels.diffusion
-    timesteps = [int(t) for t in scheduler.timesteps]
-    if isinstance(scheduler, DDIMScheduler):
-        rows = [scheduler._step_row(t, float(eta), False, guidance_scale, guidance_rescale) for t in timesteps]
+    timesteps = np.array([int(t) for t in scheduler.timesteps], dtype=np.int64)
+    if isinstance(scheduler, FusedDDIM):
+        rows = scheduler._step_rows(timesteps, float(eta), False, guidance_scale, guidance_rescale)
     else:
-        rows = [scheduler._step_row(t, guidance_scale, guidance_rescale) for t in timesteps]
-    rows = xp.asarray(np.stack(rows))
-    clip_mode, variance_mode = scheduler._clip_mode(), scheduler._variance_mode()
+        rows = scheduler._step_rows(timesteps, scheduler._previous_timesteps(timesteps), guidance_scale,
+                                    guidance_rescale)
+    device_rows = xp.asarray(rows)
+    clip_mode = _clip_mode(scheduler)
+
     size = int(np.prod(shape))
-    x = backend_kernels.random.normals(size, seed, 0, DiffusionStream.INITIAL_NOISE).astype(dtype).reshape(shape)
-    torch_model = _is_torch_module(model)
-    if torch_model:
-        import torch
-
-        x_model = torch.from_dlpack(x)  # the model sees x itself: the step updates it in place
-
-        def call_model(t, cond):
-            args = (x_model, t) if cond is _NO_CONDITION else (x_model, t, cond)
-            with torch.no_grad():
-                return xp.from_dlpack(model(*args).detach().contiguous())
+    if torch_generator:
+        torch = sys.modules["torch"]
+        device = torch.device("cuda") if name == "cuda" else torch.device("cpu")
+        first = _ops.randn_tensor(shape, generator, device, _ops.torch_dtype(model_dtype))
+        x = xp.ascontiguousarray(_native(first, xp).astype(compute, copy=False))
     else:
-        def call_model(t, cond):
-            args = (x, t) if cond is _NO_CONDITION else (x, t, cond)
-            return xp.ascontiguousarray(model(*args))
-
+        x = backend_kernels.random.normals(size, seed, 0, DiffusionStream.INITIAL_NOISE).astype(compute)
+        x = x.reshape(shape)
+    caller = _ModelCall(model, x, xp, torch_mode, model_dtype, compute)
     finite = xp.ones(1, dtype=xp.int32) if name == "cuda" else None
     conditional = _NO_CONDITION if condition is None and guidance_scale is None else condition
+    variance_mode = [None]
 
     def loop(steps):
         for i, t in steps:
-            output = call_model(t, conditional)
-            uncond = call_model(t, None) if guidance_scale is not None else None
-            ok = kernels.step(rows[i], clip_mode, variance_mode, False, output, uncond, x, None, x, None, seed, t,
-                              finite)
+            output = caller(int(t), conditional)
+            uncond = caller(int(t), None) if guidance_scale is not None else None
+            if variance_mode[0] is None:
+                variance_mode[0] = (scheduler._variance_mode(output, x) if isinstance(scheduler, FusedDDPM)
+                                    else VarianceMode.FIXED)
+            _ops.check_step_shapes(output, x, uncond, None, variance_mode[0] != VarianceMode.FIXED)
+            noise = None
+            if torch_generator and rows[i, StepColumn.ADD_NOISE] != 0:
+                noise = _ops.diffusers_noise(x.shape, generator, caller.last_raw)
+                noise = xp.ascontiguousarray(_native(noise, xp).astype(compute, copy=False))
+            ok = kernels.step(device_rows[i], clip_mode, variance_mode[0], False, output, uncond, x, noise, x, None,
+                              seed, int(t), finite)
             if name != "cuda" and not ok:
-                raise ValueError(f"model output contains NaN or infinity at timestep {t}")
+                raise ValueError(f"model output contains NaN or infinity at timestep {int(t)}")
 
     steps = list(enumerate(timesteps))
     if progress:
@@ -96,10 +153,112 @@ def sample(model, shape, scheduler, *, num_inference_steps=None, guidance_scale=
         loop(steps)
     if finite is not None and not bool(finite.get()[0]):  # the one synchronisation, after the loop
         raise ValueError("a model output contained NaN or infinity")
-    return torch.from_dlpack(x) if torch_model else x
+    return caller.result(x, out_dtype)
 
 
 _NO_CONDITION = object()
+
+
+def _clip_mode(scheduler):
+    from ._rows import clip_mode
+
+    return clip_mode(scheduler.config)
+
+
+def _dtypes(dtype):
+    """(result dtype as given, the loop's NumPy dtype, the model's input dtype)."""
+    if _torch_dtype(dtype):
+        torch = sys.modules["torch"]
+        if not dtype.is_floating_point:
+            raise TypeError(f"dtype must be a floating-point dtype, got {dtype}")
+        return dtype, np.dtype(np.float64 if dtype == torch.float64 else np.float32), dtype
+    try:
+        np_dtype = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"dtype must be float32, float64 or float16, got {dtype!r}") from exc
+    if np_dtype not in (np.float16, np.float32, np.float64):
+        raise TypeError(f"dtype must be float32, float64 or float16, got {np_dtype}")
+    return np_dtype, np.dtype(np.float64 if np_dtype == np.float64 else np.float32), np_dtype
+
+
+def _native(a, xp):
+    """A torch tensor, NumPy or CuPy array as the backend's array (half precision tensors as
+    float32: DLPack into NumPy refuses bfloat16)."""
+    if _ops.is_torch(a):
+        torch = sys.modules["torch"]
+        a = a.detach()
+        if a.dtype not in (torch.float32, torch.float64):
+            a = a.float()
+        return xp.from_dlpack(a.contiguous())
+    return xp.asarray(a)
+
+
+class _ModelCall:
+    """Calls the model on x as torch tensors or as the backend's arrays, and gives its
+    prediction back as a C-contiguous backend array in the loop's dtype."""
+
+    def __init__(self, model, x, xp, torch_mode, model_dtype, compute):
+        self.model, self.x, self.xp, self.compute = model, x, xp, compute
+        self.model_dtype = model_dtype
+        self.torch_mode = torch_mode
+        self.decided = torch_mode
+        self.last_raw = None
+
+    def _torch_input(self):
+        import torch
+
+        x = torch.from_dlpack(self.x)  # the model sees x itself (the step updates it in place)
+        dtype = _ops.torch_dtype(self.model_dtype)
+        return x if x.dtype == dtype else x.to(dtype)
+
+    def _array_input(self):
+        dtype = _ops.numpy_dtype(self.model_dtype)
+        return self.x if self.x.dtype == dtype else self.x.astype(dtype)
+
+    def _call(self, torch_input, t, cond):
+        x = self._torch_input() if torch_input else self._array_input()
+        args = (x, t) if cond is _NO_CONDITION else (x, t, cond)
+        if torch_input:
+            import torch
+
+            with torch.no_grad():
+                return _output_array(self.model(*args))
+        return _output_array(self.model(*args))
+
+    def __call__(self, t, cond):
+        if self.decided:
+            out = self._call(self.torch_mode, t, cond)
+        else:  # the first call decides: the backend's arrays, or torch tensors if only those work
+            try:
+                out = self._call(False, t, cond)
+            except Exception as first_error:
+                if "torch" not in sys.modules and not _torch_installed():
+                    raise
+                try:
+                    out = self._call(True, t, cond)
+                except Exception:
+                    raise first_error from None
+                self.torch_mode = True
+            self.decided = True
+        self.last_raw = out
+        if not hasattr(out, "shape") or not hasattr(out, "dtype"):
+            raise ValueError(f"the model must return an array (or an output with .sample), got {type(out).__name__}")
+        _ops.check_floats("sample", self.x, model_output=out)
+        out = _native(out, self.xp)
+        return self.xp.ascontiguousarray(out.astype(self.compute, copy=False))
+
+    def result(self, x, out_dtype):
+        if self.torch_mode:
+            import torch
+
+            return torch.from_dlpack(x).to(_ops.torch_dtype(out_dtype))
+        return x if x.dtype == out_dtype else x.astype(_ops.numpy_dtype(out_dtype))
+
+
+def _torch_installed():
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
 
 
 def _replay_as_graph(cp, loop, steps):

@@ -73,9 +73,12 @@ def _check(kind, config, backend, seed, step_kw=None, ours_config=None, n_steps=
     ours = Ours(**(ours_config or config))
     shipped = Theirs(**config)
     exact = Theirs(**config)  # diffusers' formulas in float64 on fastgen's float64 schedule
-    exact.alphas_cumprod = torch.from_numpy(ours.alphas_cumprod)
+    # the drop-in's fused step computes on the float64 schedule of fastgen's own schedule classes
+    schedule64 = (fastgen.diffusion.DDIMSchedule if kind == "ddim" else fastgen.diffusion.DDPMSchedule)(
+        **(ours_config or config))
+    exact.alphas_cumprod = torch.from_numpy(schedule64.alphas_cumprod)
     if kind == "ddim":
-        exact.final_alpha_cumprod = torch.tensor(ours.final_alpha_cumprod, dtype=torch.float64)
+        exact.final_alpha_cumprod = torch.tensor(schedule64.final_alpha_cumprod, dtype=torch.float64)
     for s in (ours, shipped, exact):
         s.set_timesteps(n_steps)
     assert np.array_equal(ours.timesteps, shipped.timesteps.numpy())
@@ -85,11 +88,11 @@ def _check(kind, config, backend, seed, step_kw=None, ours_config=None, n_steps=
         t = int(t)
         m64, x64, z64 = _inputs(seed + i, learned, np.float64)
         ref_prev, ref_x0 = _diffusers_step(exact, kind, m64, t, x64, z64, **step_kw)
-        prev, x0 = ours.step(m64, t, x64, variance_noise=z64, backend=backend, **step_kw)
+        prev, x0 = ours.step(m64, t, x64, variance_noise=z64, backend=backend, **step_kw).to_tuple()
         _close(prev, ref_prev, 1e-10)
         _close(x0, ref_x0, 1e-10)
         m32, x32, z32 = (a.astype(np.float32) for a in (m64, x64, z64))
-        prev, x0 = ours.step(m32, t, x32, variance_noise=z32, backend=backend, **step_kw)
+        prev, x0 = ours.step(m32, t, x32, variance_noise=z32, backend=backend, **step_kw).to_tuple()
         assert prev.dtype == np.float32 and x0.dtype == np.float32
         _close(prev, ref_prev, 1e-5)
         _close(x0, ref_x0, 1e-5)

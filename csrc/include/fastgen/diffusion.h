@@ -10,7 +10,14 @@
 // with std = sigma, sqrt(v) ("learned") or exp((frac max_log + (1 - frac) min_log) / 2),
 // frac = (v + 1) / 2 ("learned_range"), v the predicted variance, z ~ N(0, 1) given or
 // drawn from Philox (random.h; stream STREAM_STEP_NOISE, call = the caller's counter).
-// The operations follow diffusers' order, so that float32 results agree to a few ulp.
+// A step takes one row for the whole batch, or one row (and one Philox call) per sample
+// (per-sample timesteps). The operations follow diffusers' order, so that float32
+// results agree to a few ulp.
+//
+// The forward process and the velocity target are one per-sample blend (scaled_sum):
+//   add_noise:    x_t = sqrt(a_t) x0 + sqrt(1 - a_t) z
+//   get_velocity: v   = sqrt(a_t) z  + (-sqrt(1 - a_t)) x_t
+// with the float64 coefficients of each sample rounded to T once.
 #pragma once
 #include "config.h"
 #include "mathx.h"
@@ -18,8 +25,8 @@
 
 namespace fastgen {
 
-// Columns of a step's coefficient row (float64). fastgen/diffusion/_coefficients.py
-// writes the same layout.
+// Columns of a step's coefficient row (float64). fastgen/diffusion/_rows.py writes the
+// same layout (fastgen._constants.StepColumn mirrors it).
 enum StepColumn : int {
     COL_X0_SAMPLE, COL_X0_OUTPUT, COL_X0_SCALE,
     COL_EPS_SAMPLE, COL_EPS_OTHER, COL_EPS_SCALE,
@@ -116,6 +123,12 @@ FG_HD T threshold_from_order_statistics(T below, T above, T weight, T max_value)
     const T q = weight < T(0.5) ? below + weight * (above - below) : above - (above - below) * (T(1) - weight);
     const T s = q < T(1) ? T(1) : q;
     return s > max_value ? max_value : s;
+}
+
+// One element of the per-sample blend a x + c y (add_noise, get_velocity).
+template <typename T>
+FG_HD T scaled_sum(T a, T x, T c, T y) {
+    return a * x + c * y;
 }
 
 }  // namespace fastgen
