@@ -57,7 +57,8 @@ struct StepScratch {
     std::vector<T> sample_x0, sample_abs;
 };
 
-// Standard deviations' ratio std(cond) / std(guided) of one sample, from centred sums in double.
+// Standard deviations' ratio std(cond) / std(guided) of one sample, from centred sums in double;
+// 1 when the guided prediction is constant (nothing to rescale: diffusers' 0 / 0 is NaN).
 template <typename T>
 double guidance_std_ratio(const T* cond, const T* uncond, int64_t n, T w) {
     double mean_c = 0.0, mean_g = 0.0;
@@ -73,7 +74,7 @@ double guidance_std_ratio(const T* cond, const T* uncond, int64_t n, T w) {
         ss_c += dc * dc;
         ss_g += dg * dg;
     }
-    return std::sqrt(ss_c / ss_g);
+    return ss_g > 0.0 ? std::sqrt(ss_c / ss_g) : 1.0;
 }
 
 // The model prediction e of chunk [j0, j0 + m) of one sample (guided, times `factor`).
@@ -111,7 +112,8 @@ T sample_threshold(const StepCoefficients<T>& k, const T* out, const T* uncond, 
     return threshold_from_order_statistics(below, above, rank - (T)below_index, k.max_value);
 }
 
-// One step on sample b. Returns whether the model output was finite.
+// One step on sample b. Returns whether the model output and the new sample are finite (the
+// latter is not when the sample, the noise or the step's coefficients are not).
 template <typename T>
 bool step_one_sample(const StepCoefficients<T>& k, const StepSwitches& sw, const StepArrays<T>& arr, int64_t b,
                      StepScratch<T>& s) {
@@ -175,6 +177,7 @@ bool step_one_sample(const StepCoefficients<T>& k, const StepSwitches& sw, const
                 }
             }
         }
+        for (int64_t j = 0; j < m; ++j) finite &= (e[j] - e[j]) == T(0);
         for (int64_t j = 0; j < m; ++j) prev[j0 + j] = e[j];
     }
     return finite;
@@ -183,15 +186,17 @@ bool step_one_sample(const StepCoefficients<T>& k, const StepSwitches& sw, const
 // The step on every sample; threads take samples when the work is large. `coefficients`
 // is one row for the batch (row_stride 0) or one per sample (row_stride N_STEP_COLUMNS);
 // `calls`, when not null, gives each sample its own Philox call (per-sample timesteps).
-// Returns whether every model output was finite.
+// Returns whether every model output and every new sample are finite.
 template <typename T>
 bool diffusion_step(const double* coefficients, int64_t row_stride, const uint32_t* calls, const StepSwitches& sw,
                     const StepArrays<T>& arr) {
     const StepCoefficients<T> shared = load_step<T>(coefficients);
     bool finite = true;
-#pragma omp parallel if (arr.batch * arr.n >= kParallelStep) reduction(&& : finite)
+    const int n_threads = team_size(arr.batch * arr.n >= kParallelStep);
+    ThreadBuffers<StepScratch<T>> buffers(n_threads, arr.n, sw.clip_mode == CLIP_THRESHOLD);
+#pragma omp parallel num_threads(n_threads) reduction(&& : finite)
     {
-        StepScratch<T> scratch(arr.n, sw.clip_mode == CLIP_THRESHOLD);
+        StepScratch<T>& scratch = buffers.mine();
 #pragma omp for schedule(static)
         for (int64_t b = 0; b < arr.batch; ++b) {
             StepSwitches own = sw;

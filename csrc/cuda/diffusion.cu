@@ -71,6 +71,7 @@ __device__ void step_impl(const double* row, uint64_t row_stride, const uint32_t
                 value = value + noise_std(k, variance_mode, v) * zi;
             }
             prev[i] = value;
+            ok = ok && (value - value) == T(0);
             if (!ok) {
                 *finite = 0;  // every writer writes the same value
             }

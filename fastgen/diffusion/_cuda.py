@@ -30,7 +30,8 @@ class Kernels(DiffusionKernels):
             guided = uncond.reshape(batch, stride)[:, :n]
             guided = guided + rows[0, StepColumn.GUIDANCE].astype(sample.dtype) * (cond - guided)
             rescale = rows[0, StepColumn.RESCALE].astype(sample.dtype)
-            ratio = cond.std(axis=1) / guided.std(axis=1)
+            guided_std = guided.std(axis=1)
+            ratio = cp.where(guided_std > 0, cond.std(axis=1) / cp.where(guided_std > 0, guided_std, 1), 1)
             factor = cp.ascontiguousarray(rescale * ratio + (1 - rescale))  # 1 when rescale is 0
         x0_pre = bound = None
         if clip_mode == ClipMode.THRESHOLD:

@@ -10,23 +10,21 @@ No diffusers here.
 """
 from __future__ import annotations
 
-import numbers
 import sys
 
 import numpy as np
 
 from .._constants import StepColumn, VarianceMode
+from .._validation import check_real
 from . import _ops, _rows
 
 
 def _check_guidance(model_output_uncond, guidance_scale, guidance_rescale):
     if (model_output_uncond is None) != (guidance_scale is None):
         raise ValueError("model_output_uncond and guidance_scale must be given together (classifier-free guidance)")
-    if guidance_scale is not None and not isinstance(guidance_scale, numbers.Real):
-        raise ValueError(f"guidance_scale must be a number, got {guidance_scale!r}")
-    if not (isinstance(guidance_rescale, numbers.Real) and 0.0 <= guidance_rescale <= 1.0):
-        raise ValueError(f"guidance_rescale must be a number in [0, 1], got {guidance_rescale!r}")
-    return float(guidance_rescale)
+    if guidance_scale is not None:
+        check_real("guidance_scale", guidance_scale)
+    return check_real("guidance_rescale", guidance_rescale, 0.0, 1.0)
 
 
 def _needs_grad(*arrays):
@@ -122,7 +120,9 @@ def _timestep_array(timesteps, name, n_timesteps):
     if t.dtype.kind not in "iu" and not (t.dtype.kind == "f" and np.all(t == np.round(t))):
         raise ValueError(f"{name} must hold integers, got {t!r}")
     t = t.astype(np.int64).reshape(-1)
-    if t.size == 0 or t.min() < 0 or t.max() >= n_timesteps:
+    if t.size == 0:
+        raise ValueError(f"{name} is empty: give one timestep, or one per sample")
+    if t.min() < 0 or t.max() >= n_timesteps:
         raise ValueError(f"{name} must lie in [0, {n_timesteps}), got {t}")
     return t
 
@@ -223,8 +223,7 @@ class FusedDDIM(_Fused):
         model_output_uncond = _ops.as_array("model_output_uncond", model_output_uncond)
         variance_noise = _ops.as_array("variance_noise", variance_noise)
         rescale = _check_guidance(model_output_uncond, guidance_scale, guidance_rescale)
-        if not (isinstance(eta, numbers.Real) and eta >= 0):
-            raise ValueError(f"eta must be a number >= 0, got {eta!r}")
+        check_real("eta", eta, 0.0)
         _ops.check_step_shapes(model_output, sample, model_output_uncond, variance_noise, False)
         t, per_sample = _ops.timesteps_of(timestep, sample.shape[0], len(self._alphas_cumprod64()))
         steps = np.array([t]) if per_sample is None else per_sample

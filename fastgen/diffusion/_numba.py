@@ -27,7 +27,8 @@ def _guided(cond, uncond, w):
 
 @njit(cache=True)
 def _std_ratio(cond, uncond, w):
-    """guidance_std_ratio of csrc/cpu/diffusion.h: std(cond) / std(guided), centred sums in float64."""
+    """guidance_std_ratio of csrc/cpu/diffusion.h: std(cond) / std(guided), centred sums in float64
+    (1 for a constant guided prediction)."""
     n = cond.shape[0]
     mean_c = 0.0
     mean_g = 0.0
@@ -43,7 +44,7 @@ def _std_ratio(cond, uncond, w):
         dg = np.float64(_guided(cond[j], uncond[j], w)) - mean_g
         ss_c += dc * dc
         ss_g += dg * dg
-    return np.sqrt(ss_c / ss_g)
+    return np.sqrt(ss_c / ss_g) if ss_g > 0.0 else 1.0
 
 
 @njit(cache=True)
@@ -183,6 +184,8 @@ def _step(rows, per_sample, calls, has_calls, clip_mode, variance_mode, eps_from
                                 frac = (v + one) / T(2)
                                 std = np.exp(T(0.5) * (frac * max_log + (one - frac) * min_log))
                             e[j] = e[j] + std * z[j]
+                for j in range(m):
+                    finite &= (e[j] - e[j]) == T(0)
                 for j in range(m):
                     prev[b, j0 + j] = e[j]
             finite_per_sample[b] = finite

@@ -316,8 +316,20 @@ def step(rows, calls, call, clip_mode, variance_mode, eps_from_clipped, model_ou
     elif not kernels.step(rows, clip_mode, variance_mode, eps_from_clipped, output, uncond, x, noise, prev, x0, seed,
                           call, None, calls):
         at = f"timestep {call}" if calls is None else "the per-sample timesteps"
-        raise ValueError(f"model_output contains NaN or infinity ({at})")
+        raise not_finite_error(at, model_output=output, model_output_uncond=uncond, sample=x, variance_noise=noise)
     return ops.finish(prev), ops.finish(x0)
+
+
+def not_finite_error(at, **inputs):
+    """The ValueError for a step whose result is not finite (NumPy inputs): it names the first
+    input holding NaN or infinity, or, when all are finite, the schedule that overflowed."""
+    for name, a in inputs.items():
+        if a is not None and not np.isfinite(a).all():
+            return ValueError(f"{name} contains NaN or infinity ({at})")
+    return ValueError(f"the step's result is not finite ({at}) although its inputs are: its coefficients or the "
+                      f"inputs' scale overflow (an alphas_cumprod of 0, as rescale_betas_zero_snr gives at the last "
+                      f"timestep, divides by 0 for prediction_type 'epsilon': use 'v_prediction' or clip_sample; "
+                      f"else check beta_start, beta_end, trained_betas, eta and guidance_scale)")
 
 
 def scaled_sum(a, x, c, y, backend, names=("x", "y")):

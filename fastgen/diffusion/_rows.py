@@ -61,6 +61,17 @@ def _prediction_columns(rows, prediction_type, alpha_prod_t, eps_from_clipped):
         rows[:, column] = value
 
 
+def _check_alphas(t, alpha_prod_t, prev_t, alpha_prod_t_prev):
+    """The step's alphas_cumprod must lie in [0, 1]: outside, the square roots of the step are
+    NaN (a schedule with betas above 1 or below 0 there)."""
+    for steps, values in ((t, alpha_prod_t), (prev_t, alpha_prod_t_prev)):
+        outside = ~((values >= 0.0) & (values <= 1.0))
+        if outside.any():
+            i = int(np.argmax(outside))
+            raise ValueError(f"alphas_cumprod at timestep {int(steps[i])} is {float(values[i])!r}, outside [0, 1]: "
+                             f"the schedule's betas (beta_start, beta_end or trained_betas) leave [0, 1] before it")
+
+
 def ddpm_rows(alphas_cumprod, timesteps, prev_timesteps, config, variance_type, guidance_scale=None,
               guidance_rescale=0.0):
     """Rows of DDPM steps from `timesteps` to `prev_timesteps` (int arrays; -1: the end, where
@@ -71,6 +82,7 @@ def ddpm_rows(alphas_cumprod, timesteps, prev_timesteps, config, variance_type, 
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         alpha_prod_t = alphas_cumprod[t]
         alpha_prod_t_prev = np.where(prev_t >= 0, alphas_cumprod[np.maximum(prev_t, 0)], 1.0)
+        _check_alphas(t, alpha_prod_t, prev_t, alpha_prod_t_prev)
         beta_prod_t, beta_prod_t_prev = 1.0 - alpha_prod_t, 1.0 - alpha_prod_t_prev
         current_alpha_t = alpha_prod_t / alpha_prod_t_prev
         current_beta_t = 1.0 - current_alpha_t
@@ -95,6 +107,7 @@ def ddim_rows(alphas_cumprod, final_alpha_cumprod, timesteps, step_ratio, config
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         alpha_prod_t = alphas_cumprod[t]
         alpha_prod_t_prev = np.where(prev_t >= 0, alphas_cumprod[np.clip(prev_t, 0, None)], float(final_alpha_cumprod))
+        _check_alphas(t, alpha_prod_t, prev_t, alpha_prod_t_prev)
         beta_prod_t, beta_prod_t_prev = 1.0 - alpha_prod_t, 1.0 - alpha_prod_t_prev
         variance = (beta_prod_t_prev / beta_prod_t) * (1.0 - alpha_prod_t / alpha_prod_t_prev)
         std_dev_t = eta * np.sqrt(variance)

@@ -14,6 +14,7 @@ import sys
 
 import numpy as np
 
+from ._ops import timesteps_of
 from .schedules import make_betas
 
 
@@ -61,12 +62,12 @@ class GaussianMixtureDenoiser:
             x = x.detach()
             x = x if dtype in (torch.float32, torch.float64) else x.float()
             array = sys.modules["cupy"].from_dlpack(x) if x.is_cuda else x.cpu().numpy()
-            return torch.from_dlpack(self(array, int(t))).to(device=x.device, dtype=dtype)
+            return torch.from_dlpack(self(array, t)).to(device=x.device, dtype=dtype)
         xp = np
         cupy = sys.modules.get("cupy")
         if cupy is not None and isinstance(x, cupy.ndarray):
             xp = cupy
-        t = int(t)
+        t, _ = timesteps_of(t, 1, len(self.alphas_cumprod))  # one timestep of the schedule
         shape, dtype = x.shape, x.dtype
         flat = xp.asarray(x, dtype=xp.float64).reshape(shape[0], -1)
         means, inv_chol, log_norm = self._noised(t)

@@ -13,13 +13,14 @@ called, then one kernel updates x in place. Noise, by `seed`:
 """
 from __future__ import annotations
 
+import numbers
 import sys
 
 import numpy as np
 
 from .. import _backend
 from .._constants import DiffusionStream, StepColumn, VarianceMode
-from .._validation import check_seed
+from .._validation import check_count, check_real, check_seed
 from . import _ops
 from ._fused import FusedDDIM, FusedDDPM
 
@@ -83,9 +84,8 @@ def sample(model, shape, scheduler, *, num_inference_steps=None, guidance_scale=
     if not isinstance(scheduler, (FusedDDPM, FusedDDIM)):
         raise TypeError(f"scheduler must be fastgen's DDPMScheduler, DDIMScheduler, DDPMSchedule or DDIMSchedule, "
                         f"got {type(scheduler).__name__}")
-    shape = tuple(int(s) for s in shape)
-    if not shape or min(shape) < 1:
-        raise ValueError(f"shape must be a non-empty tuple of positive sizes, got {shape}")
+    shape = _check_shape(shape)
+    _check_loop_options(scheduler, num_inference_steps, guidance_scale, guidance_rescale, eta)
     torch_generator = _ops.is_torch_generator(seed)
     if torch_generator and cuda_graph:
         raise ValueError("cuda_graph needs an int seed: a torch.Generator draws its noise outside the graph")
@@ -101,7 +101,8 @@ def sample(model, shape, scheduler, *, num_inference_steps=None, guidance_scale=
     out_dtype, compute, model_dtype = _dtypes(dtype)
 
     if num_inference_steps is not None or scheduler.num_inference_steps is None:
-        scheduler.set_timesteps(num_inference_steps or scheduler.config.num_train_timesteps)
+        scheduler.set_timesteps(scheduler.config.num_train_timesteps if num_inference_steps is None
+                                else num_inference_steps)
     timesteps = np.array([int(t) for t in scheduler.timesteps], dtype=np.int64)
     if isinstance(scheduler, FusedDDIM):
         rows = scheduler._step_rows(timesteps, float(eta), False, guidance_scale, guidance_rescale)
@@ -139,8 +140,9 @@ def sample(model, shape, scheduler, *, num_inference_steps=None, guidance_scale=
                 noise = xp.ascontiguousarray(_native(noise, xp).astype(compute, copy=False))
             ok = kernels.step(device_rows[i], clip_mode, variance_mode[0], False, output, uncond, x, noise, x, None,
                               seed, int(t), finite)
-            if name != "cuda" and not ok:
-                raise ValueError(f"model output contains NaN or infinity at timestep {int(t)}")
+            if name != "cuda" and not ok:  # x is the step's result by now: only the other inputs can be named
+                raise _ops.not_finite_error(f"timestep {int(t)}", model_output=output, model_output_uncond=uncond,
+                                            variance_noise=noise)
 
     steps = list(enumerate(timesteps))
     if progress:
@@ -152,11 +154,35 @@ def sample(model, shape, scheduler, *, num_inference_steps=None, guidance_scale=
     else:
         loop(steps)
     if finite is not None and not bool(finite.get()[0]):  # the one synchronisation, after the loop
-        raise ValueError("a model output contained NaN or infinity")
+        raise ValueError("a step's result was not finite: a model output held NaN or infinity, or the schedule "
+                         "overflowed")
     return caller.result(x, out_dtype)
 
 
 _NO_CONDITION = object()
+
+
+def _check_shape(shape):
+    if isinstance(shape, (numbers.Integral, np.integer)):
+        shape = (shape,)
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, (tuple, list)) or not all(
+            isinstance(s, (numbers.Integral, np.integer)) and not isinstance(s, (bool, np.bool_)) for s in shape):
+        raise TypeError(f"shape must be a tuple of integers (batch first), got {shape!r}")
+    if not shape or min(shape) < 1:
+        raise ValueError(f"shape must be a non-empty tuple of positive sizes, got {tuple(shape)}")
+    return tuple(int(s) for s in shape)
+
+
+def _check_loop_options(scheduler, num_inference_steps, guidance_scale, guidance_rescale, eta):
+    """The loop's options, checked before the model is called once."""
+    if num_inference_steps is not None:
+        check_count("num_inference_steps", num_inference_steps)
+    if guidance_scale is not None:
+        check_real("guidance_scale", guidance_scale)
+    check_real("guidance_rescale", guidance_rescale, 0.0, 1.0)
+    check_real("eta", eta, 0.0)
+    if eta != 0 and isinstance(scheduler, FusedDDPM):
+        raise ValueError(f"eta is DDIM's: a DDPM scheduler takes none, got eta={eta!r}")
 
 
 def _clip_mode(scheduler):

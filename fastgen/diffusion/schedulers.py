@@ -105,8 +105,12 @@ class DDPMScheduler(_FusedSchedule, FusedDDPM, _DiffusersDDPM):
       torch.manual_seed does not make it reproducible (pass an int seed as `generator`
       for a reproducible in-kernel draw).
     - `fixed_large_log` gives the std sqrt(beta_t) where diffusers returns NaN.
-    - A model output with NaN or infinity raises ValueError on the CPU backends (diffusers
-      propagates it).
+    - A step whose result would hold NaN or infinity raises ValueError on the CPU backends,
+      naming the input that holds them (model_output, model_output_uncond, sample,
+      variance_noise) or else the schedule (zero terminal SNR with epsilon prediction at the
+      last timestep divides by 0); diffusers returns the NaN. So does a schedule whose
+      alphas_cumprod leaves [0, 1] at a stepped timestep, and a constant guided prediction
+      with guidance_rescale is left unrescaled (diffusers: 0 / 0).
     - float16 and bfloat16 inputs are computed in float32 and returned in their dtype
       (diffusers computes in their dtype).
     - A timestep outside the schedule after set_timesteps, or a model output of the wrong
@@ -145,7 +149,8 @@ class DDIMScheduler(_FusedSchedule, FusedDDIM, _DiffusersDDIM):
       seed as `generator` makes that draw reproducible.
     - The direction coefficient sqrt(1 - a_prev - std^2) is clamped at 0 where diffusers
       gets NaN (eta > 1).
-    - A model output with NaN or infinity raises ValueError on the CPU backends; float16 and
+    - A step whose result would hold NaN or infinity raises ValueError on the CPU backends,
+      naming the input or the schedule, as for fastgen.DDPMScheduler; float16 and
       bfloat16 are computed in float32 and returned in their dtype; a timestep outside
       [0, num_train_timesteps) or a model output of the wrong shape is a ValueError
       naming both.

@@ -59,6 +59,10 @@ def make_betas(num_train_timesteps, beta_start, beta_end, beta_schedule, trained
         betas = 1.0 / (1.0 + np.exp(-x)) * (beta_end - beta_start) + beta_start
     else:
         raise ValueError(f"beta_schedule must be one of {', '.join(BETA_SCHEDULES)}, got {beta_schedule!r}")
+    if not np.isfinite(betas).all():
+        given = ("trained_betas" if trained_betas is not None
+                 else f"beta_start={beta_start!r} and beta_end={beta_end!r} ({beta_schedule})")
+        raise ValueError(f"{given} must give finite betas; some are NaN or infinity")
     if rescale_betas_zero_snr:
         betas = rescale_zero_terminal_snr(betas)
     return betas

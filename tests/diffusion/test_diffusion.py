@@ -157,9 +157,94 @@ def test_non_finite_model_output_raises(cpu_backend, bad):
     m[1, 2, 3] = bad
     with pytest.raises(ValueError, match="model_output contains NaN or infinity"):
         fastgen.diffusion.DDPMSchedule().step(m, 7, x, backend=cpu_backend)
-    with pytest.raises(ValueError, match="model output contains NaN"):
+    with pytest.raises(ValueError, match="model_output contains NaN or infinity"):
         fastgen.sample(lambda x, t: m, x.shape, fastgen.diffusion.DDIMSchedule(), num_inference_steps=3,
                        backend=cpu_backend)
+
+
+def test_the_non_finite_input_is_named(cpu_backend):
+    s = fastgen.diffusion.DDPMSchedule(clip_sample=False)
+    x, bad = np.zeros((2, 3)), np.full((2, 3), np.nan)
+    for name, kwargs in [("sample", dict(sample=bad)), ("variance_noise", dict(variance_noise=bad)),
+                         ("model_output_uncond", dict(model_output_uncond=bad, guidance_scale=2.0))]:
+        arguments = dict(model_output=x, timestep=5, sample=x, backend=cpu_backend) | kwargs
+        with pytest.raises(ValueError, match=f"^{name} contains NaN or infinity"):
+            s.step(**arguments)
+
+
+def test_a_step_that_divides_by_zero_says_why(cpu_backend):
+    # zero terminal SNR: alphas_cumprod[999] = 0, and epsilon prediction divides by it (diffusers: NaN)
+    s = fastgen.diffusion.DDPMSchedule(rescale_betas_zero_snr=True, clip_sample=False)
+    assert s.alphas_cumprod[999] == 0.0
+    x = np.ones((2, 3))
+    with pytest.raises(ValueError, match="the step's result is not finite .* rescale_betas_zero_snr"):
+        s.step(x, 999, 0.5 * x, variance_noise=x, backend=cpu_backend)
+    # clipping x0 keeps it finite, as in diffusers
+    clipped = fastgen.diffusion.DDPMSchedule(rescale_betas_zero_snr=True, clip_sample=True)
+    assert np.isfinite(clipped.step(x, 999, 0.5 * x, variance_noise=x, backend=cpu_backend).prev_sample).all()
+
+
+def test_guidance_rescale_of_a_constant_prediction_is_finite(cpu_backend):
+    # std(guided) = 0: there is nothing to rescale (diffusers: 0 / 0 = NaN)
+    s = fastgen.diffusion.DDPMSchedule(clip_sample=False)
+    x = np.ones((2, 3))
+    plain = s.step(x, 5, x, model_output_uncond=x, guidance_scale=2.0, variance_noise=x, backend=cpu_backend)
+    rescaled = s.step(x, 5, x, model_output_uncond=x, guidance_scale=2.0, guidance_rescale=0.5, variance_noise=x,
+                      backend=cpu_backend)
+    np.testing.assert_array_equal(rescaled.prev_sample, plain.prev_sample)
+
+
+DENOISER = GaussianMixtureDenoiser([1.0], np.zeros((1, 2)), np.eye(2)[None])
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda: fastgen.diffusion.DDPMSchedule(beta_start=np.nan), ValueError, "must give finite betas"),
+    (lambda: fastgen.diffusion.DDPMSchedule(trained_betas=[0.1, np.inf]), ValueError, "trained_betas must give"),
+    (lambda: fastgen.diffusion.DDPMSchedule(beta_start=-0.1).step(np.zeros((2, 3)), 5, np.zeros((2, 3))),
+     ValueError, r"alphas_cumprod at timestep 5 is 1\.7.*outside \[0, 1\]"),
+    (lambda: fastgen.sample(DENOISER, (2, 2), fastgen.diffusion.DDPMSchedule(), num_inference_steps=0),
+     ValueError, "num_inference_steps must be an integer >= 1"),
+    (lambda: fastgen.sample(DENOISER, (2, 2), fastgen.diffusion.DDPMSchedule(), num_inference_steps=2.5),
+     TypeError, "num_inference_steps must be an integer"),
+    (lambda: fastgen.sample(DENOISER, (2, 2), fastgen.diffusion.DDIMSchedule(), num_inference_steps=5, eta=-1),
+     ValueError, "eta must be a finite number"),
+    (lambda: fastgen.sample(DENOISER, (2, 2), fastgen.diffusion.DDPMSchedule(), num_inference_steps=5, eta=0.5),
+     ValueError, "eta is DDIM's"),
+    (lambda: fastgen.sample(DENOISER, (2, 2), fastgen.diffusion.DDIMSchedule(), num_inference_steps=5,
+                            guidance_scale=2.0, guidance_rescale=5), ValueError, "guidance_rescale must be"),
+    (lambda: fastgen.sample(DENOISER, (2, 2), fastgen.diffusion.DDIMSchedule(), num_inference_steps=5,
+                            guidance_scale=np.nan), ValueError, "guidance_scale must be a finite number"),
+    (lambda: fastgen.sample(DENOISER, (2.7, 2), fastgen.diffusion.DDPMSchedule(), num_inference_steps=5),
+     TypeError, "shape must be a tuple of integers"),
+    (lambda: fastgen.sample(DENOISER, "ab", fastgen.diffusion.DDPMSchedule(), num_inference_steps=5),
+     TypeError, "shape must be a tuple of integers"),
+    (lambda: fastgen.sample(DENOISER, (2, 0), fastgen.diffusion.DDPMSchedule(), num_inference_steps=5),
+     ValueError, "shape must be a non-empty tuple of positive sizes"),
+    (lambda: DENOISER(np.zeros((2, 2)), 1000), ValueError, "timestep 1000 is outside"),
+    (lambda: DENOISER(np.zeros((2, 2)), -1), ValueError, "timestep -1 is outside"),
+    (lambda: fastgen.diffusion.DDPMSchedule().add_noise(np.zeros((0, 3)), np.zeros((0, 3)), np.array([], int)),
+     ValueError, "timesteps is empty"),
+])
+def test_bad_loop_options_raise_before_the_model_runs(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_the_sampler_checks_its_options_before_calling_the_model():
+    calls = []
+
+    def model(x, t):
+        calls.append(t)
+        return np.zeros_like(x)
+
+    with pytest.raises(ValueError, match="guidance_rescale"):
+        fastgen.sample(model, (2, 2), fastgen.diffusion.DDIMSchedule(), num_inference_steps=5, guidance_scale=2.0,
+                       guidance_rescale=1.5)
+    with pytest.raises(ValueError, match="alphas_cumprod at timestep"):
+        betas = np.full(1000, 0.01)
+        betas[500] = 1.5  # alphas_cumprod < 0 from timestep 500 on
+        fastgen.sample(model, (2, 2), fastgen.diffusion.DDPMSchedule(trained_betas=betas), num_inference_steps=5)
+    assert calls == []
 
 
 # ------------------------------------------------------------------ sampler and exact denoiser
