@@ -7,7 +7,7 @@ the test module imports it. By hand, from outside the repository (REPO: this che
 
     SUITE=$(python -c 'import sklearn, os; print(os.path.dirname(sklearn.__file__))')/mixture/tests
     PYTHONPATH=$REPO/tests/gmm SKLEARN_RUN_FLOAT32_TESTS=1 pytest -p sklearn.conftest -p sklearn_swap \\
-        "$SUITE/test_gaussian_mixture.py"
+        --confcutdir="$SUITE" "$SUITE/test_gaussian_mixture.py"
 """
 import os
 import subprocess
@@ -33,8 +33,11 @@ EXPECTED_FAILURES = {"test_gaussian_mixture_all_init_does_not_estimate_gaussian_
 def run_suite(tmp_path, **env):
     report = tmp_path / "report.xml"
     environ = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]), **env}
+    # --confcutdir: sklearn/conftest.py is loaded as the plugin -p names, not again as a conftest
+    # (which pytest refuses: "Plugin already registered under a different name")
     command = [sys.executable, "-m", "pytest", "-p", "sklearn.conftest", "-p", "sklearn_swap", str(SUITE), "-q",
-               "-p", "no:cacheprovider", f"--junitxml={report}"]
+               "-p", "no:cacheprovider", f"--rootdir={SUITE.parent}", f"--confcutdir={SUITE.parent}",
+               f"--junitxml={report}"]
     completed = subprocess.run(command, cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=600)
     assert report.exists(), completed.stdout[-4000:] + completed.stderr[-4000:]
     outcomes = {}
