@@ -5,6 +5,8 @@ use (module `__getattr__`), so that `import fastgen` does not import scikit-lear
 Numba or CuPy before something needs them.
 """
 import importlib
+import importlib.util
+import warnings
 
 from . import _legacy
 from ._backend import available_backends, get_backend, set_backend, use_backend
@@ -34,6 +36,13 @@ __all__ = ["BernoulliRBM", "DBM", "DBN", "DDIMScheduler", "DDPMScheduler", "Gaus
            "mixture", "random", "rbm"]
 
 _legacy.install()
+
+if importlib.util.find_spec("fastgen._core") is None:
+    warnings.warn(
+        f"fastgen's C++ extension (fastgen._core) is not built in {__path__[0]}: is this a source checkout? "
+        "The 'cpu' backend is unavailable, and host arrays run on 'numba'. Install the package (pip install .) "
+        "and run from outside the source folder, or build the extension in place: "
+        "pip install --no-build-isolation -e .", RuntimeWarning, stacklevel=2)
 
 
 def __getattr__(name):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 
 from . import _backend
+from ._validation import Layers
 
 
 def _is_torch(x) -> bool:
@@ -39,6 +40,8 @@ class Dispatch:
 
     def _native(self, name, a):
         xp = self.kernels.xp
+        if type(a).__module__.startswith("scipy.sparse"):
+            raise TypeError(f"{name} is a SciPy sparse matrix; the ops take dense arrays (use {name}.toarray())")
         if _is_torch(a):
             a = a.detach()
             if self.backend == "cuda" and a.device.type != "cuda":
@@ -63,11 +66,11 @@ class Dispatch:
 
 def dispatch_layers(backend, **arrays):
     """Dispatch of a call whose arguments are arrays and per-layer lists of arrays (those
-    given as lists or tuples), each list element named `name[l]` in errors. Returns the
-    Dispatch and the arguments in their order as the backend's arrays, lists as lists."""
+    given as Layers, from check_layer_list), each list element named `name[l]` in errors.
+    Returns the Dispatch and the arguments in their order as the backend's arrays, lists as lists."""
     named, sizes = {}, {}
     for name, value in arrays.items():
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, Layers):
             sizes[name] = len(value)
             named.update({f"{name}[{i}]": a for i, a in enumerate(value)})
         else:

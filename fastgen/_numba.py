@@ -10,7 +10,8 @@ Caching: Numba keys a cached function on its own source file only (timestamp and
 so a kernel that inlines a jitted helper, or a constant, from another file would keep its
 stale machine code after that file changed. The rule: a module whose cached kernels use
 jitted code or constants of other fastgen modules names each of them, with the digest of
-its source, in `NUMBA_DEPENDENCIES = {"fastgen.random._numba": "<digest>", ...}`.
+its source, in `NUMBA_DEPENDENCIES = {"fastgen.random._numba": "<digest>", ...}`; this
+module counts too, for the compile options it sets.
 tests/test_layout.py fails until every such module lists exactly what it imports, with
 current digests; updating a digest edits the dependent module, which makes Numba recompile
 it (and, through its own digest, everything that depends on it in turn).
@@ -33,8 +34,9 @@ class Variants:
     "parallel" GMM pass ran serial, 1.4x slower)."""
 
     def __init__(self, body, threshold):
-        self.serial = njit(cache=True)(body)
-        self.parallel = njit(cache=True, parallel=True)(_renamed(body, "_parallel"))
+        # nogil: Python threads running kernels at once run them at once
+        self.serial = njit(cache=True, nogil=True)(body)
+        self.parallel = njit(cache=True, nogil=True, parallel=True)(_renamed(body, "_parallel"))
         self.threshold = threshold
 
     def __call__(self, work, *args):

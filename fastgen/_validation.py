@@ -81,16 +81,48 @@ def check_rbm(xp, W, b=None, c=None, sigma=None, nonempty=False):
                                      ("sigma", sigma, n_visible, "one standard deviation per visible unit")):
         if vector is not None:
             checked.append(check_vector(xp, name, vector, size, W.dtype, what))
-    if sigma is not None and sigma.size and not bool((checked[-1] > 0).all()):
-        raise ValueError("sigma must hold standard deviations > 0")
+    if sigma is not None:
+        check_precisions(xp, "sigma", checked[-1])
+    check_products(xp, W, biases=checked[1:3])
     return checked
 
 
+def _largest(xp, a):
+    return float(xp.abs(a).max()) if a is not None and a.size else 0.0
+
+
+def check_products(xp, W, visible=1.0, hidden=1.0, biases=(), name="W"):
+    """W's products with visible rows of entries at most `visible` in magnitude (v W) and hidden
+    rows of entries at most `hidden` (h W^T), plus a bias, cannot overflow W's dtype (in float32,
+    weights near 1e38 would turn sums into infinities and NaN, in an order that depends on the
+    kernel). The defaults are states in [0, 1]."""
+    n_visible, n_hidden = W.shape
+    bound = _largest(xp, W) * max(n_visible * visible, n_hidden * hidden) + max(map(lambda a: _largest(xp, a), biases),
+                                                                               default=0.0)
+    if not bound <= np.finfo(W.dtype).max:
+        raise ValueError(f"{name} holds values up to {_largest(xp, W):.3g}: in {W.dtype}, its products with the "
+                         f"states can overflow (to infinity or NaN); use float64, or smaller values")
+
+
+def check_precisions(xp, name, sigma):
+    """Standard deviations > 0 whose precisions 1 / sigma^2 are finite in their dtype."""
+    if sigma.size and not bool((sigma > 0).all()):
+        raise ValueError(f"{name} must hold standard deviations > 0")
+    if sigma.size and not bool(xp.isfinite(1 / (sigma * sigma)).all()):
+        raise ValueError(f"{name} holds standard deviations too small for {sigma.dtype}: 1 / {name}^2 overflows "
+                         f"(the smallest is {float(sigma.min()):.3g}); use float64 or larger values")
+    return sigma
+
+
+class Layers(list):
+    """A list of per-layer arrays (see check_layer_list), told apart from an array given as a list."""
+
+
 def check_layer_list(name, value):
-    """A list or tuple of per-layer arrays, as a list."""
+    """A list or tuple of per-layer arrays, as Layers."""
     if not isinstance(value, (list, tuple)):
         raise TypeError(f"{name} must be a list of arrays (one per layer), got {type(value).__name__}")
-    return list(value)
+    return Layers(value)
 
 
 def check_dbm(xp, weights, biases):

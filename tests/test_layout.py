@@ -205,13 +205,13 @@ def _recorded_dependencies(source):
 
 def _stale_numba_records(sources):
     """{module: the NUMBA_DEPENDENCIES it should declare} for every Numba module whose record
-    is not exactly the fastgen modules whose jitted code or constants it imports, with the
-    digests of their current sources."""
+    is not exactly the fastgen modules whose jitted code, constants or compile options
+    (fastgen._numba) it imports, with the digests of their current sources."""
     numba_modules = set(_numba_modules(sources))
+    compiled_in = numba_modules | {"fastgen._constants", "fastgen._numba"}
     stale = {}
     for name in numba_modules:
-        needed = {module: digest(sources[module]) for module in _imports(name, sources)
-                  if module in numba_modules or module == "fastgen._constants"}
+        needed = {module: digest(sources[module]) for module in _imports(name, sources) if module in compiled_in}
         if _recorded_dependencies(sources[name]) != needed:
             stale[name] = needed
     return stale
@@ -235,6 +235,9 @@ def test_numba_rule_catches_a_changed_helper():
     assert {"fastgen.random._numba", "fastgen.rbm._numba", "fastgen.gmm._numba"} <= set(stale)
     changed["fastgen._constants"] += "\n# a change\n"
     assert "fastgen.dbm._numba" in _stale_numba_records(changed)
+    changed = dict(SOURCES)
+    changed["fastgen._numba"] += "\n# a change of the compile options\n"
+    assert {"fastgen.dbm._numba", "fastgen.diffusion._numba", "fastgen.gmm._numba"} <= set(_stale_numba_records(changed))
 
 
 # ---------------------------------------------------------------- public names and pickles

@@ -37,9 +37,11 @@ template <typename T, bool kSecond>
 inline T mean_field_rows(int64_t rows, int64_t n_cols, const T* first, const T* second, const T* bias, T damping,
                          T* mu) {
     T largest = T(0);
-#pragma omp parallel if (rows * n_cols >= kParallelWork) reduction(max : largest)
+    const int n_threads = team_size(rows * n_cols >= kParallelWork);
+    ThreadBuffers<std::vector<T>> changes(n_threads, (size_t)n_cols);
+#pragma omp parallel num_threads(n_threads) reduction(max : largest)
     {
-        std::vector<T> change((size_t)n_cols);
+        std::vector<T>& change = changes.mine();
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; ++r) {
             const int64_t at = r * n_cols;

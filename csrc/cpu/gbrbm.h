@@ -17,13 +17,16 @@ namespace cpu {
 template <typename T>
 inline void gaussian_rows(int64_t rows, int64_t n_cols, const T* products, const T* bias, const T* sigma, T* mean,
                           T* state, uint64_t seed, uint32_t call, uint32_t stream) {
-#pragma omp parallel if (rows * n_cols >= kParallelWork)
+    const int n_threads = team_size(rows * n_cols >= kParallelWork);
+    ThreadBuffers<std::vector<float>> buffers(n_threads, (size_t)(3 * n_cols + 4));
+#pragma omp parallel num_threads(n_threads)
     {
-        std::vector<float> u((size_t)(2 * (n_cols + 2))), z((size_t)n_cols);
+        float* u = buffers.mine().data();  // 2 (n_cols + 2) for row_normals, then z
+        float* z = u + 2 * (n_cols + 2);
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; ++r) {
             const int64_t at = r * n_cols;
-            row_normals((uint64_t)at, (uint64_t)n_cols, seed, call, stream, u.data(), z.data());
+            row_normals((uint64_t)at, (uint64_t)n_cols, seed, call, stream, u, z);
             for (int64_t j = 0; j < n_cols; ++j) {
                 gaussian_unit<T>(products[at + j], bias[j], sigma[j], z[j], mean[at + j], state[at + j]);
             }

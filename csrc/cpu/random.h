@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fastgen/random.h"
+#include "parallel.h"
 
 namespace fastgen {
 namespace cpu {
@@ -119,9 +120,11 @@ constexpr int64_t kParallelNormals = 1 << 20;
 // of a sampler, and the tests' view of the layout).
 inline void normals(float* out, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream) {
     const int64_t n_chunks = ((int64_t)n + kNormalsChunk - 1) / kNormalsChunk;
-#pragma omp parallel if ((int64_t)n >= kParallelNormals)
+    const int n_threads = team_size((int64_t)n >= kParallelNormals);
+    ThreadBuffers<std::vector<float>> buffers(n_threads, (size_t)(2 * (kNormalsChunk + 2)));
+#pragma omp parallel num_threads(n_threads)
     {
-        std::vector<float> u(2 * (kNormalsChunk + 2));
+        std::vector<float>& u = buffers.mine();
 #pragma omp for schedule(static)
         for (int64_t c = 0; c < n_chunks; ++c) {
             const uint64_t begin = (uint64_t)(c * kNormalsChunk);

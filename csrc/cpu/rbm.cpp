@@ -14,14 +14,16 @@ namespace {
 template <typename T>
 void epilogue_rows(int64_t rows, int64_t n_cols, const T* logits, const T* bias, T* prob, T* state, uint64_t seed,
                    uint32_t call, uint32_t stream) {
-#pragma omp parallel if (rows * n_cols >= cpu::kParallelWork)
+    const int n_threads = cpu::team_size(rows * n_cols >= cpu::kParallelWork);
+    cpu::ThreadBuffers<cpu::RowScratch<T>> scratch(n_threads, n_cols);
+#pragma omp parallel num_threads(n_threads)
     {
-        cpu::RowScratch<T> scratch(n_cols);
+        cpu::RowScratch<T>& mine = scratch.mine();
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; ++r) {
             const int64_t at = r * n_cols;
             cpu::bernoulli_row<T>((uint64_t)at, (uint64_t)n_cols, logits + at, bias, prob + at, state + at, seed, call,
-                                  stream, scratch);
+                                  stream, mine);
         }
     }
 }
@@ -55,7 +57,7 @@ void bernoulli_binary(carray<T> states, carray<T> W, carray<T> bias, carray<T> p
     T* state_ptr = state.mutable_data();
     py::gil_scoped_release release;
     std::vector<int64_t> offsets;
-    std::vector<int32_t> index;
+    std::vector<int64_t> index;
     cpu::active_units<T>(states_ptr, rows, n_in, offsets, index);
     cpu::selected_row_sums_parallel<T>(offsets, index, rows, W_ptr, n_out, prob_ptr);
     epilogue_rows<T>(rows, n_out, prob_ptr, bias.data(), prob_ptr, state_ptr, seed, call, stream);
@@ -75,7 +77,7 @@ void outer_pair(carray<T> a, carray<T> values_a, double scale_a, carray<T> b, ca
     T* out_ptr = out.mutable_data();
     py::gil_scoped_release release;
     std::vector<int64_t> offsets, offsets_a, offsets_b;
-    std::vector<int32_t> index, rows_a, rows_b;
+    std::vector<int64_t> index, rows_a, rows_b;
     cpu::active_units<T>(a_ptr, a.shape(0), n_k, offsets, index);
     cpu::by_column(offsets, index, a.shape(0), n_k, offsets_a, rows_a);
     cpu::active_units<T>(b_ptr, b.shape(0), n_k, offsets, index);

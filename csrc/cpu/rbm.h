@@ -12,6 +12,7 @@
 #endif
 
 #include "fastgen/rbm.h"
+#include "parallel.h"
 #include "random.h"
 
 namespace fastgen {
@@ -62,10 +63,10 @@ inline void bernoulli_row(uint64_t begin, uint64_t n_cols, const T* logits, cons
 // then read off (3x faster than testing element by element).
 template <typename T>
 inline void active_units(const T* states, int64_t n_rows, int64_t n_cols, std::vector<int64_t>& offsets,
-                         std::vector<int32_t>& index) {
+                         std::vector<int64_t>& index) {
     offsets.assign(n_rows + 1, 0);
     index.resize((size_t)(n_rows * n_cols));
-    int32_t* out = index.data();
+    int64_t* out = index.data();
     int64_t count = 0;
     for (int64_t r = 0; r < n_rows; ++r) {
         const T* row = states + r * n_cols;
@@ -73,7 +74,7 @@ inline void active_units(const T* states, int64_t n_rows, int64_t n_cols, std::v
             const int64_t width = std::min<int64_t>(64, n_cols - k0);
             uint64_t mask = 0;
             for (int64_t i = 0; i < width; ++i) mask |= (uint64_t)(row[k0 + i] != T(0)) << i;
-            for (; mask != 0; mask &= mask - 1) out[count++] = (int32_t)(k0 + __builtin_ctzll(mask));
+            for (; mask != 0; mask &= mask - 1) out[count++] = (int64_t)(k0 + __builtin_ctzll(mask));
         }
         offsets[r + 1] = count;
     }
@@ -82,15 +83,15 @@ inline void active_units(const T* states, int64_t n_rows, int64_t n_cols, std::v
 
 // Rows of a binary (n_rows, n_cols) array listed by column: for each column k, the rows r
 // with states[r, k] == 1, in increasing r (CSC-like, from the CSR lists above).
-inline void by_column(const std::vector<int64_t>& offsets, const std::vector<int32_t>& index, int64_t n_rows,
-                      int64_t n_cols, std::vector<int64_t>& col_offsets, std::vector<int32_t>& rows) {
+inline void by_column(const std::vector<int64_t>& offsets, const std::vector<int64_t>& index, int64_t n_rows,
+                      int64_t n_cols, std::vector<int64_t>& col_offsets, std::vector<int64_t>& rows) {
     col_offsets.assign(n_cols + 1, 0);
-    for (int32_t k : index) col_offsets[k + 1] += 1;
+    for (int64_t k : index) col_offsets[k + 1] += 1;
     for (int64_t k = 0; k < n_cols; ++k) col_offsets[k + 1] += col_offsets[k];
     rows.resize(index.size());
     std::vector<int64_t> fill(col_offsets.begin(), col_offsets.end() - 1);
     for (int64_t r = 0; r < n_rows; ++r) {
-        for (int64_t a = offsets[r]; a < offsets[r + 1]; ++a) rows[fill[index[a]]++] = (int32_t)r;
+        for (int64_t a = offsets[r]; a < offsets[r + 1]; ++a) rows[fill[index[a]]++] = r;
     }
 }
 
@@ -101,17 +102,17 @@ inline void by_column(const std::vector<int64_t>& offsets, const std::vector<int
 // rows, 2x slower (measured).
 template <typename T>
 __attribute__((noinline)) void add_rows(T* __restrict dst, const T* src, int64_t stride, int64_t n,
-                                        const int32_t* which, int64_t count) {
+                                        const int64_t* which, int64_t count) {
     int64_t a = 0;
     for (; a + 4 <= count; a += 4) {
-        const T* __restrict x0 = src + (int64_t)which[a] * stride;
-        const T* __restrict x1 = src + (int64_t)which[a + 1] * stride;
-        const T* __restrict x2 = src + (int64_t)which[a + 2] * stride;
-        const T* __restrict x3 = src + (int64_t)which[a + 3] * stride;
+        const T* __restrict x0 = src + which[a] * stride;
+        const T* __restrict x1 = src + which[a + 1] * stride;
+        const T* __restrict x2 = src + which[a + 2] * stride;
+        const T* __restrict x3 = src + which[a + 3] * stride;
         for (int64_t j = 0; j < n; ++j) dst[j] += (x0[j] + x1[j]) + (x2[j] + x3[j]);
     }
     for (; a < count; ++a) {
-        const T* __restrict x = src + (int64_t)which[a] * stride;
+        const T* __restrict x = src + which[a] * stride;
         for (int64_t j = 0; j < n; ++j) dst[j] += x[j];
     }
 }
@@ -127,7 +128,7 @@ constexpr int64_t kTileColumns = 256;
 // untiled, 20 us with tiles of 256 columns, measured).
 // Each output element adds the same rows in the same order either way.
 template <typename T>
-inline void selected_row_sums(const std::vector<int64_t>& offsets, const std::vector<int32_t>& index, int64_t r0,
+inline void selected_row_sums(const std::vector<int64_t>& offsets, const std::vector<int64_t>& index, int64_t r0,
                               int64_t r1, const T* W, int64_t n_out, T* out) {
     for (int64_t j0 = 0; j0 < n_out; j0 += kTileColumns) {
         const int64_t width = std::min(kTileColumns, n_out - j0);
@@ -141,7 +142,7 @@ inline void selected_row_sums(const std::vector<int64_t>& offsets, const std::ve
 
 // selected_row_sums of all rows; threads take contiguous ranges of rows.
 template <typename T>
-inline void selected_row_sums_parallel(const std::vector<int64_t>& offsets, const std::vector<int32_t>& index,
+inline void selected_row_sums_parallel(const std::vector<int64_t>& offsets, const std::vector<int64_t>& index,
                                        int64_t n_rows, const T* W, int64_t n_out, T* out) {
 #pragma omp parallel if ((int64_t)index.size() * n_out >= kParallelAdds)
     {
@@ -160,18 +161,19 @@ inline void selected_row_sums_parallel(const std::vector<int64_t>& offsets, cons
 // (= scale_a a^T values_a + scale_b b^T values_b for binary a, b: the CD gradient of the
 // weights in one pass over `out`); threads take rows k of out.
 template <typename T>
-inline void selected_outer_pair(const std::vector<int64_t>& offsets_a, const std::vector<int32_t>& rows_a,
+inline void selected_outer_pair(const std::vector<int64_t>& offsets_a, const std::vector<int64_t>& rows_a,
                                 const T* values_a, T scale_a, const std::vector<int64_t>& offsets_b,
-                                const std::vector<int32_t>& rows_b, const T* values_b, T scale_b, int64_t n_k,
+                                const std::vector<int64_t>& rows_b, const T* values_b, T scale_b, int64_t n_k,
                                 int64_t n_out, T* out) {
-    const int64_t work = (int64_t)(rows_a.size() + rows_b.size()) * n_out;
-#pragma omp parallel if (work >= kParallelAdds)
+    const int n_threads = team_size((int64_t)(rows_a.size() + rows_b.size()) * n_out >= kParallelAdds);
+    ThreadBuffers<std::vector<T>> sums(n_threads, (size_t)(2 * n_out));
+#pragma omp parallel num_threads(n_threads)
     {
-        std::vector<T> sum_a((size_t)n_out), sum_b((size_t)n_out);
+        std::vector<T>& sum = sums.mine();
 #pragma omp for schedule(static)
         for (int64_t k = 0; k < n_k; ++k) {
-            T* __restrict sa = sum_a.data();
-            T* __restrict sb = sum_b.data();
+            T* __restrict sa = sum.data();
+            T* __restrict sb = sum.data() + n_out;
             for (int64_t j = 0; j < n_out; ++j) sa[j] = T(0);
             for (int64_t j = 0; j < n_out; ++j) sb[j] = T(0);
             add_rows<T>(sa, values_a, n_out, n_out, rows_a.data() + offsets_a[k], offsets_a[k + 1] - offsets_a[k]);
@@ -222,13 +224,17 @@ struct AisBlock {
     AisBlock(int64_t max_chains, int64_t n_visible, int64_t n_hidden)
         : v((size_t)(max_chains * n_visible)), h((size_t)(max_chains * n_hidden)), prob_v((size_t)n_visible),
           prob_h((size_t)n_hidden), sum_v((size_t)(max_chains * n_hidden)), sum_h((size_t)(max_chains * n_visible)),
-          increment((size_t)n_hidden), row_v(n_visible), row_h(n_hidden) {}
+          increment((size_t)n_hidden), row_v(n_visible), row_h(n_hidden) {
+        // active_units fills these inside the parallel region: their room is taken here
+        offsets.reserve((size_t)(max_chains + 1));
+        ones.reserve((size_t)(max_chains * std::max(n_visible, n_hidden)));
+    }
     std::vector<T> v, h;            // the chains' states, one row per chain
     std::vector<T> prob_v, prob_h;  // one row's probabilities (not kept)
     std::vector<T> sum_v, sum_h;    // v W and h W^T, one row per chain
     std::vector<double> increment;  // per hidden unit, one chain and step
     std::vector<int64_t> offsets;
-    std::vector<int32_t> ones;
+    std::vector<int64_t> ones;
     RowScratch<T> row_v, row_h;
 };
 
@@ -276,23 +282,22 @@ void ais_block(const AisRun<T>& run, int64_t first, int64_t n, AisBlock<T>& s, d
     }
 }
 
-// The log weights of chains [0, n_chains): blocks of chains, one thread per block.
+// The log weights of chains [0, n_chains): blocks of chains, one thread per block (AIS is
+// always long enough for every thread).
 template <typename T>
 void ais_chains(const AisRun<T>& run, int64_t n_chains, double* log_w) {
-    int64_t n_threads = 1;
-#ifdef _OPENMP
-    n_threads = omp_get_max_threads();
-#endif
+    const int n_threads = team_size(true);
     constexpr int64_t kMaxBlock = 64;  // chains per block: their states stay small next to a tile of W
     const int64_t block = std::max<int64_t>(1, std::min(kMaxBlock, (n_chains + n_threads - 1) / n_threads));
     const int64_t n_blocks = (n_chains + block - 1) / block;
-#pragma omp parallel
+    ThreadBuffers<AisBlock<T>> scratch(n_threads, block, run.n_visible, run.n_hidden);
+#pragma omp parallel num_threads(n_threads)
     {
-        AisBlock<T> scratch(block, run.n_visible, run.n_hidden);
+        AisBlock<T>& mine = scratch.mine();
 #pragma omp for schedule(dynamic, 1)
         for (int64_t q = 0; q < n_blocks; ++q) {
             const int64_t first = q * block;
-            ais_block<T>(run, first, std::min(block, n_chains - first), scratch, log_w + first);
+            ais_block<T>(run, first, std::min(block, n_chains - first), mine, log_w + first);
         }
     }
 }

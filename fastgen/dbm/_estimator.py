@@ -205,8 +205,14 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         trainer = _SML(self, kernels, weights, biases, chains, data.mean(axis=0))
         begin = time.time()
         for epoch in range(1, self.n_iter + 1):
-            for batch in batches:
-                trainer.step(data[batch], stream)
+            with np.errstate(over="ignore", invalid="ignore"):  # a diverging fit is reported below
+                for batch in batches:
+                    trainer.step(data[batch], stream)
+            for name, arrays in (("weights_", trainer.weights), ("biases_", trainer.biases)):
+                if not all(bool(kernels.xp.isfinite(a).all()) for a in arrays):
+                    raise FloatingPointError(
+                        f"the training diverged: {name} holds NaN or infinity after epoch {epoch}; the estimator is "
+                        f"left as it was. Lower learning_rate (now {self.learning_rate}).")
             if self.verbose:
                 mu = trainer.mean_field(data)
                 bound = float(_loops.variational_bound(data, mu, trainer.weights, trainer.biases).mean())

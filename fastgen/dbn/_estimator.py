@@ -5,6 +5,7 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -23,7 +24,7 @@ from .._estimator import (
     _PhiloxStream,
     public,
 )
-from .._validation import check_count, check_real, check_sigma_values
+from .._validation import check_count, check_probabilities, check_real, check_sigma_values
 from ..gbrbm._estimator import GaussianBernoulliRBM
 from ..rbm._estimator import BernoulliRBM
 
@@ -176,8 +177,10 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         return self
 
     def _check_X(self, X, reset):
-        return validate_data(self, X, accept_sparse=self._accepts_sparse(), dtype=(np.float64, np.float32),
-                             reset=reset)
+        X = validate_data(self, X, accept_sparse=self._accepts_sparse(), dtype=(np.float64, np.float32), reset=reset)
+        if self.first_layer == "bernoulli":  # binary visible units: probabilities only (no peer says otherwise)
+            check_probabilities(np, "X", X.data if sp.issparse(X) else X)
+        return X
 
     def _accepts_sparse(self):
         return "csr" if self.first_layer == "bernoulli" else False

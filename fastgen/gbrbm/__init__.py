@@ -18,6 +18,10 @@ kernel (bias + Philox normal, csrc/include/fastgen/gbrbm.h): bit-identical on `c
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from .._arrays import Dispatch
 from .._partition import AISResult, default_ais_betas
 from .._validation import (
@@ -25,6 +29,7 @@ from .._validation import (
     check_counter,
     check_counters,
     check_flag,
+    check_products,
     check_rbm,
     check_rows,
     check_seed,
@@ -39,13 +44,28 @@ __all__ = ["AISResult", "cd_statistics", "default_ais_betas", "free_energy", "gi
 # ---------------------------------------------------------------- checked public ops
 
 
+def _check_visible_rows(xp, name, v, W, sigma, biases):
+    """Real-valued visible rows whose scaled products (v / sigma^2) W cannot overflow."""
+    v = check_rows(xp, name, v, W.shape[0], W.dtype, "visible units of W")
+    check_products(xp, W, visible=float(xp.abs(v).max()) / float((sigma * sigma).min()), biases=biases)
+    return v
+
+
+def _check_energy(xp, v, b, sigma):
+    """The quadratic energy sum_i (v_i - b_i)^2 / (2 sigma_i^2) of each row is finite in float64."""
+    reach = float(xp.abs(v).max()) + float(xp.abs(b).max())
+    if not reach <= math.sqrt(2 * float((sigma * sigma).min()) / v.shape[1]) * math.sqrt(np.finfo(np.float64).max):
+        raise ValueError(f"v holds values up to {float(xp.abs(v).max()):.3g}: the energy (v - b)^2 / (2 sigma^2) "
+                         f"overflows float64")
+
+
 def sample_hidden(v, W, c, sigma, *, seed, counter=0, backend=None):
     """h ~ p(h | v) = Bernoulli(sigmoid(c + (v / sigma^2) W)). Returns (h, p_h)."""
     call = Dispatch(backend, v=v, W=W, c=c, sigma=sigma)
     xp = call.kernels.xp
     v, W, c, sigma = call.arrays
     W, c, sigma = check_rbm(xp, W, c=c, sigma=sigma)
-    v = check_rows(xp, "v", v, W.shape[0], W.dtype, "visible units of W")
+    v = _check_visible_rows(xp, "v", v, W, sigma, [c])
     seed, counter = check_seed("seed", seed), check_counter("counter", counter)
     h, p = _loops.sample_hidden(call.kernels, v * _loops.inverse_variance(sigma), W, c, seed, counter)
     return call.wrap(h), call.wrap(p)
@@ -70,7 +90,7 @@ def gibbs(v, W, b, c, sigma, n_steps, *, seed, counter=0, backend=None):
     xp = call.kernels.xp
     v, W, b, c, sigma = call.arrays
     W, b, c, sigma = check_rbm(xp, W, b, c, sigma)
-    v = check_rows(xp, "v", v, W.shape[0], W.dtype, "visible units of W")
+    v = _check_visible_rows(xp, "v", v, W, sigma, [b, c])
     n_steps = check_count("n_steps", n_steps)
     counter = check_counters(counter, n_steps, "counter + n_steps - 1")
     v, h = _loops.gibbs(call.kernels, v, W, b, c, sigma, n_steps, check_seed("seed", seed), counter)
@@ -84,7 +104,8 @@ def free_energy(v, W, b, c, sigma, *, backend=None):
     xp = call.kernels.xp
     v, W, b, c, sigma = call.arrays
     W, b, c, sigma = check_rbm(xp, W, b, c, sigma)
-    v = check_rows(xp, "v", v, W.shape[0], W.dtype, "visible units of W")
+    v = _check_visible_rows(xp, "v", v, W, sigma, [b, c])
+    _check_energy(xp, v, b, sigma)
     return call.wrap(_loops.free_energy(call.kernels, v, W, b, c, sigma))
 
 
@@ -104,7 +125,7 @@ def cd_statistics(v_data, W, b, c, sigma, k, *, chains=None, seed, counter=0, si
     xp = call.kernels.xp
     v_data, W, b, c, sigma, chains = call.arrays
     W, b, c, sigma = check_rbm(xp, W, b, c, sigma)
-    v_data = check_rows(xp, "v_data", v_data, W.shape[0], W.dtype, "visible units of W")
+    v_data = _check_visible_rows(xp, "v_data", v_data, W, sigma, [b, c])
     if chains is not None:
         chains = check_states(xp, "chains", chains, W.shape[1], W.dtype, "hidden units of W")
     k = check_count("k", k)

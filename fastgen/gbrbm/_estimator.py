@@ -12,7 +12,7 @@ from .. import gbrbm as ops
 from .._arrays import host
 from .._constants import RbmStream
 from .._estimator import public
-from .._validation import check_count, check_sigma_values
+from .._validation import check_count, check_precisions, check_sigma_values
 from ..rbm._base import Trainer, _RBMBase
 from . import _loops
 
@@ -113,14 +113,21 @@ class GaussianBernoulliRBM(_RBMBase):
                              "pass one standard deviation per feature, or a single number")
         state = super()._initial_state(rng, X, dtype)
         state["intercept_visible_"] = np.asarray(X.mean(axis=0), dtype=dtype)
-        state["sigma_"] = np.broadcast_to(sigma, (X.shape[1],)).astype(dtype)
+        state["sigma_"] = check_precisions(np, "sigma", np.broadcast_to(sigma, (X.shape[1],)).astype(dtype))
+        if self.learn_sigma:
+            check_precisions(np, "min_sigma", np.array([self.min_sigma], dtype=dtype))
         return state
+
+    def _fitted(self):
+        kernels, *params = super()._fitted()
+        check_precisions(kernels.xp, "sigma_", params[-1])
+        return (kernels, *params)
 
     def _trainer(self, kernels, state, dtype, X):
         return _GaussianTrainer(self, kernels, state, dtype)
 
-    def _progress(self, X):
-        return f"mean free energy = {self.free_energy(X).mean():.2f}"
+    def _progress(self, X, state):
+        return f"mean free energy = {self._with(state).free_energy(X).mean():.2f}"
 
     # ------------------------------------------------------------ inference
 
@@ -182,6 +189,5 @@ class _GaussianTrainer(Trainer):
             xp.maximum(self.log_var, self.min_log_var, out=self.log_var)
             self.sigma = xp.exp(0.5 * self.log_var)
 
-    def store(self, state):
-        super().store(state)
-        state["sigma_"] = np.array(host(self.sigma))
+    def stored(self):
+        return {**super().stored(), "sigma_": np.array(host(self.sigma))}

@@ -38,4 +38,8 @@ class Kernels(GbrbmKernels):
         return state, means
 
 
-NUMBA_DEPENDENCIES = {"fastgen._constants": "6bc5e80a33e11042", "fastgen.random._numba": "07fbf016c49e8f95"}
+NUMBA_DEPENDENCIES = {
+    "fastgen._constants": "6bc5e80a33e11042",
+    "fastgen._numba": "883eca73908d4f79",
+    "fastgen.random._numba": "68dd1e434d3dc4b6",
+}

@@ -240,4 +240,8 @@ class Kernels(RandomKernels):
         return state
 
 
-NUMBA_DEPENDENCIES = {"fastgen._constants": "6bc5e80a33e11042", "fastgen._numba_math": "620c77386a45edcb"}
+NUMBA_DEPENDENCIES = {
+    "fastgen._constants": "6bc5e80a33e11042",
+    "fastgen._numba": "883eca73908d4f79",
+    "fastgen._numba_math": "620c77386a45edcb",
+}

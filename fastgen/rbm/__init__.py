@@ -25,6 +25,7 @@ from .._validation import (
     check_counter,
     check_counters,
     check_float_array,
+    check_products,
     check_rbm,
     check_seed,
     check_states,
@@ -89,6 +90,8 @@ def free_energy(v, W, b, c, *, backend=None):
     v = check_float_array(xp, "v", v, 2, W.dtype)
     if v.shape[1] != W.shape[0]:
         raise ValueError(f"v must have {W.shape[0]} columns (visible units of W), got shape {tuple(v.shape)}")
+    if v.size:
+        check_products(xp, W, visible=float(xp.abs(v).max()), biases=[c])
     return call.wrap(_loops.free_energy(call.kernels, v, W, b, c))
 
 

@@ -4,6 +4,7 @@ partial_fit, free_energy, log_partition with its cache, log_likelihood, and the 
 trainer."""
 from __future__ import annotations
 
+import copy
 import time
 from numbers import Integral, Real
 
@@ -20,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._arrays import host
 from .._estimator import BACKEND_CONSTRAINT, FastgenEstimatorMixin, _PhiloxStream
+from .._validation import check_products
 from . import _loops
 
 
@@ -27,7 +29,8 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
     """What the RBM estimators share. A subclass names its public ops module (`_ops`, with
     log_partition_exact and log_partition_ais), its loops module (`_loops`, with
     free_energy), its parameters (`_model_attributes`, W first, in the order of the ops'
-    arguments), and provides __init__, _initial_state, _trainer and _progress."""
+    arguments), and provides __init__, _initial_state, _trainer and _progress (the verbose
+    line's measure of a fitted state)."""
 
     _ops = None
     _loops = None
@@ -73,12 +76,30 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
     def _fitted(self):
         """(kernels, W, *the other parameters) of a fitted (or hand-set) model: W (n_features,
         n_components) and the others, in the order of `_model_attributes`, as the backend's
-        arrays. NotFittedError comes before any input check."""
+        C-contiguous arrays of one float dtype. NotFittedError comes before any input check,
+        and hand-set attributes of the wrong shape or with NaN are a ValueError naming them."""
         check_is_fitted(self, self._model_attributes)
         kernels = self._kernels()
         xp, dtype = kernels.xp, self._dtype()
-        arrays = (self.components_.T, *(getattr(self, name) for name in self._model_attributes[1:]))
-        return (kernels, *(xp.ascontiguousarray(xp.asarray(a, dtype=dtype)) for a in arrays))
+        arrays = [np.asarray(getattr(self, name)) for name in self._model_attributes]
+        if arrays[0].ndim != 2:
+            raise ValueError(f"components_ must be 2-D (n_components, n_features), got shape {arrays[0].shape}")
+        for name, array, shape in zip(self._model_attributes, arrays, self._parameter_shapes(*arrays[0].shape)):
+            if array.shape != shape:
+                raise ValueError(f"{name} must have shape {shape} to match components_ {arrays[0].shape}, "
+                                 f"got {array.shape}")
+            if array.dtype.kind not in "biuf":
+                raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}")
+            if not np.isfinite(array).all():
+                raise ValueError(f"{name} contains NaN or infinity")
+        arrays[0] = arrays[0].T
+        W, *others = (xp.ascontiguousarray(xp.asarray(a, dtype=dtype)) for a in arrays)
+        check_products(xp, W, biases=others[:2], name="components_")
+        return (kernels, W, *others)
+
+    def _parameter_shapes(self, n_components, n_features):
+        """The shapes of the `_model_attributes`, components_ first."""
+        return [(n_components, n_features), (n_features,), (n_components,), (n_features,)][:len(self._model_attributes)]
 
     def _dtype(self):
         return self.components_.dtype if self.components_.dtype in (np.float32, np.float64) else np.float64
@@ -91,24 +112,38 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
     # ------------------------------------------------------------ training
 
     def fit(self, X, y=None):
-        """Fit the model to X (n_samples, n_features) with `n_iter` epochs of CD-k/PCD-k."""
-        for _ in self.fit_iter(X):
+        """Fit the model to X (n_samples, n_features) with `n_iter` epochs of CD-k/PCD-k.
+
+        All or nothing: the estimator changes only once every epoch has run; an exception
+        (KeyboardInterrupt included) leaves it as it was. A parameter that becomes NaN or
+        infinite stops the fit with a FloatingPointError naming it and the epoch."""
+        kernels = self._check_hyperparameters()
+        X, data_attributes = self._validate_for_fit(self._check_X, X)
+        for _, state in self._epochs(kernels, X):
             pass
+        self._commit_fit(data_attributes, state)
         return self
 
     def fit_iter(self, X, y=None):
         """Like `fit`, as a generator that yields the epoch number after each epoch.
 
-        The estimator is updated after every completed epoch; an exception before the
-        first one leaves a previously fitted model unchanged."""
+        Unlike `fit`, the estimator is updated after every completed epoch (so that it can be
+        looked at between them); an exception before the first one leaves a previously
+        fitted model unchanged, one later leaves the model of the last completed epoch."""
         kernels = self._check_hyperparameters()
         X, data_attributes = self._validate_for_fit(self._check_X, X)  # committed with the first epoch
-        return self._epochs(kernels, X, data_attributes)
+        return self._commit_each_epoch(kernels, X, data_attributes)
 
-    def _commit(self, state, data_attributes, stream):
-        self._commit_fit(data_attributes, {**state, "_philox": stream})
+    def _commit_each_epoch(self, kernels, X, data_attributes):
+        for epoch, state in self._epochs(kernels, X):
+            if epoch or self.n_iter == 0:
+                self._commit_fit(data_attributes, state)
+            if epoch:
+                yield epoch
 
-    def _epochs(self, kernels, X, data_attributes):
+    def _epochs(self, kernels, X):
+        """The training, as a generator of (epoch, the fitted attributes after it), epoch 0 the
+        initial ones. Each state is new arrays: the training goes on in other ones."""
         rng = check_random_state(self.random_state)
         dtype = X.dtype
         n_samples = X.shape[0]
@@ -119,19 +154,34 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
         xp = kernels.xp
         data = X if sp.issparse(X) else self._dense(xp, X, dtype)
         trainer = self._trainer(kernels, state, dtype, X)
+        yield 0, {**state, "_philox": stream}
         begin = time.time()
         for epoch in range(1, self.n_iter + 1):
-            for batch in batches:
-                trainer.step(self._dense(xp, data[batch], dtype), stream)
-            trainer.store(state)
-            self._commit(state, data_attributes, stream)
+            with np.errstate(over="ignore", invalid="ignore"):  # a diverging fit is reported below
+                for batch in batches:
+                    trainer.step(self._dense(xp, data[batch], dtype), stream)
+            state = trainer.stored()
+            self._check_finite(state, f"epoch {epoch}")
+            state["_philox"] = stream
             if self.verbose:
                 end = time.time()
-                print(f"[{type(self).__name__}] Iteration {epoch}, {self._progress(X)}, time = {end - begin:.2f}s")
+                print(f"[{type(self).__name__}] Iteration {epoch}, {self._progress(X, state)}, "
+                      f"time = {end - begin:.2f}s")
                 begin = end
-            yield epoch
-        if self.n_iter == 0:
-            self._commit(state, data_attributes, stream)
+            yield epoch, state
+
+    def _check_finite(self, state, when):
+        for name in self._trained_attributes:
+            if not np.isfinite(state[name]).all():
+                raise FloatingPointError(
+                    f"the training diverged: {name} holds NaN or infinity after {when}; the estimator is left as it "
+                    f"was. Lower learning_rate (now {self.learning_rate}) or scale the data.")
+
+    def _with(self, state):
+        """A copy of the estimator with the fitted attributes `state` (for the progress line)."""
+        model = copy.copy(self)
+        model.__dict__.update(state)
+        return model
 
     def _initial_state(self, rng, X, dtype):
         """The trained attributes before any update, drawn as scikit-learn draws them."""
@@ -144,20 +194,34 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
         }
 
     def partial_fit(self, X, y=None):
-        """One CD-k/PCD-k update on X as a single batch (initialising the model if needed)."""
+        """One CD-k/PCD-k update on X as a single batch (initialising the model if needed).
+        All or nothing, as `fit`."""
         kernels = self._check_hyperparameters()
         first_call = not hasattr(self, "components_")
-        X = self._check_X(X, reset=first_call)
-        dtype = X.dtype if first_call else self._dtype()
         if first_call:
+            X, data_attributes = self._validate_for_fit(self._check_X, X)
+            dtype = X.dtype
             rng = check_random_state(self.random_state)
-            self.__dict__.update(self._initial_state(rng, X, dtype))
-            self._philox = _PhiloxStream(rng)
-        state = {name: getattr(self, name) for name in self._trained_attributes}
+            state = self._initial_state(rng, X, dtype)
+            stream = _PhiloxStream(rng)
+        else:
+            _, *params = self._fitted()  # the hand-set or fitted parameters, checked
+            X = self._check_X(X, reset=False)
+            dtype = params[0].dtype
+            state = {name: getattr(self, name) for name in self._model_attributes}
+            state["h_samples_"] = getattr(self, "h_samples_", None)
+            stream = copy.deepcopy(self._stream())
         trainer = self._trainer(kernels, state, dtype, X)
-        trainer.step(self._dense(kernels.xp, X, dtype), self._stream())
-        trainer.store(state)
-        self.__dict__.update(state)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging step is reported below
+            trainer.step(self._dense(kernels.xp, X, dtype), stream)
+        state = trainer.stored()
+        self._check_finite(state, "partial_fit")
+        state["_philox"] = stream
+        if first_call:
+            self._commit_fit(data_attributes, state)
+        else:
+            self.__dict__.pop("_log_partition_cache", None)
+            self.__dict__.update(state)
         return self
 
     # ------------------------------------------------------------ inference
@@ -220,9 +284,13 @@ class Trainer:
         self.weight_decay = estimator.weight_decay
         # W as the kernels want it: (n_features, n_components), C-contiguous.
         self.W = xp.ascontiguousarray(xp.asarray(state["components_"].T, dtype=dtype))
-        self.b = xp.asarray(state["intercept_visible_"], dtype=dtype)
-        self.c = xp.asarray(state["intercept_hidden_"], dtype=dtype)
-        self.chains = xp.asarray(state["h_samples_"], dtype=dtype)
+        self.b = xp.ascontiguousarray(xp.asarray(state["intercept_visible_"], dtype=dtype))
+        self.c = xp.ascontiguousarray(xp.asarray(state["intercept_hidden_"], dtype=dtype))
+        chains = state["h_samples_"]
+        if chains is None or np.shape(chains)[1:] != (self.W.shape[1],):  # a hand-set model has none yet
+            chains = np.zeros((estimator.batch_size if estimator.n_chains is None else estimator.n_chains,
+                               self.W.shape[1]))
+        self.chains = xp.ascontiguousarray(xp.asarray(chains, dtype=dtype))
         self.velocity = None  # made at the first step with momentum: one per parameter
 
     def _parameters(self):
@@ -261,10 +329,12 @@ class Trainer:
             param += step
         self._updated()
 
-    def store(self, state):
-        """Copies of the trained parameters into `state` (NumPy arrays, as scikit-learn's):
-        the training goes on in place, so what is committed must not move with it."""
-        state["components_"] = np.array(host(self.W).T, order="F")
-        state["intercept_visible_"] = np.array(host(self.b))
-        state["intercept_hidden_"] = np.array(host(self.c))
-        state["h_samples_"] = np.array(host(self.chains))
+    def stored(self):
+        """Copies of the trained parameters (NumPy arrays, as scikit-learn's): the training goes
+        on in place, so what is committed must not move with it."""
+        return {
+            "components_": np.array(host(self.W).T, order="F"),
+            "intercept_visible_": np.array(host(self.b)),
+            "intercept_hidden_": np.array(host(self.c)),
+            "h_samples_": np.array(host(self.chains)),
+        }

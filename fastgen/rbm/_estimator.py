@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn import neural_network
 from sklearn.utils import check_random_state
 
 from .. import rbm as ops
@@ -14,28 +15,64 @@ from ._base import Trainer, _RBMBase, is_binary
 
 
 @public
-class BernoulliRBM(_RBMBase):
-    """Bernoulli restricted Boltzmann machine trained by CD-k or PCD-k.
+class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
+    """Bernoulli restricted Boltzmann machine trained by CD-k or PCD-k: scikit-learn's
+    BernoulliRBM (a subclass of it) with the training, inference and sampling loops on
+    fastgen's kernels, and log-likelihoods on top.
 
-    Same parameters, methods and fitted attributes as scikit-learn's BernoulliRBM
-    (whose training is PCD-1 with `n_chains = batch_size`), plus:
+    Energy E(v, h) = -b.v - c.h - v W h with W = components_.T, b = intercept_visible_,
+    c = intercept_hidden_; p(h = 1 | v) = sigmoid(c + v W), p(v = 1 | h) = sigmoid(b + h W^T).
 
-    cd_k : Gibbs sweeps per gradient estimate (k of CD-k / PCD-k).
-    persistent : keep the negative chains between batches (PCD) instead of
-        restarting them from the data (CD).
-    n_chains : number of persistent chains (default: batch_size).
-    momentum, weight_decay : classical momentum on the parameter updates and L2
-        decay of the weights.
-    backend : "cpu", "numba", "cuda" or None (the current default).
+    Parameters
+    ----------
+    n_components : int, default 256
+        Number of binary hidden units.
+    learning_rate : float > 0, default 0.1
+        Step size of the parameter updates.
+    batch_size : int, default 10
+        Rows per update; the last batch of an epoch may be shorter (as scikit-learn's).
+    n_iter : int >= 0, default 10
+        Epochs over the training data.
+    verbose : int, default 0
+        Print the pseudo-likelihood and time of each epoch, as scikit-learn does.
+    random_state : int, RandomState instance or None
+        Draws the initial weights (the same numbers as scikit-learn's for the same seed) and
+        seeds the Philox streams of every Gibbs draw.
+    cd_k : int >= 1, default 1
+        Gibbs sweeps per gradient estimate (the k of CD-k / PCD-k).
+    persistent : bool, default True
+        Keep the negative chains between updates (PCD, scikit-learn's algorithm) instead of
+        restarting them from the batch (CD).
+    n_chains : int or None, default None
+        Number of persistent chains (None: batch_size, as scikit-learn).
+    momentum : float in [0, 1), default 0.0
+        Classical momentum of the updates.
+    weight_decay : float >= 0, default 0.0
+        L2 decay of the weights.
+    backend : "cpu", "numba", "cuda" or None
+        The kernels' backend (None: the current default, see fastgen.set_backend).
 
-    Data: dense arrays or scipy sparse matrices with values in [0, 1] (probabilities
-    are used as they are in the positive phase). Randomness comes from Philox streams
-    seeded by `random_state`; the same seed gives the same model on the same backend
-    whatever the number of threads.
+    Attributes
+    ----------
+    components_, intercept_hidden_, intercept_visible_, h_samples_, n_features_in_,
+    feature_names_in_ : as scikit-learn's, in the dtype of X (float32 or float64).
 
-    log_partition / log_likelihood: method "exact" (fastgen.rbm.log_partition_exact, at
-    most 25 units in the smaller layer) or "ais" (fastgen.rbm.log_partition_ais, options
-    n_chains, betas, base_visible_bias, seed); log_likelihood takes binary X only.
+    Differences from scikit-learn's BernoulliRBM
+    --------------------------------------------
+    - The Gibbs draws come from Philox streams (csrc/include/fastgen/random.h), not from
+      the NumPy RandomState: the same random_state gives the same initial weights as
+      scikit-learn but other draws, so fitted weights differ (their distribution does not).
+      The same seed gives the same model on the same backend, whatever the number of threads.
+    - Extra hyperparameters cd_k, n_chains, momentum, weight_decay, backend (with their
+      defaults, training is scikit-learn's PCD-1).
+    - Extra methods: fit_iter (a generator over epochs), sample (Gibbs or parallel tempering),
+      free_energy, log_partition (exact or AIS, cached), log_likelihood (binary X only).
+    - X may hold any finite values, as in scikit-learn; values outside [0, 1] are used as
+      they are in the positive phase (they are no Bernoulli probabilities, and fastgen does
+      not warn about them, since scaled test folds leave [0, 1] by rounding).
+    - transform, score_samples and gibbs give scikit-learn's results for the same fitted
+      attributes (gibbs draws its own random states); _mean_hiddens is fastgen's kernel
+      too, and scikit-learn's other private helpers are inherited.
     """
 
     _ops = ops
@@ -71,13 +108,6 @@ class BernoulliRBM(_RBMBase):
         self.weight_decay = weight_decay
         self.backend = backend
 
-    def _check_X(self, X, reset):
-        X = super()._check_X(X, reset)
-        values = X.data if sp.issparse(X) else X
-        if values.size and (values.min() < 0 or values.max() > 1):
-            raise ValueError("X must hold values in [0, 1] (binary data or probabilities)")
-        return X
-
     def _check_likelihood_X(self, X):
         X = self._check_X(X, reset=False)
         if not is_binary(X):
@@ -87,29 +117,36 @@ class BernoulliRBM(_RBMBase):
     def _trainer(self, kernels, state, dtype, X):
         return Trainer(self, kernels, state, dtype, is_binary(X))
 
-    def _progress(self, X):
-        return f"pseudo-likelihood = {self.score_samples(X).mean():.2f}"
+    def _progress(self, X, state):
+        return f"pseudo-likelihood = {self._with(state).score_samples(X).mean():.2f}"
 
     # ------------------------------------------------------------ inference
 
     def transform(self, X):
         """Hidden-unit probabilities p(h = 1 | v = X), shape (n_samples, n_components)."""
+        self._fitted()
+        return self._mean_hiddens(self._check_X(X, reset=False))
+
+    def _mean_hiddens(self, v):
+        """p(h = 1 | v) of visible rows v (or of one visible vector), unchecked, as scikit-learn's helper."""
         kernels, W, _, c = self._fitted()
-        X = self._check_X(X, reset=False)
-        v = self._dense(kernels.xp, X, W.dtype)
-        _, p_h = _loops.sample_hidden(kernels, v, W, c, 0, 0, is_binary(X) and _loops.is_sparse(kernels, v))
-        return host(p_h)
+        rows = v if sp.issparse(v) or np.ndim(v) == 2 else np.reshape(v, (1, -1))
+        dense = self._dense(kernels.xp, rows, W.dtype)
+        _, p_h = _loops.sample_hidden(kernels, dense, W, c, 0, 0, is_binary(rows) and _loops.is_sparse(kernels, dense))
+        p_h = host(p_h)
+        return p_h if rows is v else p_h.reshape(np.shape(v)[:-1] + (W.shape[1],))
 
     def score_samples(self, X):
         """Pseudo-log-likelihood of each row, as scikit-learn defines it: n_features times
-        log sigmoid(F(v') - F(v)), with v' = v with one random unit flipped per row."""
+        log sigmoid(F(v') - F(v)), v' being v with one random unit flipped. The unit of a row
+        is drawn from its content and a seed from random_state, not from its position, so a
+        row's score does not depend on the rows around it."""
         kernels, W, b, c = self._fitted()
         X = self._check_X(X, reset=False)
         v = X.toarray() if sp.issparse(X) else np.array(X)
-        rng = check_random_state(self.random_state)
-        rows = np.arange(v.shape[0])
-        flip = rng.randint(0, v.shape[1], v.shape[0])
+        flip = _flipped_units(v, check_random_state(self.random_state))
         v_flipped = v.copy()
+        rows = np.arange(v.shape[0])
         v_flipped[rows, flip] = 1 - v_flipped[rows, flip]
         fe, fe_flipped = (
             host(_loops.free_energy(kernels, self._dense(kernels.xp, a, W.dtype), W, b, c)) for a in (v, v_flipped)
@@ -117,12 +154,13 @@ class BernoulliRBM(_RBMBase):
         return -v.shape[1] * np.logaddexp(0, -(fe_flipped - fe))
 
     def gibbs(self, v):
-        """One Gibbs step from visible states v: h ~ p(h|v), then a new v ~ p(v|h)."""
+        """One Gibbs step from visible states v: h ~ p(h|v), then a new v ~ p(v|h), as a
+        boolean array (scikit-learn's type)."""
         kernels, W, b, c = self._fitted()
         v = self._check_X(v, reset=False)
         seed, counter = self._stream().take(1)
         v_new, _ = _loops.gibbs(kernels, self._dense(kernels.xp, v, W.dtype), W, b, c, 1, seed, counter, is_binary(v))
-        return host(v_new)
+        return host(v_new) != 0
 
     def sample(self, n_samples, n_steps=1000, random_state=None, method="gibbs", n_temperatures=10, betas=None,
                return_acceptance=False):
@@ -156,3 +194,19 @@ class BernoulliRBM(_RBMBase):
         states, acceptance = _tempering.run(kernels, v, W, b, c, n_steps, betas, seed, counter)
         samples = host(states[-1])
         return (samples, acceptance) if return_acceptance else samples
+
+
+def _flipped_units(v, rng):
+    """A unit index per row of v, uniform over the columns, drawn from the row's values and one
+    seed from `rng`: a hash (a random odd multiplier per column, summed modulo 2^64, then
+    splitmix64's finaliser) of the float64 bits of the row."""
+    n_rows, n_columns = v.shape
+    multipliers = rng.randint(0, 2**63, size=n_columns, dtype=np.int64).astype(np.uint64) * np.uint64(2) + np.uint64(1)
+    with np.errstate(over="ignore"):
+        h = (np.ascontiguousarray(v, dtype=np.float64).view(np.uint64) * multipliers).sum(axis=1, dtype=np.uint64)
+        h ^= h >> np.uint64(30)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+    return (h % np.uint64(n_columns)).astype(np.intp)

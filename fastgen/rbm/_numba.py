@@ -68,7 +68,7 @@ def _bernoulli_binary(states, W, bias, prob, state, seed, call, stream):
         _bernoulli_row(r, r * prob.shape[1], prob, bias, prob, state, seed, call, stream)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _rows_by_column(states):
     """by_column of csrc/cpu/rbm.h: for each column k, the rows r with states[r, k] == 1, increasing r."""
     n_rows, n_cols = states.shape
@@ -239,6 +239,7 @@ class Kernels(RbmKernels):
 
 NUMBA_DEPENDENCIES = {
     "fastgen._constants": "6bc5e80a33e11042",
+    "fastgen._numba": "883eca73908d4f79",
     "fastgen._numba_math": "620c77386a45edcb",
-    "fastgen.random._numba": "07fbf016c49e8f95",
+    "fastgen.random._numba": "68dd1e434d3dc4b6",
 }

@@ -145,6 +145,8 @@ def parallel_tempering(v, W, b, c, n_steps, betas, *, seed, counter=0, backend=N
     W, b, c = check_rbm(xp, W, b, c)
     betas = check_betas(betas, from_zero=False)
     n_temperatures = betas.size
+    if v is None:
+        check_float_array(xp, "v", v, 2)  # the error
     if v.ndim not in (2, 3):
         raise ValueError(f"v must be 2-D (n_chains, n_visible) or 3-D (n_temperatures, n_chains, n_visible), "
                          f"got shape {tuple(v.shape)}")

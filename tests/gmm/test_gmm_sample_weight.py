@@ -1,5 +1,5 @@
-"""sample_weight in the fused E-step (`em_pass(..., weights)` of every CPU backend, against a
-float64 NumPy reference written here) and in fastgen.GaussianMixture.fit: a row of integer
+"""sample_weight in the fused E-step (`em_pass(..., weights)` of every backend, cuda where a GPU
+is, against a float64 NumPy reference written here) and in fastgen.GaussianMixture.fit: a row of integer
 weight w gives the statistics, and the fit, of the data with that row repeated w times."""
 import warnings
 
@@ -73,10 +73,10 @@ def _reference_statistics(X, centre, weights, precisions, kind, sample_weight):
 
 @pytest.mark.parametrize("kind", ["full", "diag"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_weighted_em_pass_matches_reference(cpu_backend, kind, dtype):
+def test_weighted_em_pass_matches_reference(backend, kind, dtype):
     X, means, weights, precisions, sample_weight = _problem(kind, dtype, seed=1)
     inputs = _kernel_inputs(kind, means, weights, precisions, dtype)
-    got = gmm_kernels(cpu_backend).em_pass(X, *inputs, sample_weight)
+    got = gmm_kernels(backend).em_pass(X, *inputs, sample_weight)
     ref = _reference_statistics(X, inputs[0].T.astype(np.float64), weights, precisions, kind, sample_weight)
     tol = 1e-10 if dtype == np.float64 else 1e-4
     for name, a, b in zip(("log_likelihood", "nk", "s1", "s2"), got, ref):
@@ -86,30 +86,30 @@ def test_weighted_em_pass_matches_reference(cpu_backend, kind, dtype):
 
 @pytest.mark.parametrize("kind", ["full", "diag"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_integer_weights_give_the_statistics_of_repeated_rows(cpu_backend, kind, dtype):
+def test_integer_weights_give_the_statistics_of_repeated_rows(backend, kind, dtype):
     """Exact equivalence up to the order of the float64 sums (w r against r + ... + r)."""
     X, means, weights, precisions, sample_weight = _problem(kind, dtype, seed=2)
     inputs = _kernel_inputs(kind, means, weights, precisions, dtype)
-    kernels = gmm_kernels(cpu_backend)
+    kernels = gmm_kernels(backend)
     weighted = kernels.em_pass(X, *inputs, sample_weight)
     repeated = kernels.em_pass(np.repeat(X, sample_weight.astype(int), axis=0), *inputs)
     for name, a, b in zip(("log_likelihood", "nk", "s1", "s2"), weighted, repeated):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * np.abs(b).max(), err_msg=name)
 
 
-def test_unit_weights_are_the_unweighted_pass_bit_for_bit(cpu_backend):
+def test_unit_weights_are_the_unweighted_pass_bit_for_bit(backend):
     X, means, weights, precisions, _ = _problem("full", np.float64, seed=3)
     inputs = _kernel_inputs("full", means, weights, precisions, np.float64)
-    kernels = gmm_kernels(cpu_backend)
+    kernels = gmm_kernels(backend)
     for a, b in zip(kernels.em_pass(X, *inputs, np.ones(N)), kernels.em_pass(X, *inputs)):
         np.testing.assert_array_equal(a, b)
 
 
-def test_zero_weight_rows_add_nothing(cpu_backend):
+def test_zero_weight_rows_add_nothing(backend):
     """A row of weight 0 adds exact zeros, even one whose log density is -inf for every component."""
     X = np.array([[0.0], [1.0], [np.finfo(np.float64).max]])
     means_t, prec_t, bias = np.array([[0.0, 1.0]]), np.ones((1, 2)), np.log([0.5, 0.5])
-    kernels = gmm_kernels(cpu_backend)
+    kernels = gmm_kernels(backend)
     ll, nk, s1, s2 = kernels.em_pass(X, means_t, prec_t, False, bias, np.array([1.0, 2.0, 0.0]))
     ll_ref, nk_ref, s1_ref, s2_ref = kernels.em_pass(X[[0, 1, 1]], means_t, prec_t, False, bias)
     assert ll == pytest.approx(ll_ref, rel=1e-14)
@@ -146,9 +146,9 @@ def _assert_same_fit(a, b, rtol):
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_weighted_fit_is_the_fit_of_repeated_rows(cpu_backend, blobs, covariance_type):
+def test_weighted_fit_is_the_fit_of_repeated_rows(backend, blobs, covariance_type):
     X, w = blobs
-    settings = dict(n_components=3, covariance_type=covariance_type, max_iter=50, tol=1e-8, backend=cpu_backend,
+    settings = dict(n_components=3, covariance_type=covariance_type, max_iter=50, tol=1e-8, backend=backend,
                     **_explicit_inits(X, covariance_type))
     weighted = fastgen.GaussianMixture(**settings).fit(X, sample_weight=w)
     repeated = fastgen.GaussianMixture(**settings).fit(np.repeat(X, w.astype(int), axis=0))

@@ -55,17 +55,17 @@ def test_stream_is_not_a_gibbs_stream():
     assert RbmStream.SWAP not in (RbmStream.HIDDEN, RbmStream.VISIBLE, RbmStream.INIT)
 
 
-def test_pt_crosses_between_modes_where_gibbs_does_not(cpu_backend):
+def test_pt_crosses_between_modes_where_gibbs_does_not(backend):
     W, b, c = _two_modes()
     states, p = _exact_p(W, b, c)
     exact = float(p[states.sum(axis=1) > 5].sum())
     assert abs(exact - 0.2) < 1e-3  # the model is what it claims to be
     n_steps, betas = 100, np.linspace(0.0, 1.0, 8)
     v0 = _random_states(3000, 10, seed=0)
-    result = rbm.parallel_tempering(v0, W, b, c, n_steps, betas, seed=11, backend=cpu_backend)
+    result = rbm.parallel_tempering(v0, W, b, c, n_steps, betas, seed=11, backend=backend)
     # 3,000 chains: the standard error of a weight of 0.2 is 0.0073; 0.02 is 2.7 of them.
     assert abs(_ones_mode_weight(result.samples) - exact) < 0.02
-    gibbs, _ = rbm.gibbs(v0, W, b, c, n_steps, seed=11, backend=cpu_backend)
+    gibbs, _ = rbm.gibbs(v0, W, b, c, n_steps, seed=11, backend=backend)
     # Gibbs keeps each chain in the mode its first sweep chose: about 0.43 on the all-ones mode.
     assert abs(_ones_mode_weight(gibbs) - exact) > 0.02
     assert result.acceptance.shape == (7,) and result.acceptance.dtype == np.float64
@@ -90,14 +90,14 @@ def _exact_acceptance(W, b, c, betas):
     return np.array(rates)
 
 
-def test_pt_samples_and_swap_rates_follow_the_exact_distribution(cpu_backend):
+def test_pt_samples_and_swap_rates_follow_the_exact_distribution(backend):
     W, b, c = _random_model(6, 3, seed=4, scale=1.5)
     betas = [0.0, 0.3, 0.6, 1.0]
     _, p = _exact_p(W, b, c)
     n_chains = 10_000
     burn_in = rbm.parallel_tempering(_random_states(n_chains, 6, seed=1), W, b, c, 10, betas, seed=5,
-                                     backend=cpu_backend)
-    result = rbm.parallel_tempering(burn_in.states, W, b, c, 20, betas, seed=5, counter=10, backend=cpu_backend)
+                                     backend=backend)
+    result = rbm.parallel_tempering(burn_in.states, W, b, c, 20, betas, seed=5, counter=10, backend=backend)
     empirical = np.bincount(_codes(result.samples), minlength=64) / n_chains
     # E|count/N - p| ~ sqrt(2 p (1 - p) / (pi N)) per state; the distance of exact samples
     # concentrates near half their sum (relative spread under 10% over 64 states).
@@ -108,23 +108,23 @@ def test_pt_samples_and_swap_rates_follow_the_exact_distribution(cpu_backend):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_pt_result_shapes_kinds_and_reproducibility(cpu_backend, dtype):
+def test_pt_result_shapes_kinds_and_reproducibility(backend, dtype):
     W, b, c = (a.astype(dtype) for a in _random_model(7, 4, seed=2, scale=1.0))
     v0 = _random_states(50, 7, seed=3).astype(dtype)
     betas = [0.0, 0.5, 0.8, 1.0]
-    a = rbm.parallel_tempering(v0, W, b, c, 6, betas, seed=1, counter=4, backend=cpu_backend)
+    a = rbm.parallel_tempering(v0, W, b, c, 6, betas, seed=1, counter=4, backend=backend)
     assert isinstance(a, rbm.PTResult)
     assert a.samples.shape == (50, 7) and a.samples.dtype == dtype
     assert a.states.shape == (4, 50, 7) and a.states.dtype == dtype
     assert np.array_equal(a.samples, a.states[-1])
     assert np.all((a.states == 0) | (a.states == 1))
-    b_ = rbm.parallel_tempering(v0, W, b, c, 6, betas, seed=1, counter=4, backend=cpu_backend)
+    b_ = rbm.parallel_tempering(v0, W, b, c, 6, betas, seed=1, counter=4, backend=backend)
     assert np.array_equal(a.states, b_.states) and np.array_equal(a.acceptance, b_.acceptance)
-    other = rbm.parallel_tempering(v0, W, b, c, 6, betas, seed=2, counter=4, backend=cpu_backend)
+    other = rbm.parallel_tempering(v0, W, b, c, 6, betas, seed=2, counter=4, backend=backend)
     assert not np.array_equal(a.states, other.states)
     # A run continued from its states with the next counter is the same run.
-    first = rbm.parallel_tempering(v0, W, b, c, 3, betas, seed=1, counter=4, backend=cpu_backend)
-    rest = rbm.parallel_tempering(first.states, W, b, c, 3, betas, seed=1, counter=7, backend=cpu_backend)
+    first = rbm.parallel_tempering(v0, W, b, c, 3, betas, seed=1, counter=4, backend=backend)
+    rest = rbm.parallel_tempering(first.states, W, b, c, 3, betas, seed=1, counter=7, backend=backend)
     assert np.array_equal(rest.states, a.states)
 
 

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from fastgen import _backend, _core
+from fastgen._arrays import host
 from fastgen.random import _numba as _philox
 
 # Random123 kat_vectors, philox4x32-10: ctr[0..3] key[0..1] -> result[0..3]
@@ -46,8 +47,6 @@ def reference_uniform(seed, call, stream, i):
 
 
 def kernels(name):
-    if name not in _backend.available_backends():
-        pytest.skip(f"backend {name} unavailable")
     return _backend.kernels(name)
 
 
@@ -88,25 +87,30 @@ UNIFORM_CASES = [
     (1, 0, 0, 0),
     (7, 1, 0, 1),
     (1001, 2**32 + 5, 3, 0),
+    (1001, 2**32 + 5, 3, 1),
     (4099, 2**63 + 12345, 2**32 - 1, 1),
     (65537, 2**64 - 1, 17, 2),
+    (100_003, 2**64 - 1, 2**32 - 1, 2),
 ]
 
 
 @pytest.mark.parametrize("n,seed,call,stream", UNIFORM_CASES)
-def test_uniforms_cpu_numba_identical(cpu_backends, n, seed, call, stream):
-    if len(cpu_backends) < 2:
-        pytest.skip("needs two CPU backends")
-    a = kernels("cpu").random.uniforms(n, seed, call, stream)
-    b = kernels("numba").random.uniforms(n, seed, call, stream)
+def test_uniforms_identical_on_every_backend(backend, cpu_backends, n, seed, call, stream):
+    """The backend's uniforms are bit for bit those of another backend (cpu and numba compare
+    with each other, cuda with the first CPU backend)."""
+    others = [name for name in cpu_backends if name != backend]
+    if not others:
+        pytest.skip("needs a second backend to compare with")
+    a = host(kernels(backend).random.uniforms(n, seed, call, stream))
+    b = kernels(others[0]).random.uniforms(n, seed, call, stream)
     assert a.dtype == np.float32 and b.dtype == np.float32
     assert a.shape == (n,) and b.shape == (n,)
     assert np.array_equal(a, b)
 
 
 @pytest.mark.parametrize("n,seed,call,stream", UNIFORM_CASES)
-def test_uniforms_open_interval(cpu_backend, n, seed, call, stream):
-    u = kernels(cpu_backend).random.uniforms(n, seed, call, stream)
+def test_uniforms_open_interval(backend, n, seed, call, stream):
+    u = host(kernels(backend).random.uniforms(n, seed, call, stream))
     assert u.dtype == np.float32
     assert np.all(u > 0) and np.all(u < 1)
 
@@ -159,9 +163,9 @@ def test_uniforms_high_group_reference():
         assert low_only != words
 
 
-def test_uniforms_mean_variance(cpu_backend):
+def test_uniforms_mean_variance(backend):
     n = 1_000_000
-    u = kernels(cpu_backend).random.uniforms(n, 20240601, 3, 0).astype(np.float64)
+    u = host(kernels(backend).random.uniforms(n, 20240601, 3, 0)).astype(np.float64)
     se_mean = np.sqrt(1 / 12 / n)
     se_var = np.sqrt((1 / 80 - 1 / 144) / n)
     assert abs(u.mean() - 0.5) < 5 * se_mean
@@ -171,11 +175,8 @@ def test_uniforms_mean_variance(cpu_backend):
     assert np.all(np.abs(counts - n / 4) < 5 * np.sqrt(n * 0.25 * 0.75))
 
 
-@pytest.mark.parametrize("name", ["cpu", "numba"])
-def test_uniforms_thread_independent(cpu_backends, name):
-    if name not in cpu_backends:
-        pytest.skip(f"backend {name} unavailable")
-    k = kernels(name)
+def test_uniforms_thread_independent(cpu_backend):
+    k = kernels(cpu_backend)
     n, seed, call, stream = 4_200_003, 2**32 + 77, 9, 1  # above the 2**22 parallel threshold
     previous = k.get_num_threads()
     try:

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy import stats
 from sklearn.datasets import load_digits
 from sklearn.neural_network import BernoulliRBM as SkBernoulliRBM
 from sklearn.utils import check_random_state
@@ -18,45 +19,8 @@ from sklearn.utils.estimator_checks import check_estimator
 import fastgen
 from fastgen import _backend
 
-BACKENDS = [b for b in fastgen.available_backends() if b != "cuda"]
 FITTED = ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_")
 
-# scikit-learn's generic estimator checks feed X with values > 1 (e.g. iris, or
-# uniform(0, 10) / normal data) or < 0 (centred data). fastgen.BernoulliRBM rejects such X
-# with "ValueError: X must hold values in [0, 1]" by design, so each of these checks fails
-# on that ValueError (or on an assertion about it) before testing what it is about.
-# `test_check_estimator_failures_are_only_the_unit_interval_rule` verifies that every
-# entry fails, and fails because of that rule; the tests further down re-run what each
-# check is about on [0, 1] data.
-EXPECTED_FAILURES = {
-    "check_estimators_dtypes": "fits X with values > 1 in float32/int32/int64",
-    "check_estimators_fit_returns_self": "fits X with values > 1",
-    "check_estimators_overwrite_params": "fits X with values > 1",
-    "check_dont_overwrite_parameters": "fits X with values > 1",
-    "check_readonly_memmap_input": "fits a read-only memmap of X with values > 1",
-    "check_n_features_in_after_fitting": "fits X with values > 1",
-    "check_positive_only_tag_during_fit": "fits centred iris data, with values < 0 (and > 1)",
-    "check_pipeline_consistency": "fits X with values > 1",
-    "check_estimators_pickle": "fits X with values > 1 (also in its read-only memmap variant)",
-    "check_f_contiguous_array_estimator": "fits F-ordered X with values > 1",
-    "check_transformer_data_not_an_array": "fits an array-like of values > 1",
-    "check_transformer_general": "fits X with values > 1 (also in its read-only memmap variant)",
-    "check_transformer_preserve_dtypes": "fits X with values > 1",
-    # These two would also fail on [0, 1] data, because of score_samples (random unit
-    # flipped per row position, as in scikit-learn, which lists both as expected failures
-    # of its own BernoulliRBM); transform and free_energy are tested for invariance below.
-    "check_methods_sample_order_invariance": "fits X with values > 1 (and score_samples flips a random unit per row position, as in scikit-learn)",
-    "check_methods_subset_invariance": "fits X with values > 1 (and score_samples flips a random unit per row position, as in scikit-learn)",
-    "check_fit2d_1sample": "one sample with values > 1: the ValueError names the [0, 1] range, not the sample count",
-    "check_fit2d_1feature": "one feature with values > 1: the ValueError names the [0, 1] range, not the feature count",
-    "check_dict_unchanged": "fits X with values > 1",
-    "check_fit_idempotent": "fits X with values > 1",
-    "check_fit_check_is_fitted": "fits X with values > 1",
-    "check_n_features_in": "fits X with values > 1",
-    "check_fit2d_predict1d": "fits X with values > 1",
-}
-
-RANGE_MESSAGE = "[0, 1]"
 
 
 # ---------------------------------------------------------------- helpers and data
@@ -137,46 +101,33 @@ def _all_states(n):
 # ---------------------------------------------------------------- scikit-learn checks
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_check_estimator(backend):
+def test_check_estimator_passes_with_no_exclusion(cpu_backend):
+    """Every check passes; scikit-learn itself skips check_array_api_input unless the
+    environment sets SCIPY_ARRAY_API (with it, and array-api-strict, it passes too)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        check_estimator(
-            fastgen.BernoulliRBM(n_components=8, n_iter=2, backend=backend),
-            expected_failed_checks=EXPECTED_FAILURES,
-        )
-
-
-def _mentions_range_rule(exc):
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if RANGE_MESSAGE in str(exc):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-def test_check_estimator_failures_are_only_the_unit_interval_rule():
-    """Every expected failure does fail, on the [0, 1] rule; every other check passes."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        results = check_estimator(fastgen.BernoulliRBM(n_components=8, n_iter=2), on_fail=None)
-    failed = {}
+        results = check_estimator(fastgen.BernoulliRBM(n_components=8, n_iter=2, backend=cpu_backend), on_fail=None)
+    assert len(results) > 40
     for r in results:
-        assert r["status"] in ("passed", "failed", "skipped"), r
         if r["status"] == "skipped":
-            assert r["check_name"] == "check_array_api_input", r  # needs SCIPY_ARRAY_API
-        if r["status"] == "failed":
-            failed.setdefault(r["check_name"], []).append(r["exception"])
-    assert set(failed) <= set(EXPECTED_FAILURES), sorted(set(failed) - set(EXPECTED_FAILURES))
-    assert set(EXPECTED_FAILURES) <= set(failed), sorted(set(EXPECTED_FAILURES) - set(failed))
-    for name, exceptions in failed.items():
-        for exc in exceptions:
-            assert _mentions_range_rule(exc), f"{name} failed for another reason: {exc!r}"
+            assert r["check_name"] == "check_array_api_input" and "SCIPY_ARRAY_API" in str(r["exception"]), r
+        else:
+            assert r["status"] == "passed", (r["check_name"], r["exception"])
 
 
-# ---------------------------------------------------------------- estimator contract on [0, 1] data
+def test_is_a_scikit_learn_bernoulli_rbm(small_binary):
+    from sklearn.neural_network import BernoulliRBM as Peer
+
+    rbm = fastgen.BernoulliRBM(n_components=3, n_iter=1, random_state=0)
+    assert isinstance(rbm, Peer)
+    rbm.fit(small_binary)
+    # scikit-learn's private helpers work on fastgen's model, and _mean_hiddens is transform's kernel
+    np.testing.assert_array_equal(rbm._mean_hiddens(small_binary), rbm.transform(small_binary))
+    np.testing.assert_array_equal(rbm._mean_hiddens(small_binary[0]), rbm.transform(small_binary[:1])[0])
+    assert rbm._sample_hiddens(small_binary, np.random.RandomState(0)).dtype == bool
+
+
+# ---------------------------------------------------------------- estimator contract
 
 
 def test_fit_returns_self(small_binary):
@@ -185,10 +136,9 @@ def test_fit_returns_self(small_binary):
     assert rbm.partial_fit(small_binary) is rbm
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_pickle_round_trip(backend, digits):
+def test_pickle_round_trip(cpu_backend, digits):
     X = digits[:300]
-    rbm = fastgen.BernoulliRBM(n_components=16, n_iter=2, random_state=1, backend=backend).fit(X)
+    rbm = fastgen.BernoulliRBM(n_components=16, n_iter=2, random_state=1, backend=cpu_backend).fit(X)
     clone = pickle.loads(pickle.dumps(rbm))
     _assert_same_params(rbm, clone)
     assert np.array_equal(rbm.transform(X), clone.transform(X))
@@ -198,29 +148,27 @@ def test_pickle_round_trip(backend, digits):
     assert np.array_equal(rbm.gibbs(X[:50]), clone.gibbs(X[:50]))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_fit_is_idempotent(backend, digits):
+def test_fit_is_idempotent(cpu_backend, digits):
     X = digits[:400]
-    rbm = fastgen.BernoulliRBM(n_components=16, n_iter=2, random_state=5, backend=backend)
+    rbm = fastgen.BernoulliRBM(n_components=16, n_iter=2, random_state=5, backend=cpu_backend)
     first = _params(rbm.fit(X))
     rbm.fit(X)
     for name in FITTED:
         assert np.array_equal(first[name], getattr(rbm, name)), name
     # ...and a different seed gives a different model (the comparison can fail).
-    other = fastgen.BernoulliRBM(n_components=16, n_iter=2, random_state=6, backend=backend).fit(X)
+    other = fastgen.BernoulliRBM(n_components=16, n_iter=2, random_state=6, backend=cpu_backend).fit(X)
     assert not np.array_equal(other.components_, rbm.components_)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_dtype_is_preserved(backend, dtype, digits):
+def test_dtype_is_preserved(cpu_backend, dtype, digits):
     X = digits[:200].astype(dtype)
-    rbm = fastgen.BernoulliRBM(n_components=8, n_iter=1, random_state=0, backend=backend).fit(X)
+    rbm = fastgen.BernoulliRBM(n_components=8, n_iter=1, random_state=0, backend=cpu_backend).fit(X)
     for name in FITTED:
         assert getattr(rbm, name).dtype == dtype, name
     assert rbm.transform(X).dtype == dtype
     assert rbm.fit_transform(X).dtype == dtype
-    assert rbm.gibbs(X).dtype == dtype
+    assert rbm.gibbs(X).dtype == bool  # as scikit-learn's
     assert rbm.sample(3, n_steps=2, random_state=0).dtype == dtype
     assert rbm.free_energy(X).dtype == np.float64
     assert rbm.score_samples(X).dtype == np.float64
@@ -238,11 +186,10 @@ def test_integer_and_bool_input_become_float64(small_binary):
         assert np.array_equal(rbm.components_, ref.components_)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_transform_and_free_energy_are_row_wise(backend, digits):
+def test_transform_and_free_energy_are_row_wise(cpu_backend, digits):
     """Row i's output depends on row i only: invariant to sample order and to subsets."""
     X = digits[:500]
-    rbm = fastgen.BernoulliRBM(n_components=24, n_iter=1, random_state=2, backend=backend).fit(X)
+    rbm = fastgen.BernoulliRBM(n_components=24, n_iter=1, random_state=2, backend=cpu_backend).fit(X)
     perm = np.random.RandomState(0).permutation(X.shape[0])
     for method in (rbm.transform, rbm.free_energy):
         full = method(X)
@@ -273,25 +220,23 @@ def test_feature_names_in_with_pandas(small_binary):
         rbm.transform(df.rename(columns={"pixel_0": "other"}))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_fit_transform_equals_fit_then_transform(backend, digits):
+def test_fit_transform_equals_fit_then_transform(cpu_backend, digits):
     X = digits[:300]
-    a = fastgen.BernoulliRBM(n_components=12, n_iter=2, random_state=4, backend=backend)
-    b = fastgen.BernoulliRBM(n_components=12, n_iter=2, random_state=4, backend=backend)
+    a = fastgen.BernoulliRBM(n_components=12, n_iter=2, random_state=4, backend=cpu_backend)
+    b = fastgen.BernoulliRBM(n_components=12, n_iter=2, random_state=4, backend=cpu_backend)
     assert np.array_equal(a.fit_transform(X), b.fit(X).transform(X))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_readonly_memmap_and_fortran_input(backend, digits, tmp_path):
+def test_readonly_memmap_and_fortran_input(cpu_backend, digits, tmp_path):
     X = digits[:300]
-    ref = fastgen.BernoulliRBM(n_components=12, n_iter=2, random_state=4, backend=backend).fit(X)
+    ref = fastgen.BernoulliRBM(n_components=12, n_iter=2, random_state=4, backend=cpu_backend).fit(X)
     np.save(tmp_path / "X.npy", X)
     X_map = np.load(tmp_path / "X.npy", mmap_mode="r")
     assert not X_map.flags.writeable
     X_fortran = np.asfortranarray(X)
     assert not X_fortran.flags.c_contiguous
     for variant in (X_map, X_fortran):
-        rbm = fastgen.BernoulliRBM(n_components=12, n_iter=2, random_state=4, backend=backend).fit(variant)
+        rbm = fastgen.BernoulliRBM(n_components=12, n_iter=2, random_state=4, backend=cpu_backend).fit(variant)
         _assert_same_params(rbm, ref)
         assert np.array_equal(rbm.transform(variant), ref.transform(X))
         assert np.array_equal(rbm.free_energy(variant), ref.free_energy(X))
@@ -303,11 +248,10 @@ def test_readonly_memmap_and_fortran_input(backend, digits, tmp_path):
 # ---------------------------------------------------------------- parity with scikit-learn
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("seed", [0, 42])
-def test_initial_weights_match_scikit_learn(backend, seed, digits):
+def test_initial_weights_match_scikit_learn(cpu_backend, seed, digits):
     X = digits[:100]
-    rbm = fastgen.BernoulliRBM(n_components=20, n_iter=0, batch_size=7, random_state=seed, backend=backend).fit(X)
+    rbm = fastgen.BernoulliRBM(n_components=20, n_iter=0, batch_size=7, random_state=seed, backend=cpu_backend).fit(X)
     expected = check_random_state(seed).normal(0, 0.01, (20, X.shape[1]))
     assert np.array_equal(rbm.components_, expected)
     assert np.array_equal(rbm.intercept_hidden_, np.zeros(20))
@@ -336,17 +280,16 @@ def _copy_of(sk, backend, **kwargs):
     return rbm
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_inference_matches_scikit_learn(backend, digits, sklearn_model):
+def test_inference_matches_scikit_learn(cpu_backend, digits, sklearn_model):
     sk = sklearn_model
-    rbm = _copy_of(sk, backend)
+    rbm = _copy_of(sk, cpu_backend)
     # Probabilities too, not only binary data.
     X_prob = np.random.RandomState(0).uniform(size=(50, digits.shape[1]))
     for X in (digits, X_prob):
         np.testing.assert_allclose(rbm.transform(X), sk.transform(X), rtol=1e-10, atol=1e-300)
         np.testing.assert_allclose(rbm.free_energy(X), sk._free_energy(X), rtol=1e-10)
-        # Same integer random_state -> the same unit flipped in each row.
-        np.testing.assert_allclose(rbm.score_samples(X), sk.score_samples(X), rtol=1e-10)
+        # Each row's score is n_features log sigmoid(F(v') - F(v)) for one flipped unit.
+        _assert_one_flip_scores(rbm, X)
     # ...and against the float64 formulas written here.
     np.testing.assert_allclose(
         rbm.transform(digits), _sigmoid(digits @ sk.components_.T + sk.intercept_hidden_), rtol=1e-10
@@ -358,11 +301,56 @@ def test_inference_matches_scikit_learn(backend, digits, sklearn_model):
     )
     # Sparse input gives the same scores as dense (scikit-learn takes another code path).
     X_sparse = sp.csr_matrix(digits[:200])
-    np.testing.assert_allclose(rbm.score_samples(X_sparse), sk.score_samples(X_sparse), rtol=1e-10)
+    np.testing.assert_array_equal(rbm.score_samples(X_sparse), rbm.score_samples(X_sparse.toarray()))
     np.testing.assert_allclose(rbm.transform(X_sparse), sk.transform(X_sparse), rtol=1e-10)
 
 
-def test_training_quality_matches_scikit_learn(digits):
+def _flip_scores(model, X):
+    """(rows, n_features) float64: the one-flip score of each row for each unit flipped."""
+    X = np.asarray(X, dtype=np.float64)
+    W, b, c = (np.asarray(a, np.float64) for a in (model.components_, model.intercept_visible_, model.intercept_hidden_))
+    fe = _free_energy_ref(X, W, b, c)
+    scores = np.empty(X.shape)
+    for i in range(X.shape[1]):
+        flipped = X.copy()
+        flipped[:, i] = 1 - flipped[:, i]
+        scores[:, i] = -X.shape[1] * np.logaddexp(0, -(_free_energy_ref(flipped, W, b, c) - fe))
+    return scores
+
+
+def _assert_one_flip_scores(model, X):
+    """Every row's score is the one-flip score of one of its units (float64 reference)."""
+    got = model.score_samples(X)
+    closest = np.abs(_flip_scores(model, X) - got[:, None]).min(axis=1)
+    np.testing.assert_array_less(closest, 1e-9 * np.maximum(1, np.abs(got)))
+
+
+def test_score_samples_is_row_wise_and_an_unbiased_pseudo_likelihood(cpu_backend, digits, sklearn_model):
+    """The flipped unit of a row depends on its content and random_state only: scores do not
+    depend on the other rows, and over random_states each unit is flipped alike, so their mean
+    is the full pseudo-likelihood (which scikit-learn's score_samples also estimates)."""
+    rbm = _copy_of(sklearn_model, cpu_backend)
+    X = digits[:300]  # rows of data, for the invariances; continuous rows below: their flips all score apart
+    order = np.random.RandomState(0).permutation(300)
+    # (to BLAS rounding: a GEMM may sum a row's products in another order in another batch)
+    np.testing.assert_allclose(rbm.score_samples(X)[order], rbm.score_samples(X[order]), rtol=1e-12)
+    np.testing.assert_allclose(rbm.score_samples(X)[:7], rbm.score_samples(X[:7]), rtol=1e-12)
+    rows = np.random.RandomState(1).uniform(size=(20, X.shape[1]))
+    scores = _flip_scores(rbm, rows)
+    flipped = []
+    for seed in range(400):
+        rbm.random_state = seed
+        got = rbm.score_samples(rows)
+        flipped.append(np.abs(scores - got[:, None]).argmin(axis=1))
+    counts = np.bincount(np.concatenate(flipped), minlength=X.shape[1])
+    expected = counts.sum() / X.shape[1]
+    assert stats.chisquare(counts).pvalue > 1e-4, counts  # uniform over the units
+    assert counts.min() > 0.5 * expected
+    rbm.random_state = 0
+    np.testing.assert_array_equal(rbm.score_samples(X), rbm.score_samples(X))
+
+
+def test_training_quality_matches_scikit_learn(cpu_backends, digits):
     kwargs = dict(n_components=64, learning_rate=0.05, batch_size=10, n_iter=10, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -370,19 +358,19 @@ def test_training_quality_matches_scikit_learn(digits):
     untrained = fastgen.BernoulliRBM(**{**kwargs, "n_iter": 0}).fit(digits)
     pl_untrained = _pseudo_likelihood_ref(untrained, digits)
     pl_sk = _pseudo_likelihood_ref(sk, digits)
-    for backend in BACKENDS:
+    for backend in cpu_backends:
         rbm = fastgen.BernoulliRBM(**kwargs, persistent=True, cd_k=1, backend=backend).fit(digits)
         pl = _pseudo_likelihood_ref(rbm, digits)
         assert abs(pl - pl_sk) < 1.5, (backend, pl, pl_sk)
         assert pl > pl_untrained + 15, (backend, pl, pl_untrained)
-        # score_samples (the one-flip estimate) tells the same story.
-        assert abs(rbm.score_samples(digits).mean() - sk.score_samples(digits).mean()) < 1.5
+        # score_samples (the one-flip estimate of it) tells the same story, within its noise.
+        scores = rbm.score_samples(digits)
+        assert abs(scores.mean() - pl) < 4 * scores.std() / np.sqrt(scores.size), (scores.mean(), pl)
     assert pl_sk > pl_untrained + 15, (pl_sk, pl_untrained)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_cd_k_trains(backend, digits):
-    kwargs = dict(n_components=64, learning_rate=0.05, batch_size=10, random_state=0, backend=backend)
+def test_cd_k_trains(cpu_backend, digits):
+    kwargs = dict(n_components=64, learning_rate=0.05, batch_size=10, random_state=0, backend=cpu_backend)
     untrained = fastgen.BernoulliRBM(**kwargs, n_iter=0).fit(digits)
     rbm = fastgen.BernoulliRBM(**kwargs, n_iter=5, persistent=False, cd_k=5).fit(digits)
     assert _pseudo_likelihood_ref(rbm, digits) > _pseudo_likelihood_ref(untrained, digits) + 15
@@ -391,22 +379,20 @@ def test_cd_k_trains(backend, digits):
 # ---------------------------------------------------------------- determinism
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_same_seed_same_model(backend, digits):
-    kwargs = dict(n_components=16, n_iter=2, random_state=9, backend=backend)
+def test_same_seed_same_model(cpu_backend, digits):
+    kwargs = dict(n_components=16, n_iter=2, random_state=9, backend=cpu_backend)
     a = fastgen.BernoulliRBM(**kwargs).fit(digits[:500])
     b = fastgen.BernoulliRBM(**kwargs).fit(digits[:500])
     _assert_same_params(a, b)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_thread_count_does_not_change_results(backend, digits):
+def test_thread_count_does_not_change_results(cpu_backend, digits):
     """Large batches (200 x 64 = 12,800 elements per kernel) take the parallel paths."""
-    kernels = _backend.kernels(backend)
+    kernels = _backend.kernels(cpu_backend)
     default = kernels.get_num_threads()
     if default < 2:
         pytest.skip("only one thread available: nothing to compare")
-    kwargs = dict(n_components=64, batch_size=200, n_iter=2, random_state=3, backend=backend)
+    kwargs = dict(n_components=64, batch_size=200, n_iter=2, random_state=3, backend=cpu_backend)
 
     def run():
         rbm = fastgen.BernoulliRBM(**kwargs).fit(digits)
@@ -425,9 +411,10 @@ def test_thread_count_does_not_change_results(backend, digits):
     np.testing.assert_array_equal(parallel_fe, serial_fe)
 
 
-@pytest.mark.skipif(not {"cpu", "numba"} <= set(BACKENDS), reason="needs both the cpu and numba backends")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_cpu_and_numba_give_identical_models(dtype, digits):
+def test_cpu_and_numba_give_identical_models(cpu_backends, dtype, digits):
+    if not {"cpu", "numba"} <= set(cpu_backends):
+        pytest.skip("needs both the cpu and numba backends")
     X = digits.astype(dtype)
     models = {}
     for backend in ("cpu", "numba"):
@@ -441,16 +428,15 @@ def test_cpu_and_numba_give_identical_models(dtype, digits):
 # ---------------------------------------------------------------- hand-set parameters
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_hand_set_parameters(backend, dtype):
-    rbm = _hand_set(7, 5, seed=0, dtype=dtype, random_state=0, backend=backend)
+def test_hand_set_parameters(cpu_backend, dtype):
+    rbm = _hand_set(7, 5, seed=0, dtype=dtype, random_state=0, backend=cpu_backend)
     X = (np.random.RandomState(1).uniform(size=(40, 7)) < 0.5).astype(dtype)
     W, b, c = (a.astype(np.float64) for a in (rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_))
     rtol = 1e-5 if dtype == np.float32 else 1e-12
 
     v = rbm.gibbs(X)
-    assert v.shape == X.shape and v.dtype == dtype and _is_binary(v)
+    assert v.shape == X.shape and v.dtype == bool
     s = rbm.sample(11, n_steps=4)
     assert s.shape == (11, 7) and s.dtype == dtype and _is_binary(s)
     fe = rbm.free_energy(X)
@@ -481,22 +467,21 @@ def test_unfitted_estimator_raises_not_fitted(method, args):
 # ---------------------------------------------------------------- sampling
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_sample_shape_and_seeding(backend):
-    rbm = _hand_set(9, 4, seed=2, scale=0.5, random_state=0, backend=backend)
+def test_sample_shape_and_seeding(cpu_backend):
+    rbm = _hand_set(9, 4, seed=2, scale=0.5, random_state=0, backend=cpu_backend)
     a = rbm.sample(50, n_steps=10, random_state=5)
     assert a.shape == (50, 9) and _is_binary(a)
     assert np.array_equal(a, rbm.sample(50, n_steps=10, random_state=5))
-    assert np.array_equal(a, _hand_set(9, 4, seed=2, scale=0.5, backend=backend).sample(50, n_steps=10, random_state=5))
+    fresh = _hand_set(9, 4, seed=2, scale=0.5, backend=cpu_backend)
+    assert np.array_equal(a, fresh.sample(50, n_steps=10, random_state=5))
     assert not np.array_equal(a, rbm.sample(50, n_steps=10, random_state=6))
     # Without random_state the estimator's own stream advances.
     assert not np.array_equal(rbm.sample(50, n_steps=10), rbm.sample(50, n_steps=10))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_samples_follow_the_exact_distribution(backend):
+def test_samples_follow_the_exact_distribution(cpu_backend):
     """6 visible, 3 hidden units: p(v) ~ exp(-F(v)) enumerated over all 64 states."""
-    rbm = _hand_set(6, 3, seed=4, scale=1.0, backend=backend)
+    rbm = _hand_set(6, 3, seed=4, scale=1.0, backend=cpu_backend)
     states = _all_states(6)
     log_p = -_free_energy_ref(states, rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_)
     p = np.exp(log_p - log_p.max())
@@ -509,13 +494,12 @@ def test_samples_follow_the_exact_distribution(backend):
     assert 0.5 * np.abs(empirical - p).sum() < 0.04
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_gibbs_step(backend):
-    rbm = _hand_set(6, 3, seed=4, scale=1.0, random_state=0, backend=backend)
+def test_gibbs_step(cpu_backend):
+    rbm = _hand_set(6, 3, seed=4, scale=1.0, random_state=0, backend=cpu_backend)
     v0 = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 0.0])
     V = np.tile(v0, (20_000, 1))
     first = rbm.gibbs(V)
-    assert first.shape == V.shape and first.dtype == np.float64 and _is_binary(first)
+    assert first.shape == V.shape and first.dtype == bool
     second = rbm.gibbs(V)
     assert not np.array_equal(first, second)  # the stream advances
     # One sweep: p(v'_i = 1 | v0) = sum_h p(h | v0) sigmoid(W^T h + b)_i, h enumerated.
@@ -531,24 +515,21 @@ def test_gibbs_step(backend):
 # ---------------------------------------------------------------- sparse input, options
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_sparse_input_gives_the_dense_model(backend, digits):
+def test_sparse_input_gives_the_dense_model(cpu_backend, digits):
     X = digits[:400]
-    kwargs = dict(n_components=16, n_iter=2, random_state=8, backend=backend)
+    kwargs = dict(n_components=16, n_iter=2, random_state=8, backend=cpu_backend)
     dense = fastgen.BernoulliRBM(**kwargs).fit(X)
     sparse = fastgen.BernoulliRBM(**kwargs).fit(sp.csr_matrix(X))
     _assert_same_params(dense, sparse)
     assert np.array_equal(sparse.transform(sp.csr_matrix(X)), dense.transform(X))
     assert np.array_equal(sparse.score_samples(sp.csr_matrix(X)), dense.score_samples(X))
-    # A sparse matrix with values > 1 is rejected as well.
-    with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        fastgen.BernoulliRBM(**kwargs).fit(sp.csr_matrix(2 * X))
+    # A sparse matrix with values > 1 gives the dense model of those values, as well.
+    _assert_same_params(fastgen.BernoulliRBM(**kwargs).fit(sp.csr_matrix(2 * X)), fastgen.BernoulliRBM(**kwargs).fit(2 * X))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_momentum_weight_decay_and_n_chains(backend, digits):
+def test_momentum_weight_decay_and_n_chains(cpu_backend, digits):
     X = digits[:500]
-    kwargs = dict(n_components=16, n_iter=3, random_state=0, backend=backend)
+    kwargs = dict(n_components=16, n_iter=3, random_state=0, backend=cpu_backend)
     plain = fastgen.BernoulliRBM(**kwargs).fit(X)
     with_momentum = fastgen.BernoulliRBM(**kwargs, momentum=0.5).fit(X)
     with_decay = fastgen.BernoulliRBM(**kwargs, weight_decay=0.05).fit(X)
@@ -601,12 +582,10 @@ def test_partial_fit(digits):
     [
         (np.array([[0.0, np.nan], [1.0, 0.0]]), "NaN"),
         (np.array([[0.0, np.inf], [1.0, 0.0]]), "infinity"),
-        (np.array([[0.0, 1.5], [1.0, 0.0]]), r"\[0, 1\]"),
-        (np.array([[0.0, -0.5], [1.0, 0.0]]), r"\[0, 1\]"),
         (np.zeros((0, 2)), "0 sample"),
         (np.array([["a", "b"], ["c", "d"]]), "string|float"),
     ],
-    ids=["nan", "inf", "above-one", "below-zero", "empty", "strings"],
+    ids=["nan", "inf", "empty", "strings"],
 )
 def test_bad_X_at_fit(X, match):
     with pytest.raises(ValueError, match=match):
@@ -623,8 +602,36 @@ def test_bad_X_after_fit(small_binary):
             method(wrong)
         with pytest.raises(ValueError, match="NaN"):
             method(np.full_like(small_binary, np.nan))
-        with pytest.raises(ValueError, match=r"\[0, 1\]"):
-            method(small_binary + 1)
+
+
+def test_values_outside_the_unit_interval_are_accepted_as_scikit_learn_does(cpu_backend, digits, sklearn_model):
+    """Any finite X is used as it is (the positive phase and every inference formula)."""
+    backend = cpu_backend
+    rbm = _copy_of(sklearn_model, backend)
+    X = 3 * np.random.RandomState(0).normal(size=(40, digits.shape[1]))
+    np.testing.assert_allclose(rbm.transform(X), sklearn_model.transform(X), rtol=1e-10, atol=1e-300)
+    np.testing.assert_allclose(rbm.free_energy(X), sklearn_model._free_energy(X), rtol=1e-10)
+    _assert_one_flip_scores(rbm, X)
+    fitted = fastgen.BernoulliRBM(n_components=4, n_iter=2, random_state=0, backend=backend).fit(X)
+    assert np.isfinite(fitted.components_).all()
+    with pytest.raises(ValueError, match="binary"):
+        fitted.log_likelihood(X, method="exact")
+
+
+def test_grid_search_over_a_scaled_pipeline_scores_every_fold():
+    """MinMaxScaler fitted on the training folds leaves [0, 1] slightly on the test folds:
+    every fold still gets a finite score (it used to be NaN)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    data = load_digits()
+    pipe = Pipeline([("scale", MinMaxScaler()), ("rbm", fastgen.BernoulliRBM(n_iter=2, random_state=0)),
+                     ("clf", LogisticRegression(max_iter=200))])
+    search = GridSearchCV(pipe, {"rbm__n_components": [16, 32]}, cv=3).fit(data.data[:600], data.target[:600])
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_score_ > 0.2  # two epochs: better than chance (0.1), not a tuned model
 
 
 @pytest.mark.parametrize(
@@ -660,16 +667,15 @@ def test_bad_sample_arguments(small_binary):
         rbm.sample(n_samples=2, n_steps=0)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_failed_fit_leaves_model_unchanged(backend, digits):
+def test_failed_fit_leaves_model_unchanged(cpu_backend, digits):
     X = digits[:300]
-    rbm = fastgen.BernoulliRBM(n_components=8, n_iter=2, random_state=0, backend=backend).fit(X)
+    rbm = fastgen.BernoulliRBM(n_components=8, n_iter=2, random_state=0, backend=cpu_backend).fit(X)
     before = _params(rbm)
     transform_before = rbm.transform(X)
     bad_inputs = {
         "nan": np.where(X == 1, np.nan, 0.0),
-        "above-one": X * 2,
-        "other-n-features-above-one": np.full((50, 10), 3.0),
+        "infinity": np.where(X == 1, np.inf, 0.0),
+        "other-n-features-with-nan": np.full((50, 10), np.nan),
     }
     for label, bad in bad_inputs.items():
         with pytest.raises(ValueError):
@@ -689,10 +695,9 @@ def test_failed_fit_leaves_model_unchanged(backend, digits):
 # ---------------------------------------------------------------- fit_iter and verbose
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_fit_iter_yields_each_epoch(backend, digits):
+def test_fit_iter_yields_each_epoch(cpu_backend, digits):
     X = digits[:300]
-    kwargs = dict(n_components=8, random_state=0, backend=backend)
+    kwargs = dict(n_components=8, random_state=0, backend=cpu_backend)
     rbm = fastgen.BernoulliRBM(n_iter=3, **kwargs)
     seen = []
     for epoch in rbm.fit_iter(X):

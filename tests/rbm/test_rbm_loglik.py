@@ -206,7 +206,7 @@ def test_bad_arguments():
         model.log_likelihood(np.full((3, 6), 0.5), "exact")
     with pytest.raises(ValueError, match="6 visible units"):
         model.log_likelihood(np.zeros((3, 5)), "exact")
-    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+    with pytest.raises(ValueError, match="binary"):
         model.log_likelihood(np.full((3, 6), 2.0), "exact")
     with pytest.raises(ValueError, match="n_temperatures"):
         model.sample(2, method="pt", n_temperatures=1)

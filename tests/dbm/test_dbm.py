@@ -1,4 +1,5 @@
-"""fastgen.dbm and fastgen.DBM against float64 NumPy references and exact enumeration of tiny models."""
+"""fastgen.dbm (on every backend) and fastgen.DBM against float64 NumPy references and exact
+enumeration of tiny models."""
 import itertools
 
 import numpy as np
@@ -6,9 +7,17 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 import fastgen
-from fastgen import dbm
+from fastgen import _backend, dbm
+from fastgen._arrays import host
 
 SIZES = (6, 4, 3)  # the tiny DBM: 2^13 joint states
+# mean-field states against the float64 reference; cuBLAS rounds the GEMMs otherwise than the CPU's BLAS
+MEAN_FIELD_ATOL = {np.float64: 1e-12, np.float32: 2e-5}
+GPU_MEAN_FIELD_ATOL = {np.float64: 1e-10, np.float32: 1e-4}
+
+
+def mean_field_atol(backend, dtype):
+    return (GPU_MEAN_FIELD_ATOL if backend == "cuda" else MEAN_FIELD_ATOL)[dtype]
 
 
 def random_model(sizes, seed, scale=1.5, dtype=np.float64):
@@ -91,37 +100,41 @@ def assert_near_exact(samples, p, rng):
 
 
 @pytest.mark.parametrize("sizes", [SIZES, (7, 5, 4, 3)])
-@pytest.mark.parametrize("dtype,atol", [(np.float64, 1e-12), (np.float32, 2e-5)])
-def test_mean_field_matches_reference(cpu_backend, sizes, dtype, atol):
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_mean_field_matches_reference(backend, sizes, dtype):
+    """The backend's own arrays in (NumPy, or CuPy on cuda), the same kind out."""
+    xp = _backend.kernels(backend).xp
     weights, biases = random_model(sizes, 1, dtype=dtype)
     v = (np.random.default_rng(2).random((9, sizes[0])) < 0.5).astype(dtype)
     v[0] = 0.3  # probabilities are valid input too
-    for n_steps, damping in ((0, 0.0), (7, 0.0), (7, 0.4)):
-        got = dbm.mean_field(v, weights, biases, n_steps=n_steps, damping=damping, backend=cpu_backend)
-        want = mean_field_reference(v, weights, biases, n_steps, damping=damping)
+    atol = mean_field_atol(backend, dtype)
+    for n_steps, tol, damping in ((0, None, 0.0), (7, None, 0.0), (7, None, 0.4), (7, None, 0.3), (200, 1e-3, 0.2)):
+        got = dbm.mean_field(xp.asarray(v), [xp.asarray(W) for W in weights], [xp.asarray(b) for b in biases],
+                             n_steps=n_steps, tol=tol, damping=damping, backend=backend)
+        want = mean_field_reference(v, weights, biases, n_steps, tol=tol, damping=damping)
         assert len(got) == len(sizes) - 1
         for g, w in zip(got, want):
-            assert g.dtype == dtype and g.shape == w.shape
-            np.testing.assert_allclose(g, w, atol=atol, rtol=0)
+            assert isinstance(g, xp.ndarray) and g.dtype == dtype and g.shape == w.shape
+            np.testing.assert_allclose(host(g), w, atol=atol, rtol=0)
 
 
-def test_mean_field_tol_stops_after_the_first_converged_sweep(cpu_backend):
+def test_mean_field_tol_stops_after_the_first_converged_sweep(backend):
     weights, biases = random_model((7, 5, 4, 3), 3, scale=0.7)
     v = (np.random.default_rng(4).random((5, 7)) < 0.5).astype(np.float64)
     for tol in (1e-2, 1e-5):
-        got = dbm.mean_field(v, weights, biases, n_steps=200, tol=tol, damping=0.2, backend=cpu_backend)
+        got = dbm.mean_field(v, weights, biases, n_steps=200, tol=tol, damping=0.2, backend=backend)
         want = mean_field_reference(v, weights, biases, 200, tol=tol, damping=0.2)
         # the state after more or fewer sweeps differs by more than rounding
         assert not np.allclose(want[0], mean_field_reference(v, weights, biases, 200, tol=tol / 10, damping=0.2)[0],
                                atol=1e-9, rtol=0)
         for g, w in zip(got, want):
-            np.testing.assert_allclose(g, w, atol=1e-12, rtol=0)
+            np.testing.assert_allclose(g, w, atol=mean_field_atol(backend, np.float64), rtol=0)
 
 
-def test_mean_field_fixed_point_satisfies_the_equations(cpu_backend):
+def test_mean_field_fixed_point_satisfies_the_equations(backend):
     weights, biases = random_model((7, 5, 4, 3), 5, scale=0.7)
     v = (np.random.default_rng(6).random((4, 7)) < 0.5).astype(np.float64)
-    mu = [v] + dbm.mean_field(v, weights, biases, n_steps=2000, tol=1e-13, backend=cpu_backend)
+    mu = [v] + dbm.mean_field(v, weights, biases, n_steps=2000, tol=1e-13, backend=backend)
     for layer in range(1, 4):
         a = biases[layer] + mu[layer - 1] @ weights[layer - 1]
         if layer < 3:
@@ -141,13 +154,13 @@ def test_cpu_backends_agree_on_mean_field_float32(cpu_backends):
 # ---------------------------------------------------------------- Gibbs sampling
 
 
-def test_gibbs_visible_marginal_matches_exact_enumeration(cpu_backend):
+def test_gibbs_visible_marginal_matches_exact_enumeration(backend):
     weights, biases = random_model(SIZES, 11)
     p = np.exp(exact_visible_log_marginal(weights, biases))
     assert p.max() > 4 / p.size  # far from uniform, so that a wrong sampler shows
     n_chains, rng = 3000, np.random.default_rng(12)
     states = [(rng.random((n_chains, n)) < 0.5).astype(np.float64) for n in SIZES]
-    states = dbm.gibbs(states, weights, biases, 100, seed=13, backend=cpu_backend)
+    states = dbm.gibbs(states, weights, biases, 100, seed=13, backend=backend)
     assert_near_exact(states[0], p, rng)
 
 
@@ -172,37 +185,45 @@ def test_gibbs_counters_compose_and_backends_agree(cpu_backends):
 
 
 @pytest.mark.parametrize("sizes", [SIZES, (3, 5, 4, 2), (2, 3, 9)])
-def test_log_partition_exact_matches_brute_force(cpu_backend, sizes):
-    weights, biases = random_model(sizes, 21)
+@pytest.mark.parametrize("seed", [21, 11])
+def test_log_partition_exact_matches_brute_force(backend, sizes, seed):
+    weights, biases = random_model(sizes, seed)
     neg_energy, _ = joint_log_weights(weights, biases)
     want = np.logaddexp.reduce(neg_energy)
-    assert dbm.log_partition_exact(weights, biases, backend=cpu_backend) == pytest.approx(want, abs=1e-10)
+    tolerance = 1e-9 if backend == "cuda" else 1e-10
+    assert dbm.log_partition_exact(weights, biases, backend=backend) == pytest.approx(want, abs=tolerance)
 
 
-def test_log_partition_ais_matches_exact(cpu_backends):
+AIS_OPTIONS = {"n_chains": 100, "betas": np.linspace(0, 1, 2000), "seed": 3,
+               "base_visible_bias": np.array([0.5, -0.5, 0.0, 1.0, -1.0, 0.2])}
+
+
+def test_log_partition_ais_matches_exact(backend):
     weights, biases = random_model((6, 5, 4), 22, scale=1.0, dtype=np.float32)
-    exact = dbm.log_partition_exact(weights, biases, backend=cpu_backends[0])
-    base = np.array([0.5, -0.5, 0.0, 1.0, -1.0, 0.2])
-    results = [dbm.log_partition_ais(weights, biases, n_chains=100, betas=np.linspace(0, 1, 2000), seed=3,
-                                     base_visible_bias=base, backend=b) for b in cpu_backends]
-    first = results[0]
-    assert abs(first.log_z - exact) < 0.3
-    assert first.log_z_lower <= exact <= first.log_z_upper
-    assert np.isfinite(first.log_z_lower)
-    assert first.log_z_base == pytest.approx(np.logaddexp(0, base).sum() + 9 * np.log(2))
+    exact = dbm.log_partition_exact(weights, biases, backend=backend)
+    result = dbm.log_partition_ais(weights, biases, **AIS_OPTIONS, backend=backend)
+    assert abs(result.log_z - exact) < 0.3
+    assert result.log_z_lower <= exact <= result.log_z_upper
+    assert np.isfinite(result.log_z_lower)
+    assert result.log_z_base == pytest.approx(np.logaddexp(0, AIS_OPTIONS["base_visible_bias"]).sum() + 9 * np.log(2))
+
+
+def test_log_partition_ais_identical_on_cpu_backends(cpu_backends):
+    weights, biases = random_model((6, 5, 4), 22, scale=1.0, dtype=np.float32)
+    results = [dbm.log_partition_ais(weights, biases, **AIS_OPTIONS, backend=b) for b in cpu_backends]
     for other in results[1:]:
-        np.testing.assert_array_equal(first.log_weights, other.log_weights)
+        np.testing.assert_array_equal(results[0].log_weights, other.log_weights)
 
 
 # ---------------------------------------------------------------- variational bound
 
 
-def test_variational_bound_is_the_mean_field_lower_bound(cpu_backend):
+def test_variational_bound_is_the_mean_field_lower_bound(backend):
     weights, biases = random_model(SIZES, 31)
     v = all_states(SIZES[0])
-    mu = dbm.mean_field(v, weights, biases, n_steps=30, backend=cpu_backend)
+    mu = dbm.mean_field(v, weights, biases, n_steps=30, backend=backend)
     bound = dbm.variational_bound(v, mu, weights, biases)
-    log_z = dbm.log_partition_exact(weights, biases, backend=cpu_backend)
+    log_z = dbm.log_partition_exact(weights, biases, backend=backend)
     log_p = exact_visible_log_marginal(weights, biases)[visible_index(v)]
     assert np.all(bound - log_z <= log_p + 1e-12)
     # the bound is E_q[-E(v, h)] + H(q) for the factorised q of mu, by enumerating h
@@ -328,9 +349,9 @@ def test_estimator_sml_step_matches_reference(cpu_backend, centering):
     if centering:
         offsets = [X.mean(axis=0), np.full(6, 0.5), np.full(4, 0.5)]
     centred = [bias + shift for bias, shift in zip(b, shifts(W, offsets))]
-    new_W = [W[l] + 0.1 * ((data[l] - offsets[l]).T @ (data[l + 1] - offsets[l + 1]) / 30
-                           - (model[l] - offsets[l]).T @ (model[l + 1] - offsets[l + 1]) / 7 - 0.01 * W[l])
-             for l in range(2)]
+    new_W = [W[k] + 0.1 * ((data[k] - offsets[k]).T @ (data[k + 1] - offsets[k + 1]) / 30
+                           - (model[k] - offsets[k]).T @ (model[k + 1] - offsets[k + 1]) / 7 - 0.01 * W[k])
+             for k in range(2)]
     centred = [c + 0.1 * (d.mean(axis=0) - x.mean(axis=0)) for c, d, x in zip(centred, data, model)]
     if centering:
         moved = [np.zeros(8)] + [0.01 * (d.mean(axis=0) - o) for d, o in zip(data[1:], offsets[1:])]
@@ -430,38 +451,3 @@ def test_estimator_rejects_bad_input(cpu_backend):
         model.log_partition("exact", n_chains=3)
     with pytest.raises(ValueError, match="n_samples"):
         model.sample(0)
-
-
-# ---------------------------------------------------------------- cuda (skipped without a GPU)
-
-
-@pytest.mark.gpu
-@pytest.mark.parametrize("dtype,atol", [(np.float64, 1e-10), (np.float32, 1e-4)])
-def test_cuda_mean_field_matches_reference(dtype, atol):
-    import cupy as cp
-
-    weights, biases = random_model((7, 5, 4, 3), 61, scale=0.7, dtype=dtype)
-    v = (np.random.default_rng(62).random((33, 7)) < 0.5).astype(dtype)
-    for n_steps, tol, damping in ((7, None, 0.3), (200, 1e-3, 0.2)):
-        got = dbm.mean_field(cp.asarray(v), [cp.asarray(W) for W in weights], [cp.asarray(b) for b in biases],
-                             n_steps=n_steps, tol=tol, damping=damping, backend="cuda")
-        want = mean_field_reference(v, weights, biases, n_steps, tol=tol, damping=damping)
-        for g, w in zip(got, want):
-            assert isinstance(g, cp.ndarray) and g.dtype == dtype
-            np.testing.assert_allclose(g.get(), w, atol=atol, rtol=0)
-
-
-@pytest.mark.gpu
-def test_cuda_gibbs_marginal_and_ais():
-    weights, biases = random_model(SIZES, 11)
-    p = np.exp(exact_visible_log_marginal(weights, biases))
-    n_chains, rng = 3000, np.random.default_rng(12)
-    states = [(rng.random((n_chains, n)) < 0.5).astype(np.float64) for n in SIZES]
-    states = dbm.gibbs(states, weights, biases, 100, seed=13, backend="cuda")
-    assert_near_exact(states[0], p, rng)
-    assert dbm.log_partition_exact(weights, biases, backend="cuda") == pytest.approx(
-        np.logaddexp.reduce(joint_log_weights(weights, biases)[0]), abs=1e-9)
-    weights, biases = random_model((6, 5, 4), 22, scale=1.0, dtype=np.float32)
-    exact = dbm.log_partition_exact(weights, biases, backend="cuda")
-    ais = dbm.log_partition_ais(weights, biases, n_chains=100, betas=np.linspace(0, 1, 2000), seed=3, backend="cuda")
-    assert abs(ais.log_z - exact) < 0.3

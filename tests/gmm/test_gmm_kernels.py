@@ -1,5 +1,6 @@
-"""The E-step kernels of every CPU backend against a float64 NumPy reference written here
-(log densities through explicit precision matrices, responsibilities by scipy's logsumexp)."""
+"""The E-step kernels of every backend against a float64 NumPy reference written here
+(log densities through explicit precision matrices, responsibilities by scipy's logsumexp).
+The kernels take and return NumPy arrays on every backend (cuda copies to the device and back)."""
 import numpy as np
 import pytest
 from scipy.special import logsumexp
@@ -52,10 +53,10 @@ def _reference_log_prob(X, means, weights, precisions, kind):
 
 @pytest.mark.parametrize("kind", ["full", "diag"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_weighted_log_prob_matches_reference(cpu_backend, kind, dtype):
+def test_weighted_log_prob_matches_reference(backend, kind, dtype):
     X, means, weights, precisions = _problem(kind, dtype)
     inputs = _kernel_inputs(kind, means, weights, precisions, dtype)
-    got = gmm_kernels(cpu_backend).weighted_log_prob(X, *inputs)
+    got = gmm_kernels(backend).weighted_log_prob(X, *inputs)
     # the means and factors are rounded to dtype before use: compare with those
     ref = _reference_log_prob(X, inputs[0].T.astype(np.float64), weights, precisions, kind)
     tol = 1e-10 if dtype == np.float64 else 2e-4
@@ -64,10 +65,10 @@ def test_weighted_log_prob_matches_reference(cpu_backend, kind, dtype):
 
 @pytest.mark.parametrize("kind", ["full", "diag"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_em_pass_statistics_match_reference(cpu_backend, kind, dtype):
+def test_em_pass_statistics_match_reference(backend, kind, dtype):
     X, means, weights, precisions = _problem(kind, dtype, seed=1)
     inputs = _kernel_inputs(kind, means, weights, precisions, dtype)
-    log_likelihood, nk, s1, s2 = gmm_kernels(cpu_backend).em_pass(X, *inputs)
+    log_likelihood, nk, s1, s2 = gmm_kernels(backend).em_pass(X, *inputs)
 
     centre = inputs[0].T.astype(np.float64)
     log_prob = _reference_log_prob(X, centre, weights, precisions, kind)
@@ -86,21 +87,21 @@ def test_em_pass_statistics_match_reference(cpu_backend, kind, dtype):
     assert nk.dtype == s1.dtype == s2.dtype == np.float64
 
 
-def test_em_pass_tied_factor_broadcast(cpu_backend):
+def test_em_pass_tied_factor_broadcast(backend):
     """A tied U repeated along K (a stride-0 view made contiguous) gives the full result with K copies."""
     X, means, weights, precisions = _problem("full", np.float64, seed=2)
     tied = np.repeat(precisions[:1], K, axis=0)
     inputs = _kernel_inputs("full", means, weights, tied, np.float64)
-    _, nk, _, _ = gmm_kernels(cpu_backend).em_pass(X, *inputs)
+    _, nk, _, _ = gmm_kernels(backend).em_pass(X, *inputs)
     log_prob = _reference_log_prob(X, means, weights, tied, "full")
     np.testing.assert_allclose(nk, np.exp(log_prob - logsumexp(log_prob, axis=1)[:, None]).sum(axis=0), rtol=1e-10)
 
 
-def test_far_components_get_exactly_zero_responsibility(cpu_backend):
+def test_far_components_get_exactly_zero_responsibility(backend):
     """Responsibilities below e^-500 are exact zeros (no subnormals), the rest still sum to N."""
     X = np.zeros((8, 1))
     means_t = np.array([[0.0, 1e3]])
     prec_t = np.ones((1, 2))
-    _, nk, s1, s2 = gmm_kernels(cpu_backend).em_pass(X, means_t, prec_t, False, np.zeros(2))
+    _, nk, s1, s2 = gmm_kernels(backend).em_pass(X, means_t, prec_t, False, np.zeros(2))
     assert nk.tolist() == [8.0, 0.0]
     assert s1[1, 0] == 0.0 and s2[1, 0] == 0.0

@@ -32,10 +32,10 @@ def _log_z_brute_force(W, b, c):
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (3, 7), (7, 3), (10, 4), (4, 10), (10, 10)])
-def test_log_partition_exact_equals_brute_force(cpu_backend, shape):
+def test_log_partition_exact_equals_brute_force(backend, shape):
     for seed, scale in ((0, 1.0), (1, 3.0)):
         W, b, c = _model(*shape, seed=seed, scale=scale)
-        assert abs(rbm.log_partition_exact(W, b, c, backend=cpu_backend) - _log_z_brute_force(W, b, c)) < 1e-9
+        assert abs(rbm.log_partition_exact(W, b, c, backend=backend) - _log_z_brute_force(W, b, c)) < 1e-9
 
 
 def test_log_partition_exact_rejects_large_models():
@@ -63,9 +63,9 @@ def test_ais_backends_give_identical_weights(cpu_backends):
             assert np.array_equal(weights[0], other), dtype
 
 
-def test_ais_is_reproducible_and_chains_do_not_depend_on_their_number(cpu_backend):
+def test_ais_is_reproducible_and_chains_do_not_depend_on_their_number(backend):
     W, b, c = _model(12, 6, seed=5, scale=0.5)
-    run = dict(betas=SHORT_BETAS, seed=7, backend=cpu_backend)
+    run = dict(betas=SHORT_BETAS, seed=7, backend=backend)
     few = rbm.log_partition_ais(W, b, c, n_chains=3, **run)
     assert np.array_equal(few.log_weights, rbm.log_partition_ais(W, b, c, n_chains=3, **run).log_weights)
     assert np.array_equal(few.log_weights, rbm.log_partition_ais(W, b, c, n_chains=8, **run).log_weights[:3])

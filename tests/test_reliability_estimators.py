@@ -1,0 +1,168 @@
+"""All-or-nothing fits, divergence stops, hand-set parameters and wrong kinds of input, for the
+RBM estimators and the ops (issue: hardening)."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import fastgen
+from fastgen import gbrbm, rbm
+from fastgen.rbm import _base
+
+
+def _binary(rows=60, cols=6, seed=0):
+    return (np.random.default_rng(seed).random((rows, cols)) < 0.4).astype(np.float64)
+
+
+def _interrupt_in_epoch(monkeypatch, epoch, n_batches):
+    """Make the trainer's step raise KeyboardInterrupt in the given epoch."""
+    original, calls = _base.Trainer.step, []
+
+    def step(self, v_data, stream):
+        calls.append(1)
+        if len(calls) > (epoch - 1) * n_batches:
+            raise KeyboardInterrupt
+        return original(self, v_data, stream)
+
+    monkeypatch.setattr(_base.Trainer, "step", step)
+
+
+@pytest.mark.parametrize("make", [lambda: fastgen.BernoulliRBM(n_components=4, n_iter=3, batch_size=20),
+                                  lambda: fastgen.GaussianBernoulliRBM(n_components=4, n_iter=3, batch_size=20)])
+def test_an_interrupted_refit_leaves_the_model_as_it_was(monkeypatch, make, cpu_backend):
+    model = make().set_params(random_state=0, backend=cpu_backend).fit(_binary())
+    before = {name: getattr(model, name).copy() for name in model._trained_attributes}
+    _interrupt_in_epoch(monkeypatch, epoch=2, n_batches=3)
+    with pytest.raises(KeyboardInterrupt):
+        model.set_params(n_components=7).fit(_binary(cols=9))
+    assert model.n_features_in_ == 6
+    for name, value in before.items():
+        np.testing.assert_array_equal(getattr(model, name), value)
+
+
+def test_fit_iter_keeps_the_last_completed_epoch(monkeypatch, cpu_backend):
+    model = fastgen.BernoulliRBM(n_components=4, n_iter=3, batch_size=20, random_state=0, backend=cpu_backend)
+    _interrupt_in_epoch(monkeypatch, epoch=2, n_batches=3)
+    epochs = []
+    with pytest.raises(KeyboardInterrupt):
+        for epoch in model.fit_iter(_binary()):
+            epochs.append(epoch)
+            first = model.components_.copy()
+    assert epochs == [1]
+    np.testing.assert_array_equal(model.components_, first)
+
+
+def test_a_failed_first_partial_fit_sets_nothing(cpu_backend):
+    model = fastgen.BernoulliRBM(n_components=3, backend=cpu_backend)
+    with pytest.raises(ValueError):
+        model.partial_fit(np.full((4, 5), np.nan))
+    assert not hasattr(model, "n_features_in_") and not hasattr(model, "components_")
+    model = fastgen.GaussianBernoulliRBM(n_components=3, learning_rate=1e308, backend=cpu_backend)
+    with pytest.raises(FloatingPointError, match="partial_fit"):
+        model.partial_fit(1e6 * np.random.default_rng(0).normal(size=(8, 5)))
+    assert not hasattr(model, "n_features_in_") and not hasattr(model, "components_")
+
+
+@pytest.mark.parametrize("kwargs, scale", [(dict(learn_sigma=True, learning_rate=0.01), 1000.0),
+                                           (dict(learning_rate=1e300), 1.0)])
+def test_a_diverging_fit_stops_with_an_error_and_keeps_the_model(kwargs, scale, cpu_backend):
+    X = np.random.default_rng(1).normal(size=(100, 5))
+    model = fastgen.GaussianBernoulliRBM(n_components=3, n_iter=2, random_state=0, backend=cpu_backend).fit(X)
+    before = model.components_.copy()
+    with pytest.raises(FloatingPointError, match=r"diverged: \w+ holds NaN or infinity after epoch \d"):
+        model.set_params(n_iter=5, **kwargs).fit(X * scale)
+    np.testing.assert_array_equal(model.components_, before)
+
+
+def test_a_binary_rbm_diverging_stops_too(cpu_backend):
+    with pytest.raises(FloatingPointError, match="learning_rate"):
+        fastgen.BernoulliRBM(n_components=3, n_iter=2, learning_rate=1e308, random_state=0,
+                             backend=cpu_backend).fit(_binary() * 1e10)
+
+
+def test_tiny_sigma_is_refused_before_it_overflows(cpu_backend):
+    X = np.random.default_rng(2).normal(size=(20, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match="sigma holds standard deviations too small for float32"):
+        fastgen.GaussianBernoulliRBM(n_components=2, n_iter=1, sigma=1e-25, backend=cpu_backend).fit(X)
+    W = np.ones((3, 2), np.float32)
+    with pytest.raises(ValueError, match="too small for float32"):
+        gbrbm.free_energy(X, W, np.zeros(3, np.float32), np.zeros(2, np.float32), np.full(3, 1e-25, np.float32),
+                          backend=cpu_backend)
+
+
+@pytest.mark.parametrize("name, value, match", [
+    ("intercept_hidden_", np.zeros(4), r"intercept_hidden_ must have shape \(3,\)"),
+    ("intercept_visible_", np.zeros(2), r"intercept_visible_ must have shape \(6,\)"),
+    ("intercept_visible_", np.full(6, np.nan), "intercept_visible_ contains NaN"),
+    ("components_", np.zeros((3, 6, 1)), r"components_ must be 2-D"),
+    ("components_", np.zeros((4, 6)), r"intercept_hidden_ must have shape \(4,\)"),
+])
+def test_hand_set_parameters_of_the_wrong_shape_are_named(name, value, match, cpu_backend):
+    model = fastgen.BernoulliRBM(n_components=3, n_iter=1, random_state=0, backend=cpu_backend).fit(_binary())
+    setattr(model, name, value)
+    for method in (model.transform, model.free_energy, model.score_samples, model.gibbs, model.partial_fit):
+        with pytest.raises(ValueError, match=match):
+            method(_binary())
+
+
+def test_hand_set_sigma_of_the_wrong_length_is_named(cpu_backend):
+    model = fastgen.GaussianBernoulliRBM(n_components=2, n_iter=1, backend=cpu_backend).fit(
+        np.random.default_rng(0).normal(size=(30, 4)))
+    model.sigma_ = np.ones(3)
+    with pytest.raises(ValueError, match=r"sigma_ must have shape \(4,\)"):
+        model.transform(np.zeros((2, 4)))
+
+
+def test_non_contiguous_hand_set_parameters_work(cpu_backend):
+    model = fastgen.BernoulliRBM(n_components=3, n_iter=1, random_state=0, backend=cpu_backend).fit(_binary())
+    expected = model.transform(_binary())
+    model.intercept_hidden_ = np.repeat(model.intercept_hidden_, 2)[::2]
+    model.components_ = np.asfortranarray(model.components_)
+    np.testing.assert_array_equal(model.transform(_binary()), expected)
+    model.partial_fit(_binary())
+
+
+@pytest.mark.parametrize("make", [lambda v, W, c: rbm.sample_hidden(v, W, c, seed=0),
+                                  lambda v, W, c: rbm.free_energy(v, W, np.zeros(4), c)])
+def test_ops_name_the_argument_given_none_or_a_sparse_matrix(make, cpu_backend):
+    v, W, c = _binary(5, 4), np.zeros((4, 3)), np.zeros(3)
+    with fastgen.use_backend(cpu_backend):
+        with pytest.raises(TypeError, match="v is a SciPy sparse matrix"):
+            make(sp.csr_matrix(v), W, c)
+        with pytest.raises(TypeError, match="W must be an array, got None"):
+            make(v, None, c)
+        with pytest.raises(TypeError, match="v must be an array, got None"):
+            make(None, W, c)
+
+
+def test_a_diverging_dbm_stops_with_an_error_and_keeps_the_model(cpu_backend):
+    X = _binary(40, 6)
+    model = fastgen.DBM((4, 3), n_iter=1, pretrain_n_iter=1, batch_size=20, random_state=0, backend=cpu_backend)
+    model.fit(X)
+    before = [W.copy() for W in model.weights_]
+    with pytest.raises(FloatingPointError, match=r"diverged: \w+ holds NaN or infinity after epoch"):
+        model.set_params(learning_rate=1e308, momentum=0.99, pretrain=False, n_iter=3).fit(X)
+    for W, W_before in zip(model.weights_, before):
+        np.testing.assert_array_equal(W, W_before)
+
+
+def test_float32_weights_whose_products_overflow_are_refused(cpu_backend):
+    """Weights near 1e38 in float32 would turn sums into inf or NaN, in an order that depends on
+    the kernel (the sparse and dense paths disagreed): refused before any kernel runs."""
+    W = np.full((6, 3), 1e38, np.float32)
+    W[::2] *= -1
+    b, c = np.zeros(6, np.float32), np.zeros(3, np.float32)
+    v = np.ones((2, 6), np.float32)
+    for call in (lambda: rbm.free_energy(v, W, b, c, backend=cpu_backend),
+                 lambda: rbm.sample_hidden(v, W, c, seed=0, backend=cpu_backend),
+                 lambda: rbm.gibbs(v, W, b, c, 1, seed=0, backend=cpu_backend),
+                 lambda: gbrbm.free_energy(v, W, b, c, np.ones(6, np.float32), backend=cpu_backend)):
+        with pytest.raises(ValueError, match="W holds values up to 1e\\+38: in float32, its products"):
+            call()
+    # the same values in float64 are fine
+    assert np.isfinite(rbm.free_energy(v.astype(np.float64), W.astype(np.float64), b.astype(np.float64),
+                                       c.astype(np.float64), backend=cpu_backend)).all()
+    model = fastgen.BernoulliRBM(n_components=3, n_iter=1, random_state=0, backend=cpu_backend).fit(_binary())
+    model.components_ = W.T.copy()
+    model.intercept_visible_, model.intercept_hidden_ = b, c
+    with pytest.raises(ValueError, match="components_ holds values up to"):
+        model.transform(np.ones((2, 6)))
