@@ -115,10 +115,12 @@ class GaussianMixture(_SkGaussianMixture):
     the initial parameters computed from responsibilities) are computed in float64 from them,
     whatever X's dtype: float32 data get no negative or NaN variances from cancellation
     (scikit-learn's issue #30382), where scikit-learn computes in X's dtype with E[x^2] -
-    E[x]^2 for "diag", "spherical" and "tied". The fitted attributes are cast to X's dtype at
-    the end, as scikit-learn's have it. So the results equal scikit-learn's up to rounding
-    (about 1e-12 relative on float64 data; on float32 data scikit-learn's are the less
-    accurate), and lower_bound_ / lower_bounds_ are float64 whatever X's dtype.
+    E[x]^2 for "diag", "spherical" and "tied"; scikit-learn's guard nk = sum(resp) + 10 eps
+    takes float64's eps accordingly. The log densities are evaluated in X's dtype, as
+    scikit-learn's. The fitted attributes are cast to X's dtype at the end, as scikit-learn's
+    have it, and lower_bound_ / lower_bounds_ are float64 whatever X's dtype. So on float64
+    data the fit is scikit-learn's up to rounding (the tests hold it to 1e-6 relative from the
+    same initial parameters); on float32 data scikit-learn's is the less accurate.
 
     Also: a failed fit (invalid input, an ill-defined covariance, ...) leaves the estimator
     as it was, fitted or not (scikit-learn's leaves it half-updated); with max_iter=0 and
@@ -129,7 +131,8 @@ class GaussianMixture(_SkGaussianMixture):
     Private API: inside a fit on NumPy data, `_e_step` returns (mean log-likelihood, the
     fused pass's statistics) instead of (mean log-likelihood, log responsibilities), and
     `_m_step` takes those statistics; scikit-learn's `_estimate_gaussian_parameters` is not
-    called. Outside a fit, and for fits of non-NumPy arrays under scikit-learn's
+    called; the final `_e_step`, after `_set_parameters`, returns (nan, an object whose
+    argmax(axis=1) is the labels). Outside a fit, and for fits of non-NumPy arrays under scikit-learn's
     array_api_dispatch (scikit-learn's own code then runs, without sample_weight), every
     private method is scikit-learn's.
     """
