@@ -1,5 +1,6 @@
 // fastgen._core.gmm: the Gaussian-mixture E-step (csrc/include/fastgen/gmm.h; loops in cpu/gmm.h).
 #include <algorithm>
+#include <optional>
 
 #include "bindings.h"
 #include "gmm.h"
@@ -38,18 +39,21 @@ void gmm_weighted_log_prob(carray<T> X, carray<T> means_t, carray<T> prec_t, boo
 }
 
 // The fused E-step: writes the statistics centred on the means into nk (K), s1 (D, K) and
-// s2 (D, D, K) upper triangle (full) or (D, K) (diagonal); returns sum_n log p(x_n).
+// s2 (D, D, K) upper triangle (full) or (D, K) (diagonal); returns sum_n w_n log p(x_n).
+// weights: (N,) sample weights, or None for all ones.
 template <typename T>
 double gmm_em_pass(carray<T> X, carray<T> means_t, carray<T> prec_t, bool full, darray bias, darray nk, darray s1,
-                   darray s2) {
+                   darray s2, std::optional<darray> weights) {
     const cpu::GmmParams<T> params = gmm_params<T>(X, means_t, prec_t, full, bias);
     const int64_t K = params.K, D = params.D;
     require(nk.size() == K && s1.size() == D * K && s2.size() == (full ? D * D * K : D * K),
             "nk, s1, s2 must be (K,), (D, K) and (D, D, K) or (D, K)");
+    require(!weights || (weights->ndim() == 1 && weights->shape(0) == X.shape(0)), "weights must be (N,)");
+    const double* w = weights ? weights->data() : nullptr;
     const T* x = X.data();
     double *nk_ptr = nk.mutable_data(), *s1_ptr = s1.mutable_data(), *s2_ptr = s2.mutable_data();
     py::gil_scoped_release release;
-    const cpu::GmmStats stats = cpu::em_pass<T>(x, X.shape(0), params);
+    const cpu::GmmStats stats = cpu::em_pass<T>(x, w, X.shape(0), params);
     std::copy(stats.nk.begin(), stats.nk.end(), nk_ptr);
     std::copy(stats.s1.begin(), stats.s1.end(), s1_ptr);
     std::copy(stats.s2.begin(), stats.s2.end(), s2_ptr);
@@ -64,7 +68,8 @@ void def_gmm_floats(py::module_& g) {
           py::arg("bias").noconvert(), py::arg("out").noconvert());
     g.def("em_pass", &gmm_em_pass<T>, py::arg("X").noconvert(), py::arg("means_t").noconvert(),
           py::arg("prec_t").noconvert(), py::arg("full"), py::arg("bias").noconvert(),
-          py::arg("nk").noconvert(), py::arg("s1").noconvert(), py::arg("s2").noconvert());
+          py::arg("nk").noconvert(), py::arg("s1").noconvert(), py::arg("s2").noconvert(),
+          py::arg("weights").noconvert() = py::none());
 }
 
 }  // namespace

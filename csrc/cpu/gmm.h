@@ -110,11 +110,12 @@ inline void centred_row(T x_i, const T* __restrict mean, const double* __restric
     }
 }
 
-// The statistics of points [first, first + count), count <= kGmmTile, added to `stats`.
+// The statistics of points [first, first + count), count <= kGmmTile, added to `stats`;
+// each point counts weights[n] times (all once when weights is null).
 // Missing points of a short tile count with r = 0 and d = 0: they add exact zeros.
 template <typename T>
-void accumulate_tile(const T* X, int64_t first, int64_t count, const GmmParams<T>& p, GmmScratch<T>& s,
-                     GmmStats& stats) {
+void accumulate_tile(const T* X, const double* weights, int64_t first, int64_t count, const GmmParams<T>& p,
+                     GmmScratch<T>& s, GmmStats& stats) {
     const int64_t K = p.K, D = p.D, DK = D * K;
     if (count < kGmmTile) {
         std::fill(s.d.begin(), s.d.end(), 0.0);
@@ -124,7 +125,8 @@ void accumulate_tile(const T* X, int64_t first, int64_t count, const GmmParams<T
         const T* x = X + (first + t) * D;
         double* __restrict resp = s.resp.data() + t * K;
         weighted_log_prob<T>(x, p.means_t, p.prec_t, p.full, p.bias, K, D, 0, K, s.work.data(), resp);
-        stats.log_likelihood += responsibilities(resp, K);
+        stats.log_likelihood += weights ? weighted_responsibilities(resp, K, weights[first + t])
+                                        : responsibilities(resp, K);
         for (int64_t k = 0; k < K; ++k) stats.nk[k] += resp[k];
         for (int64_t i = 0; i < D; ++i) {
             centred_row<T>(x[i], p.means_t + i * K, resp, K, s.d.data() + t * DK + i * K, s.a.data() + t * DK + i * K,
@@ -155,9 +157,10 @@ static_assert(kGmmTile == 4, "accumulate_tile sums four points per update");
 
 // One fused E-step over the N rows of X: log densities, log-sum-exp and responsibilities
 // of each point, reduced at once into the sufficient statistics (never an N x K array).
+// `weights` (N, or null for all ones): sample weights, applied by weighted_responsibilities.
 // Threads take blocks of points and keep their own float64 sums, added in thread order.
 template <typename T>
-GmmStats em_pass(const T* X, int64_t N, const GmmParams<T>& p) {
+GmmStats em_pass(const T* X, const double* weights, int64_t N, const GmmParams<T>& p) {
     const int n_threads = gmm_threads(N * p.K * p.D);
     std::vector<GmmStats> partial((size_t)n_threads, GmmStats(p.K, p.D, p.full));
     const int64_t n_blocks = (N + kGmmBlock - 1) / kGmmBlock;
@@ -169,7 +172,7 @@ GmmStats em_pass(const T* X, int64_t N, const GmmParams<T>& p) {
         for (int64_t b = 0; b < n_blocks; ++b) {
             const int64_t end = std::min(N, (b + 1) * kGmmBlock);
             for (int64_t first = b * kGmmBlock; first < end; first += kGmmTile) {
-                accumulate_tile<T>(X, first, std::min(kGmmTile, end - first), p, scratch, mine);
+                accumulate_tile<T>(X, weights, first, std::min(kGmmTile, end - first), p, scratch, mine);
             }
         }
     }

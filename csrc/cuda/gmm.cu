@@ -1,16 +1,18 @@
 // Gaussian-mixture E-step kernels, compiled at run time by NVRTC (CuPy RawModule) with
 // csrc/include on the include path. One thread per point runs the per-point math of
 // fastgen/gmm.h one component at a time (its scratch, D + 2 values, in dynamic shared
-// memory); the sufficient statistics are then reduced by cuBLAS GEMMs (fastgen/_gmm_cuda.py).
+// memory); the sufficient statistics are then reduced by cuBLAS GEMMs (fastgen/gmm/_cuda.py).
 #include "fastgen/gmm.h"
 
 using namespace fastgen;
 
 // out (N, K): the weighted log densities; with `normalise`, the responsibilities instead
-// and log_norm[n] = log p(x_n).
+// and log_norm[n] = log p(x_n), both times the sample weight weights[n] when `weighted`
+// (weighted_responsibilities of gmm.h).
 template <typename T>
 __device__ void estep_impl(const T* X, const T* means_t, const T* prec_t, bool full, const double* bias,
-                           uint64_t N, int64_t K, int64_t D, bool normalise, double* out, double* log_norm) {
+                           uint64_t N, int64_t K, int64_t D, bool normalise, const double* weights, bool weighted,
+                           double* out, double* log_norm) {
     extern __shared__ unsigned char shared_bytes[];
     T* work = reinterpret_cast<T*>(shared_bytes) + (uint64_t)threadIdx.x * (uint64_t)weighted_log_prob_work(full, D, 1);
     for (uint64_t n = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; n < N; n += (uint64_t)gridDim.x * blockDim.x) {
@@ -19,7 +21,7 @@ __device__ void estep_impl(const T* X, const T* means_t, const T* prec_t, bool f
             weighted_log_prob<T>(X + n * (uint64_t)D, means_t, prec_t, full, bias, K, D, k, k + 1, work, row + k);
         }
         if (normalise) {
-            log_norm[n] = responsibilities(row, K);
+            log_norm[n] = weighted ? weighted_responsibilities(row, K, weights[n]) : responsibilities(row, K);
         }
     }
 }
@@ -27,15 +29,15 @@ __device__ void estep_impl(const T* X, const T* means_t, const T* prec_t, bool f
 extern "C" {
 
 __global__ void gmm_estep_f32(const float* X, const float* means_t, const float* prec_t, bool full,
-                              const double* bias, uint64_t N, int64_t K, int64_t D, bool normalise, double* out,
-                              double* log_norm) {
-    estep_impl<float>(X, means_t, prec_t, full, bias, N, K, D, normalise, out, log_norm);
+                              const double* bias, uint64_t N, int64_t K, int64_t D, bool normalise,
+                              const double* weights, bool weighted, double* out, double* log_norm) {
+    estep_impl<float>(X, means_t, prec_t, full, bias, N, K, D, normalise, weights, weighted, out, log_norm);
 }
 
 __global__ void gmm_estep_f64(const double* X, const double* means_t, const double* prec_t, bool full,
-                              const double* bias, uint64_t N, int64_t K, int64_t D, bool normalise, double* out,
-                              double* log_norm) {
-    estep_impl<double>(X, means_t, prec_t, full, bias, N, K, D, normalise, out, log_norm);
+                              const double* bias, uint64_t N, int64_t K, int64_t D, bool normalise,
+                              const double* weights, bool weighted, double* out, double* log_norm) {
+    estep_impl<double>(X, means_t, prec_t, full, bias, N, K, D, normalise, weights, weighted, out, log_norm);
 }
 
 }  // extern "C"

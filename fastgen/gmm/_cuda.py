@@ -14,7 +14,8 @@ _CHUNK_BYTES = 1 << 29
 _SHARED_BYTES = 48 * 1024  # dynamic shared memory a block may take without opting in
 
 
-def _launch(X, means_t, prec_t, full, bias, normalise, out, log_norm):
+def _launch(X, means_t, prec_t, full, bias, normalise, out, log_norm, weights=None):
+    """gmm_estep over the rows of X; `weights` (device float64, one per row) or None."""
     N, D = X.shape
     K = means_t.shape[1]
     per_thread = ((D + 2) if full else 2) * X.dtype.itemsize
@@ -25,8 +26,8 @@ def _launch(X, means_t, prec_t, full, bias, normalise, out, log_norm):
     blocks = max(1, min((N + threads - 1) // threads, 65535))
     kernel("gmm", "gmm_estep_" + suffix(X.dtype))(
         (blocks,), (threads,),
-        (X, means_t, prec_t, np.bool_(full), bias, np.uint64(N), np.int64(K), np.int64(D), np.bool_(normalise), out,
-         log_norm),
+        (X, means_t, prec_t, np.bool_(full), bias, np.uint64(N), np.int64(K), np.int64(D), np.bool_(normalise),
+         bias if weights is None else weights, np.bool_(weights is not None), out, log_norm),
         shared_mem=threads * per_thread,
     )
 
@@ -41,8 +42,10 @@ class Kernels(GmmKernels):
         _launch(X, means_t, prec_t, full, bias, False, out, out)
         return out.get()
 
-    def em_pass(self, X, means_t, prec_t, full, bias):
+    def em_pass(self, X, means_t, prec_t, full, bias, weights=None):
         X, means_t, prec_t, bias = self._device(X, means_t, prec_t, bias)
+        if weights is not None:
+            weights = cp.ascontiguousarray(cp.asarray(weights, dtype=cp.float64))
         N, D = X.shape
         K = means_t.shape[1]
         rows = max(1, min(N, _CHUNK_BYTES // (8 * K * (2 * D + 1))))
@@ -55,8 +58,9 @@ class Kernels(GmmKernels):
         for start in range(0, N, rows):
             chunk = X[start:start + rows]
             n = chunk.shape[0]
-            _launch(chunk, means_t, prec_t, full, bias, True, resp[:n], log_norm[:n])
-            r = resp[:n]
+            _launch(chunk, means_t, prec_t, full, bias, True, resp[:n], log_norm[:n],
+                    None if weights is None else weights[start:start + n])
+            r = resp[:n]  # times the sample weights, when given
             centred = (chunk[None, :, :] - means_t.T[:, None, :]).astype(cp.float64)  # (K, n, D), as in the kernel
             weighted = r.T[:, :, None] * centred
             log_likelihood += log_norm[:n].sum()

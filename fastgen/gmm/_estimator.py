@@ -1,64 +1,140 @@
-"""fastgen.GaussianMixture: a drop-in for sklearn.mixture.GaussianMixture whose EM runs on
-fastgen's fused E-step (log densities, log-sum-exp and sufficient statistics in one pass,
-never an N x K responsibility matrix; see csrc/include/fastgen/gmm.h and fastgen/gmm/_kernels.py).
+"""fastgen.GaussianMixture: scikit-learn's GaussianMixture (a subclass of it) whose EM iterations
+run on fastgen's fused E-step (log densities, log-sum-exp and sufficient statistics in one pass,
+never an N x K responsibility matrix; csrc/include/fastgen/gmm.h and fastgen/gmm/_kernels.py).
 
-The EM follows scikit-learn's order exactly (E-step, M-step, lower bound = mean log
-likelihood of the E-step, convergence on its change, n_init keeps the best, a final
-E-step for the labels), so that from the same initial parameters both reach the same fit.
-The M-step works in float64 from statistics centred on the current means:
-    s1_k = sum r (x - mu_k),  s2_k = sum r (x - mu_k)(x - mu_k)^T,
-    mean_k = (s1_k + n_k mu_k) / nk_k,  delta = mean_k - mu_k (small),
-    nk_k cov_k = s2_k - s1_k delta^T - delta s1_k^T + n_k delta delta^T
-(nk = n + 10 eps as in scikit-learn), never E[x^2] - E[x]^2.
+What is overridden, and why (scikit-learn's BaseMixture.fit_predict runs the loop: validation,
+_check_parameters, n_init x (_initialize_parameters, max_iter x (_e_step, _m_step,
+_compute_lower_bound)), the convergence warning, _set_parameters and a final _e_step whose
+argmax(axis=1) are the labels):
+
+- fit / fit_predict take `sample_weight`, and make the fit all-or-nothing;
+- _check_parameters validates sample_weight and picks the kernels (a fit of non-NumPy arrays
+  under array_api_dispatch runs scikit-learn's own code instead);
+- _e_step, inside a fastgen fit, is one fused `em_pass`: it returns the mean log-likelihood
+  (the lower bound, as scikit-learn's) and the float64 statistics centred on the current means,
+  which _m_step turns into parameters in float64 (never E[x^2] - E[x]^2):
+      s1_k = sum w r (x - mu_k),  s2_k = sum w r (x - mu_k)(x - mu_k)^T,  n_k = sum w r,
+      mean_k = (s1_k + n_k mu_k) / nk_k,  delta = mean_k - mu_k (small),
+      nk_k cov_k = s2_k - s1_k delta^T - delta s1_k^T + n_k delta delta^T  (nk = n + 10 eps);
+  the precisions' Cholesky factors (and the error on an ill-defined covariance) are
+  scikit-learn's _compute_precision_cholesky;
+- _set_parameters casts the float64 parameters to X's dtype, and the _e_step after it (the
+  labels of fit_predict) reduces the log densities to their argmax one chunk of rows at a time;
+- _initialize_parameters / _initialize: sample weights in the initialisation, and the initial
+  parameters from responsibilities in float64, centred, like the M-step;
+- score_samples, predict, predict_proba: the kernels' log densities, a chunk of rows at a time.
 """
 from __future__ import annotations
 
 import math
-import numbers
 import typing
-import warnings
-from time import time
 
 import numpy as np
-from scipy import linalg
 from sklearn import cluster
-from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.cluster import kmeans_plusplus
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as _SkGaussianMixture
-from sklearn.utils import check_array, check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.mixture._gaussian_mixture import _compute_precision_cholesky
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .. import _backend
 from .._estimator import BACKEND_CONSTRAINT, public
 
-_ROWS_PER_CHUNK = 65536  # rows of X per call when an (N, K) result is asked for (predict, ...)
-_RETRIES = 12  # reg_covar tries (each 10x larger) before a covariance is declared ill-defined
-_ILL_DEFINED = (
-    "Fitting the mixture model failed because some components have ill-defined empirical covariance "
-    "(for instance caused by singleton or collapsed samples), even with reg_covar raised to {reg:.3g}. "
-    "Try to decrease the number of components, or scale the input data."
-)
+_ROWS_PER_CHUNK = 65536  # rows of X per kernel call when an (N, K) result is reduced (labels, score_samples)
+# scikit-learn's nk = sum(resp) + 10 eps, which keeps an empty component's mean finite. Its eps is
+# that of X's dtype, the dtype it computes in; fastgen computes in float64 whatever X's dtype, so
+# its eps is float64's (float32's, 1.2e-6, would shrink a one-point component's mean by that
+# much: 0.012 at 1e4, a spurious variance of 1.4e-4).
+_NK_GUARD = 10 * np.finfo(np.float64).eps
 
 
-class InvalidInputError(ValueError, TypeError):
-    """Input that is not an array of numbers: a ValueError (as fastgen promises) that is also
-    the TypeError scikit-learn's estimator checks expect for such input."""
+class _FusedFit:
+    """What one fastgen fit (fit / fit_predict on NumPy data) carries between scikit-learn's steps."""
+
+    def __init__(self, sample_weight):
+        self.sample_weight = sample_weight  # as given; (N,) float64 once _check_parameters has validated it
+        self.kernels = None
+        self.dtype = None  # X's: the fitted attributes' dtype
+        self.X = None  # X as scikit-learn validated it, and its C-contiguous copy for the kernels
+        self.X_c = None
+        self.total_weight = None  # N, or sum(sample_weight): the lower bound is the log-likelihood over it
+        self.labels_next = False  # set by _set_parameters: the next _e_step is fit_predict's labels
+
+
+class _Statistics:
+    """The fused E-step's result, passed by scikit-learn's loop from _e_step to _m_step where
+    scikit-learn passes the (N, K) log responsibilities: float64 nk (K,), s1 (K, D), s2 (K, D, D)
+    or (K, D), centred on `centre` (K, D), the means the kernel used."""
+
+    def __init__(self, nk, s1, s2, centre):
+        self.nk, self.s1, self.s2, self.centre = nk, s1, s2, centre
+
+
+class _Labels:
+    """What the final E-step of a fastgen fit gives scikit-learn's fit_predict in place of the
+    (N, K) log responsibilities, of which it takes only argmax(axis=1): that argmax."""
+
+    def __init__(self, labels):
+        self.labels = labels
+
+    def argmax(self, axis=None, out=None, **kwargs):
+        if axis not in (1, -1) or out is not None or kwargs.get("keepdims"):
+            raise ValueError("the labels pass of a fastgen fit gives argmax(axis=1) only")
+        return self.labels
 
 
 @public
-class GaussianMixture(DensityMixin, BaseEstimator):
-    """Gaussian mixture fitted by EM: scikit-learn's GaussianMixture (same parameters,
-    methods and fitted attributes) with fastgen's fused E-step, plus
+class GaussianMixture(_SkGaussianMixture):
+    """Gaussian mixture fitted by EM: scikit-learn's `sklearn.mixture.GaussianMixture` (this class
+    is a subclass of it: the same parameters, defaults, validation, initialisation, messages,
+    methods and fitted attributes) whose EM iterations run on fastgen's fused kernels.
 
-    backend : "cpu", "numba", "cuda" or None (the current default). Data and fitted
-        attributes are NumPy arrays; with "cuda" the E-step runs on the GPU.
+    How it differs from scikit-learn's GaussianMixture, exactly:
 
-    Differences from scikit-learn, all on the side of robustness: the M-step is computed
-    in float64 from centred sums whatever the dtype of X (fitted attributes take X's
-    dtype); a covariance that is not positive definite is retried with a larger
-    `reg_covar` (with a warning naming the value used) instead of failing; a failed
-    `fit` leaves the estimator as it was.
+    backend : "cpu", "numba", "cuda" or None (the current default), a parameter scikit-learn's
+        lacks. Data and fitted attributes are NumPy arrays; with "cuda" the E-step runs on the GPU.
+
+    fit(X, y=None, sample_weight=None), fit_predict(X, y=None, sample_weight=None): sample
+        weights, which scikit-learn's lacks (its issue #15647). A row of weight w counts as w
+        copies of itself in every EM statistic and in the lower bound (sum w log p / sum w);
+        integer weights give the statistics of the data with rows repeated. Weights must be
+        finite, non-negative, with at least n_components of them positive. The initialisation
+        uses them too: "kmeans" fits scikit-learn's KMeans with sample_weight and weighs the
+        rows of each cluster; "random" draws scikit-learn's random responsibilities and weighs
+        them; "k-means++" (kmeans_plusplus with sample_weight) and "random_from_data" (rows
+        drawn with probability proportional to their weights, unless the weights are all equal:
+        then scikit-learn's draws) pick one row per component, which counts once, as one copy
+        of the row would. So with "kmeans" and "k-means++" integer weights give the fit of the
+        data with rows repeated (same draws; the rows in the same order); with "random" and
+        "random_from_data" the draws differ. Without sample_weight, or with weights all 1, a
+        fit is the unweighted one exactly.
+
+    Numerics. Each EM iteration is one fused pass over X (log densities, log-sum-exp,
+    responsibilities and their sufficient statistics), with no N x K responsibility matrix;
+    the labels fit_predict returns come from a final pass one chunk of rows at a time. The
+    statistics are accumulated in float64, centred on the current means, and the M-step (and
+    the initial parameters computed from responsibilities) are computed in float64 from them,
+    whatever X's dtype: float32 data get no negative or NaN variances from cancellation
+    (scikit-learn's issue #30382), where scikit-learn computes in X's dtype with E[x^2] -
+    E[x]^2 for "diag", "spherical" and "tied"; scikit-learn's guard nk = sum(resp) + 10 eps
+    takes float64's eps accordingly. The log densities are evaluated in X's dtype, as
+    scikit-learn's. The fitted attributes are cast to X's dtype at the end, as scikit-learn's
+    have it, and lower_bound_ / lower_bounds_ are float64 whatever X's dtype. So on float64
+    data the fit is scikit-learn's up to rounding (the tests hold it to 1e-6 relative from the
+    same initial parameters); on float32 data scikit-learn's is the less accurate.
+
+    Also: a failed fit (invalid input, an ill-defined covariance, ...) leaves the estimator
+    as it was, fitted or not (scikit-learn's leaves it half-updated); with max_iter=0 and
+    precisions_init given, covariances_ is set from precisions_init (scikit-learn's raises
+    AttributeError); score_samples, predict and predict_proba evaluate the log densities one
+    chunk of rows at a time through the kernels.
+
+    Private API: inside a fit on NumPy data, `_e_step` returns (mean log-likelihood, the
+    fused pass's statistics) instead of (mean log-likelihood, log responsibilities), and
+    `_m_step` takes those statistics; scikit-learn's `_estimate_gaussian_parameters` is not
+    called; the final `_e_step`, after `_set_parameters`, returns (nan, an object whose
+    argmax(axis=1) is the labels). Outside a fit, and for fits of non-NumPy arrays under scikit-learn's
+    array_api_dispatch (scikit-learn's own code then runs, without sample_weight), every
+    private method is scikit-learn's.
     """
 
     _parameter_constraints: typing.ClassVar[dict] = {
@@ -85,183 +161,154 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         verbose_interval=10,
         backend=None,
     ):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.tol = tol
-        self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
-        self.means_init = means_init
-        self.precisions_init = precisions_init
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
+        super().__init__(
+            n_components=n_components,
+            covariance_type=covariance_type,
+            tol=tol,
+            reg_covar=reg_covar,
+            max_iter=max_iter,
+            n_init=n_init,
+            init_params=init_params,
+            weights_init=weights_init,
+            means_init=means_init,
+            precisions_init=precisions_init,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            verbose_interval=verbose_interval,
+        )
         self.backend = backend
 
-    # ------------------------------------------------------------ validation
+    # ------------------------------------------------------------ fitting: scikit-learn's loop
 
-    def _validate_X(self, X, reset):
-        """X as a C-contiguous float32/float64 array; errors name X."""
-        kwargs = {"ensure_min_samples": 2} if reset else {}
-        try:
-            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset, **kwargs)
-        except (TypeError, ValueError) as exc:
-            if "X" in str(exc):
-                raise
-            raise InvalidInputError(f"X must be a 2-D array of finite numbers: {exc}") from exc
-        return np.ascontiguousarray(X)
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the parameters with the EM algorithm (scikit-learn's GaussianMixture.fit).
 
-    def _checked_init(self, name, value, shape):
-        try:
-            value = check_array(value, dtype=[np.float64, np.float32], ensure_2d=False, allow_nd=True,
-                                input_name=name)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"{name} must be an array of finite numbers: {exc}") from exc
-        if value.shape != shape:
-            raise ValueError(f"{name} must have shape {shape}, got {value.shape}")
-        return value.astype(np.float64)
-
-    def _check_inits(self, n_features, dtype):
-        """(weights, means, precisions) given by the user, validated, float64 (or None)."""
-        K, D, ct = self.n_components, n_features, self.covariance_type
-        weights = means = precisions = None
-        if self.weights_init is not None:
-            weights = self._checked_init("weights_init", self.weights_init, (K,))
-            if weights.min() < 0 or weights.max() > 1:
-                raise ValueError(f"weights_init must lie in [0, 1], got values in [{weights.min()}, {weights.max()}]")
-            atol = 1e-6 if dtype == np.float32 else 1e-8
-            if abs(1.0 - weights.sum()) > atol:
-                raise ValueError(f"weights_init must sum to 1, got sum(weights_init) = {weights.sum():.8g}")
-        if self.means_init is not None:
-            means = self._checked_init("means_init", self.means_init, (K, D))
-        if self.precisions_init is not None:
-            shape = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[ct]
-            precisions = self._checked_init("precisions_init", self.precisions_init, shape)
-            if ct in ("full", "tied"):
-                for k, matrix in enumerate(precisions.reshape(-1, D, D)):
-                    if not np.allclose(matrix, matrix.T) or np.linalg.eigvalsh(matrix).min() <= 0:
-                        where = f"precisions_init[{k}]" if ct == "full" else "precisions_init"
-                        raise ValueError(f"{where} must be symmetric positive definite")
-            elif precisions.min() <= 0:
-                raise ValueError(f"precisions_init must be positive ('{ct}' precisions), got min {precisions.min()}")
-        return weights, means, precisions
-
-    # ------------------------------------------------------------ fitting
-
-    def fit(self, X, y=None):
-        """Estimate the parameters with the EM algorithm (see scikit-learn's GaussianMixture.fit)."""
-        self.fit_predict(X, y)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows of X (None: all 1); see the class docstring.
+        """
+        self.fit_predict(X, y, sample_weight=sample_weight)
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit_predict(self, X, y=None):
-        """Fit as `fit`, then return the component label of each row of X."""
-        state = dict(self.__dict__)
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit as `fit`, then return the component label of each row of X
+        (scikit-learn's GaussianMixture.fit_predict, plus `sample_weight`)."""
+        saved = dict(self.__dict__)
+        self._fused = _FusedFit(sample_weight)
         try:
-            return self._fit_predict(X)
+            return super().fit_predict(X, y)
         except BaseException:
             self.__dict__.clear()
-            self.__dict__.update(state)
+            self.__dict__.update(saved)
             raise
+        finally:
+            self.__dict__.pop("_fused", None)
 
-    def _fit_predict(self, X):
-        X = self._validate_X(X, reset=True)
-        n_samples = X.shape[0]
-        if n_samples < self.n_components:
-            raise ValueError(
-                f"n_components={self.n_components} must be <= the number of samples in X ({n_samples}): "
-                f"expected n_samples >= n_components"
-            )
-        kernels = _backend.resolve(self.backend, on_device=False).gmm
-        inits = self._check_inits(X.shape[1], X.dtype)
+    def _fused_fit(self):
+        """The state of the fastgen fit in progress, or None (no fit, or scikit-learn's own code)."""
+        return self.__dict__.get("_fused")
 
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
-        n_init = self.n_init if do_init else 1
-        random_state = check_random_state(self.random_state)
-        best = None  # (lower bound, params, n_iter, lower bounds, converged)
-        for init in range(n_init):
-            self._verbose_init_begin(init)
-            params = self._initial_params(X, random_state, inits) if do_init else self._current_params()
-            lower_bound = -np.inf if do_init else self.lower_bound_
-            lower_bounds, converged, n_iter = [], False, 0
-            for n_iter in range(1, self.max_iter + 1):
-                previous = lower_bound
-                log_likelihood, stats, centre = self._e_step_stats(kernels, X, params)
-                lower_bound = log_likelihood / n_samples
-                params = self._m_step(stats, centre, X.dtype)
-                lower_bounds.append(lower_bound)
-                change = lower_bound - previous
-                self._verbose_iter_end(n_iter, change)
-                if abs(change) < self.tol:
-                    converged = True
-                    break
-            self._verbose_init_end(lower_bound, converged)
-            if best is None or lower_bound > best[0]:
-                best = (lower_bound, params, n_iter, lower_bounds, converged)
+    def _check_parameters(self, X, **kwargs):
+        super()._check_parameters(X, **kwargs)
+        fused = self._fused_fit()
+        if fused is None:
+            return
+        if not isinstance(X, np.ndarray):  # array_api_dispatch with another namespace's array
+            if fused.sample_weight is not None:
+                raise ValueError("sample_weight is supported for NumPy X only (not under array_api_dispatch "
+                                 f"with {type(X).__module__} arrays)")
+            self._fused = None
+            return
+        fused.kernels = _backend.resolve(self.backend, on_device=False).gmm
+        fused.dtype = X.dtype
+        fused.X, fused.X_c = X, np.ascontiguousarray(X)
+        if fused.sample_weight is None:
+            fused.total_weight = float(X.shape[0])
+            return
+        weights = _check_sample_weight(fused.sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        n_positive = int(np.count_nonzero(weights))
+        if n_positive < self.n_components:
+            raise ValueError(f"sample_weight must have at least n_components={self.n_components} positive "
+                             f"entries, got {n_positive}")
+        fused.sample_weight = np.ascontiguousarray(weights)
+        fused.total_weight = float(weights.sum())
 
-        lower_bound, params, n_iter, lower_bounds, converged = best
-        if not converged and self.max_iter > 0:
-            warnings.warn(
-                "Best performing initialization did not converge. Try different init parameters, "
-                "or increase max_iter, tol, or check for degenerate data.",
-                ConvergenceWarning,
-            )
-        self._set_params(params, X.dtype)
-        self.converged_ = converged
-        self.n_iter_ = n_iter
-        self.lower_bound_ = lower_bound
-        self.lower_bounds_ = lower_bounds
-        # the labels of a final E-step, so that fit_predict(X) == fit(X).predict(X)
-        return self.predict(X)
-
-    def _initial_params(self, X, random_state, inits):
-        """(weights, means, covariances, prec_chol), float64, as scikit-learn initialises them."""
-        weights_init, means_init, precisions_init = inits
-        n_samples = X.shape[0]
-        weights = means = covariances = None
-        if weights_init is None or means_init is None or precisions_init is None:
-            resp = self._initial_resp(X, random_state)
-            nk, means, covariances = _estimate_from_resp(X, resp, self.reg_covar, self.covariance_type)
-            weights = nk / n_samples
-        if weights_init is not None:
-            weights = weights_init
-        if means_init is not None:
-            means = means_init
-        if precisions_init is None:
-            covariances, prec_chol = self._precision_cholesky(covariances)
-        else:
-            prec_chol = _prec_chol_from_precisions(precisions_init, self.covariance_type)
-            covariances = _covariances_from_prec_chol(prec_chol, self.covariance_type)
-        return weights, means, covariances, prec_chol
-
-    def _initial_resp(self, X, random_state):
+    def _initialize_parameters(self, X, random_state, **kwargs):
+        fused = self._fused_fit()
+        weights = None if fused is None else fused.sample_weight
+        init = self.init_params
+        if weights is None or init == "random" or (init == "random_from_data" and np.all(weights == weights[0])):
+            # scikit-learn's draws; _initialize weighs the responsibilities
+            return super()._initialize_parameters(X, random_state, **kwargs)
+        if self.weights_init is not None and self.means_init is not None and self.precisions_init is not None:
+            return self._initialize(X, None, **kwargs)
         n_samples, K = X.shape[0], self.n_components
-        if self.init_params == "kmeans":
-            labels = cluster.KMeans(n_clusters=K, n_init=1, random_state=random_state).fit(X).labels_
-            resp = np.zeros((n_samples, K))
-            resp[np.arange(n_samples), labels] = 1
-        elif self.init_params == "random":
-            resp = random_state.uniform(size=(n_samples, K)).astype(X.dtype).astype(np.float64)
-            resp /= resp.sum(axis=1)[:, np.newaxis]
-        elif self.init_params == "random_from_data":
-            resp = np.zeros((n_samples, K))
-            resp[random_state.choice(n_samples, size=K, replace=False), np.arange(K)] = 1
-        else:  # k-means++
-            _, indices = kmeans_plusplus(X, K, random_state=random_state)
-            resp = np.zeros((n_samples, K))
+        resp = np.zeros((n_samples, K))
+        if init == "kmeans":
+            kmeans = cluster.KMeans(n_clusters=K, n_init=1, random_state=random_state)
+            resp[np.arange(n_samples), kmeans.fit(X, sample_weight=weights).labels_] = 1
+        elif init == "k-means++":
+            _, indices = kmeans_plusplus(X, K, random_state=random_state, sample_weight=weights)
             resp[indices, np.arange(K)] = 1
-        return resp
+        else:  # random_from_data, rows drawn in proportion to their weights
+            indices = random_state.choice(n_samples, size=K, replace=False, p=weights / weights.sum())
+            resp[indices, np.arange(K)] = 1
+        return self._initialize(X, resp, **kwargs)
 
-    def _current_params(self):
-        """The fitted parameters as float64 (warm start)."""
-        return tuple(np.asarray(a, dtype=np.float64) for a in
-                     (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_))
+    def _initialize(self, X, resp, **kwargs):
+        fused = self._fused_fit()
+        if fused is None:
+            return super()._initialize(X, resp, **kwargs)
+        ct = self.covariance_type
+        weights = means = covariances = None
+        if resp is not None:
+            # "kmeans" and "random" give every row responsibilities, which its weight multiplies;
+            # "k-means++" and "random_from_data" pick one row per component (as one copy of it)
+            picks = self.init_params in ("k-means++", "random_from_data")
+            row_weights = None if picks else fused.sample_weight
+            nk, means, covariances = _estimate_from_resp(X, resp, row_weights, fused.sample_weight, self.reg_covar, ct)
+            weights = nk / fused.total_weight
+        self.weights_ = weights if self.weights_init is None else np.asarray(self.weights_init, dtype=np.float64)
+        self.means_ = means if self.means_init is None else np.asarray(self.means_init, dtype=np.float64)
+        if self.precisions_init is None:
+            self.covariances_ = covariances
+            self.precisions_cholesky_ = _compute_precision_cholesky(covariances, ct)
+        else:
+            self.precisions_cholesky_ = _prec_chol_from_precisions(np.asarray(self.precisions_init, np.float64), ct)
+            self.covariances_ = _covariances_from_prec_chol(self.precisions_cholesky_, ct)
 
-    def _kernel_params(self, weights, means, prec_chol, dtype):
-        """means_t, prec_t (component index last, in X's dtype), full flag and bias: gmm.h's layout."""
+    def _e_step(self, X, **kwargs):
+        fused = self._fused_fit()
+        if fused is None:
+            return super()._e_step(X, **kwargs)
+        X_c = fused.X_c if X is fused.X else np.ascontiguousarray(X)
+        if fused.labels_next:  # fit_predict's final E-step: the labels only
+            return math.nan, _Labels(self._labels(X_c, fused.kernels))
+        means_t, prec_t, full, bias = self._kernel_params(X.dtype)
+        log_likelihood, nk, s1, s2 = fused.kernels.em_pass(X_c, means_t, prec_t, full, bias, fused.sample_weight)
+        return np.float64(log_likelihood / fused.total_weight), _Statistics(nk, s1, s2, means_t.T.astype(np.float64))
+
+    def _m_step(self, X, log_resp, **kwargs):
+        if not isinstance(log_resp, _Statistics):
+            return super()._m_step(X, log_resp, **kwargs)
+        weights, means, covariances = _estimate_from_statistics(log_resp, self.reg_covar, self.covariance_type)
+        self.weights_, self.means_, self.covariances_ = weights, means, covariances
+        self.precisions_cholesky_ = _compute_precision_cholesky(covariances, self.covariance_type)
+
+    def _set_parameters(self, params, **kwargs):
+        fused = self._fused_fit()
+        if fused is not None:
+            params = tuple(np.asarray(p, dtype=fused.dtype) for p in params)
+            fused.labels_next = True
+        super()._set_parameters(params, **kwargs)
+
+    # ------------------------------------------------------------ the kernels' log densities
+
+    def _kernel_params(self, dtype):
+        """means_t, prec_t (component index last, in X's dtype), full flag and bias (gmm.h's layout)
+        of the current parameters."""
+        weights, means, prec_chol = (np.asarray(a, dtype=np.float64) for a in
+                                     (self.weights_, self.means_, self.precisions_cholesky_))
         D, K, ct = means.shape[1], means.shape[0], self.covariance_type
         means_t = np.ascontiguousarray(means.T, dtype=dtype)
         if ct == "full":
@@ -280,148 +327,50 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             bias = np.log(weights) + log_det - 0.5 * D * math.log(2 * math.pi)
         return means_t, np.ascontiguousarray(prec_t, dtype=dtype), ct in ("full", "tied"), bias
 
-    def _e_step_stats(self, kernels, X, params):
-        """(sum of log p(x), statistics, the float64 means they are centred on)."""
-        weights, means, _, prec_chol = params
-        means_t, prec_t, full, bias = self._kernel_params(weights, means, prec_chol, X.dtype)
-        log_likelihood, *stats = kernels.em_pass(X, means_t, prec_t, full, bias)
-        return log_likelihood, stats, means_t.T.astype(np.float64)
-
-    def _m_step(self, stats, centre, dtype):
-        n, s1, s2 = stats
-        nk = n + 10 * np.finfo(dtype).eps
-        means = (s1 + n[:, None] * centre) / nk[:, None]
-        delta = means - centre
-        ct, reg = self.covariance_type, self.reg_covar
-        if ct in ("full", "tied"):
-            cross = s1[:, :, None] * delta[:, None, :]
-            scatter = s2 - cross - np.swapaxes(cross, 1, 2) + n[:, None, None] * delta[:, :, None] * delta[:, None, :]
-            if ct == "full":
-                covariances = scatter / nk[:, None, None]
-            else:
-                covariances = scatter.sum(axis=0) / nk.sum()
-            covariances = covariances + reg * np.eye(centre.shape[1])
-        else:
-            covariances = (s2 - 2 * delta * s1 + n[:, None] * delta**2) / nk[:, None] + reg
-            if ct == "spherical":
-                covariances = covariances.mean(axis=1)
-        covariances, prec_chol = self._precision_cholesky(covariances)
-        return nk / nk.sum(), means, covariances, prec_chol
-
-    def _precision_cholesky(self, covariances):
-        """(covariances, prec_chol): the upper-triangular U with U U^T = inverse(cov); a
-        covariance that is not positive definite gets reg_covar raised 10x at a time."""
-        ct = self.covariance_type
-        if ct in ("full", "tied"):
-            matrices = covariances.reshape(-1, *covariances.shape[-2:]).copy()
-            prec_chol = np.empty_like(matrices)
-            for k, matrix in enumerate(matrices):
-                matrices[k], lower = _cholesky_with_retry(matrix, self.reg_covar)
-                prec_chol[k] = linalg.solve_triangular(lower, np.eye(len(lower)), lower=True).T
-            return matrices.reshape(covariances.shape), prec_chol.reshape(covariances.shape)
-        covariances = _positive_with_retry(covariances, self.reg_covar)
-        return covariances, 1.0 / np.sqrt(covariances)
-
-    def _set_params(self, params, dtype):
-        weights, means, covariances, prec_chol = (np.asarray(a, dtype=dtype) for a in params)
-        self.weights_, self.means_, self.covariances_ = weights, means, covariances
-        self.precisions_cholesky_ = prec_chol
-        if self.covariance_type == "full":
-            self.precisions_ = prec_chol @ np.swapaxes(prec_chol, 1, 2)
-        elif self.covariance_type == "tied":
-            self.precisions_ = prec_chol @ prec_chol.T
-        else:
-            self.precisions_ = prec_chol**2
-
-    # ------------------------------------------------------------ inference
-
-    def _weighted_log_prob_chunks(self, X):
-        """log(w_k N(x | mean_k, cov_k)) of X, float64, one chunk of rows at a time."""
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        kernels = _backend.resolve(self.backend, on_device=False).gmm
-        params = self._kernel_params(*(np.asarray(a, dtype=np.float64) for a in
-                                       (self.weights_, self.means_, self.precisions_cholesky_)), X.dtype)
+    def _weighted_log_prob_chunks(self, X, kernels):
+        """log(w_k N(x | mean_k, cov_k)) of the rows of X (NumPy), float64, one chunk of rows at a time."""
+        params = self._kernel_params(X.dtype)
         for start in range(0, X.shape[0], _ROWS_PER_CHUNK):
-            yield X.dtype, kernels.weighted_log_prob(np.ascontiguousarray(X[start:start + _ROWS_PER_CHUNK]), *params)
+            yield kernels.weighted_log_prob(np.ascontiguousarray(X[start:start + _ROWS_PER_CHUNK]), *params)
+
+    def _labels(self, X, kernels):
+        parts = [wlp.argmax(axis=1) for wlp in self._weighted_log_prob_chunks(X, kernels)]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.intp)
+
+    def _validated(self, X):
+        """X checked as scikit-learn's score_samples / predict check it, and whether the kernels take it."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
+        if not isinstance(X, np.ndarray):  # array_api_dispatch with another namespace's array
+            return X, False
+        return (X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)), True
+
+    def _kernels(self):
+        return _backend.resolve(self.backend, on_device=False).gmm
 
     def score_samples(self, X):
-        """Log-likelihood of each sample of X under the model."""
-        parts = [(dtype, _logsumexp(wlp)) for dtype, wlp in self._weighted_log_prob_chunks(X)]
-        return np.concatenate([p for _, p in parts]).astype(parts[0][0]) if parts else np.empty(0)
-
-    def score(self, X, y=None):
-        """Mean log-likelihood of the samples of X."""
-        return float(np.mean(self.score_samples(X)))
+        """Log-likelihood of each sample of X under the model (scikit-learn's score_samples)."""
+        X, ours = self._validated(X)
+        if not ours:
+            return super().score_samples(X)
+        parts = [_logsumexp(wlp) for wlp in self._weighted_log_prob_chunks(X, self._kernels())]
+        return (np.concatenate(parts) if parts else np.empty(0)).astype(X.dtype)
 
     def predict(self, X):
-        """The most probable component of each sample of X."""
-        return np.concatenate([wlp.argmax(axis=1) for _, wlp in self._weighted_log_prob_chunks(X)])
+        """The most probable component of each sample of X (scikit-learn's predict)."""
+        X, ours = self._validated(X)
+        return self._labels(X, self._kernels()) if ours else super().predict(X)
 
     def predict_proba(self, X):
-        """Posterior probability of each component for each sample of X, (n_samples, n_components)."""
+        """Posterior probability of each component for each sample of X (scikit-learn's predict_proba)."""
+        X, ours = self._validated(X)
+        if not ours:
+            return super().predict_proba(X)
         parts = []
-        for dtype, wlp in self._weighted_log_prob_chunks(X):
+        for wlp in self._weighted_log_prob_chunks(X, self._kernels()):
             with np.errstate(under="ignore"):
-                parts.append(np.exp(wlp - _logsumexp(wlp)[:, None]).astype(dtype))
-        return np.concatenate(parts)
-
-    def sample(self, n_samples=1):
-        """Draw (X, labels) from the fitted mixture, with the draws of scikit-learn's `sample`."""
-        check_is_fitted(self)
-        if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
-        n_features = self.means_.shape[1]
-        rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, self.weights_)
-        if self.covariance_type == "full":
-            parts = [rng.multivariate_normal(m, c, int(n)) for m, c, n in zip(self.means_, self.covariances_, counts)]
-        elif self.covariance_type == "tied":
-            parts = [rng.multivariate_normal(m, self.covariances_, int(n)) for m, n in zip(self.means_, counts)]
-        else:
-            parts = [m + rng.standard_normal(size=(n, n_features)) * np.sqrt(c)
-                     for m, c, n in zip(self.means_, self.covariances_, counts)]
-        labels = np.concatenate([np.full(int(n), k, dtype=np.int64) for k, n in enumerate(counts)])
-        return np.vstack(parts).astype(np.float64), labels
-
-    def _n_parameters(self):
-        D, K = self.means_.shape[1], self.n_components
-        cov_params = {"full": K * D * (D + 1) / 2.0, "diag": K * D, "tied": D * (D + 1) / 2.0, "spherical": K}
-        return int(cov_params[self.covariance_type] + D * K + K - 1)
-
-    def bic(self, X):
-        """Bayesian information criterion of the model on X (lower is better)."""
-        return -2 * self.score(X) * X.shape[0] + self._n_parameters() * math.log(X.shape[0])
-
-    def aic(self, X):
-        """Akaike information criterion of the model on X (lower is better)."""
-        return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
-
-    # ------------------------------------------------------------ verbose output, as scikit-learn
-
-    def _verbose_init_begin(self, init):
-        if self.verbose >= 1:
-            print(f"Initialization {init}")
-        if self.verbose >= 2:
-            self._init_prev_time = self._iter_prev_time = time()
-
-    def _verbose_iter_end(self, n_iter, change):
-        if n_iter % self.verbose_interval != 0:
-            return
-        if self.verbose == 1:
-            print(f"  Iteration {n_iter}")
-        elif self.verbose >= 2:
-            now = time()
-            print(f"  Iteration {n_iter}\t time lapse {now - self._iter_prev_time:.5f}s\t ll change {change:.5f}")
-            self._iter_prev_time = now
-
-    def _verbose_init_end(self, lower_bound, converged):
-        message = "converged" if converged else "did not converge"
-        if self.verbose == 1:
-            print(f"Initialization {message}.")
-        elif self.verbose >= 2:
-            print(f"Initialization {message}. time lapse {time() - self._init_prev_time:.5f}s\t "
-                  f"lower bound {lower_bound:.5f}.")
+                parts.append(np.exp(wlp - _logsumexp(wlp)[:, None]).astype(X.dtype))
+        return np.concatenate(parts) if parts else np.empty((0, self.n_components), dtype=X.dtype)
 
 
 # ---------------------------------------------------------------- float64 helpers
@@ -433,16 +382,42 @@ def _logsumexp(a):
         return top + np.log(np.exp(a - top[:, None]).sum(axis=1))
 
 
-def _estimate_from_resp(X, resp, reg_covar, covariance_type):
-    """(nk, means, covariances) from explicit responsibilities (the initialisation), in float64.
+def _estimate_from_statistics(stats, reg_covar, covariance_type):
+    """(weights, means, covariances) in float64 from the fused pass's centred statistics (the
+    M-step; the formulas are in the module docstring)."""
+    n, s1, s2, centre = stats.nk, stats.s1, stats.s2, stats.centre
+    nk = n + _NK_GUARD
+    means = (s1 + n[:, None] * centre) / nk[:, None]
+    delta = means - centre
+    if covariance_type in ("full", "tied"):
+        cross = s1[:, :, None] * delta[:, None, :]
+        scatter = s2 - cross - np.swapaxes(cross, 1, 2) + n[:, None, None] * delta[:, :, None] * delta[:, None, :]
+        covariances = scatter / nk[:, None, None] if covariance_type == "full" else scatter.sum(axis=0) / nk.sum()
+        covariances = covariances + reg_covar * np.eye(centre.shape[1])
+    else:
+        covariances = (s2 - 2 * delta * s1 + n[:, None] * delta**2) / nk[:, None] + reg_covar
+        if covariance_type == "spherical":
+            covariances = covariances.mean(axis=1)
+    return nk / nk.sum(), means, covariances
+
+
+def _estimate_from_resp(X, resp, resp_weight, sample_weight, reg_covar, covariance_type):
+    """(nk, means, covariances) from explicit responsibilities (the initialisation), in float64:
+    the responsibilities of each row times resp_weight (None: 1), and the rows of X counted
+    sample_weight times (None: once) where all of X is used (tied).
 
     Full, diag, spherical: sums centred on the new means. Tied: scikit-learn's
-    (X^T X - sum_k nk mean_k mean_k^T) / sum(nk), which takes all of X even when the
+    (X^T W X - sum_k nk mean_k mean_k^T) / sum(nk), which takes all of X even when the
     responsibilities cover only K points (random_from_data, k-means++), evaluated around
-    the mean c of X: (X - c)^T (X - c) - sum_k nk e_k e_k^T - c s^T - s c^T + (N - sum nk) c c^T
-    with e_k = mean_k - c and s = sum_k nk e_k (0 when each row of resp sums to 1)."""
-    nk = resp.sum(axis=0) + 10 * np.finfo(X.dtype).eps
+    the weighted mean c of X: (X - c)^T W (X - c) - sum_k nk e_k e_k^T - c s^T - s c^T +
+    (sum W - sum nk) c c^T with e_k = mean_k - c and s = sum_k nk e_k (0 when each row of
+    resp sums to 1)."""
     X = X.astype(np.float64, copy=False)
+    resp = np.asarray(resp, dtype=np.float64)
+    w = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    if resp_weight is not None:
+        resp = resp * resp_weight[:, None]
+    nk = resp.sum(axis=0) + _NK_GUARD
     means = resp.T @ X / nk[:, None]
     D = X.shape[1]
     if covariance_type == "full":
@@ -452,58 +427,15 @@ def _estimate_from_resp(X, resp, reg_covar, covariance_type):
             scatter[k] = (resp[:, k] * diff.T) @ diff
         return nk, means, scatter / nk[:, None, None] + reg_covar * np.eye(D)
     if covariance_type == "tied":
-        c = X.mean(axis=0)
+        c = w @ X / w.sum()
         e = means - c
         s = nk @ e
-        scatter = (X - c).T @ (X - c) - (nk * e.T) @ e - np.outer(c, s) - np.outer(s, c)
-        scatter += (X.shape[0] - nk.sum()) * np.outer(c, c)
+        centred = X - c
+        scatter = (w * centred.T) @ centred - (nk * e.T) @ e - np.outer(c, s) - np.outer(s, c)
+        scatter += (w.sum() - nk.sum()) * np.outer(c, c)
         return nk, means, scatter / nk.sum() + reg_covar * np.eye(D)
     variances = np.stack([resp[:, k] @ (X - means[k]) ** 2 for k in range(len(nk))]) / nk[:, None] + reg_covar
     return nk, means, variances.mean(axis=1) if covariance_type == "spherical" else variances
-
-
-def _raised_reg(reg_covar, scale):
-    """The first reg_covar of the retries: 10x the given one, at least 1e-10 of the data's scale."""
-    return max(10 * reg_covar, 1e-10 * max(scale, np.finfo(np.float64).tiny))
-
-
-def _cholesky_with_retry(matrix, reg_covar):
-    """(matrix, its lower Cholesky factor); when `matrix` is not positive definite, reg_covar
-    is raised 10x at a time (added to the diagonal, with a warning) until it is."""
-    try:
-        return matrix, linalg.cholesky(matrix, lower=True)
-    except linalg.LinAlgError:
-        pass
-    extra = _raised_reg(reg_covar, float(np.abs(np.diag(matrix)).mean()))
-    for _ in range(_RETRIES):
-        candidate = matrix + (extra - reg_covar) * np.eye(len(matrix))
-        try:
-            lower = linalg.cholesky(candidate, lower=True)
-        except linalg.LinAlgError:
-            extra *= 10
-            continue
-        warnings.warn(f"a covariance was not positive definite with reg_covar={reg_covar:.3g}; "
-                      f"fitted with reg_covar={extra:.3g} for it", RuntimeWarning)
-        return candidate, lower
-    raise ValueError(_ILL_DEFINED.format(reg=extra))
-
-
-def _positive_with_retry(variances, reg_covar):
-    """Diagonal or spherical variances, those <= 0 raised as in _cholesky_with_retry."""
-    bad = ~(variances > 0)
-    if not bad.any():
-        return variances
-    extra = _raised_reg(reg_covar, float(np.abs(variances).mean()))
-    variances = variances.copy()
-    for _ in range(_RETRIES):
-        candidate = variances[bad] + (extra - reg_covar)
-        if (candidate > 0).all():
-            variances[bad] = candidate
-            warnings.warn(f"a variance was not positive with reg_covar={reg_covar:.3g}; "
-                          f"fitted with reg_covar={extra:.3g} for it", RuntimeWarning)
-            return variances
-        extra *= 10
-    raise ValueError(_ILL_DEFINED.format(reg=extra))
 
 
 def _flip(a):

@@ -19,12 +19,16 @@ class GmmKernels(abc.ABC):
         """(N, K) float64: log(w_k N(x_n | mean_k, cov_k))."""
 
     @abc.abstractmethod
-    def em_pass(self, X, means_t, prec_t, full, bias):
-        """(sum_n log p(x_n), nk (K,), s1 (K, D), s2): the fused E-step, the responsibilities
+    def em_pass(self, X, means_t, prec_t, full, bias, weights=None):
+        """(sum_n w_n log p(x_n), nk (K,), s1 (K, D), s2): the fused E-step, the responsibilities
         reduced at once into float64 sufficient statistics centred on the means the log
-        densities used (mean_k = means_t[:, k] as float64): nk = sum r_k, s1 = sum r_k (x -
-        mean_k), s2 = sum r_k (x - mean_k)(x - mean_k)^T as (K, D, D) when `full`, else its
-        diagonal (K, D). The N x K responsibilities are never stored."""
+        densities used (mean_k = means_t[:, k] as float64): nk = sum w r_k, s1 = sum w r_k (x -
+        mean_k), s2 = sum w r_k (x - mean_k)(x - mean_k)^T as (K, D, D) when `full`, else its
+        diagonal (K, D). The N x K responsibilities are never stored.
+
+        weights: None (every w_n = 1, the unweighted pass bit for bit) or (N,) float64, C-contiguous,
+        non-negative sample weights: a point of weight w counts as w copies of itself
+        (weighted_responsibilities in gmm.h)."""
 
 
 def _symmetric_from_upper(s2_upper):
@@ -39,20 +43,22 @@ class ComponentLastKernels(GmmKernels):
 
     @staticmethod
     @abc.abstractmethod
-    def _em_pass(X, means_t, prec_t, full, bias, nk, s1, s2):
-        """Fills nk, s1, s2 (zeros on entry) and returns sum_n log p(x_n)."""
+    def _em_pass(X, means_t, prec_t, full, bias, nk, s1, s2, weights):
+        """Fills nk, s1, s2 (zeros on entry) and returns sum_n w_n log p(x_n) (weights None: all 1)."""
 
     @staticmethod
     @abc.abstractmethod
     def _weighted_log_prob(X, means_t, prec_t, full, bias, out):
         """Fills out (N, K)."""
 
-    def em_pass(self, X, means_t, prec_t, full, bias):
+    def em_pass(self, X, means_t, prec_t, full, bias, weights=None):
         D, K = means_t.shape
         nk = np.zeros(K)
         s1 = np.zeros((D, K))
         s2 = np.zeros((D, D, K) if full else (D, K))
-        log_likelihood = self._em_pass(X, means_t, prec_t, full, bias, nk, s1, s2)
+        if weights is not None:
+            weights = np.ascontiguousarray(weights, dtype=np.float64)
+        log_likelihood = self._em_pass(X, means_t, prec_t, full, bias, nk, s1, s2, weights)
         return float(log_likelihood), nk, np.ascontiguousarray(s1.T), _symmetric_from_upper(s2) if full else s2.T.copy()
 
     def weighted_log_prob(self, X, means_t, prec_t, full, bias):

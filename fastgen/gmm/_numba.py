@@ -58,6 +58,20 @@ def _responsibilities(log_p):
     return top + np.log(total)
 
 
+@njit(cache=True, inline="always")
+def _weighted_responsibilities(log_p, w):
+    """gmm.h weighted_responsibilities: the responsibilities times w in place; returns w log p(x)."""
+    if w == 0.0:
+        log_p[:] = 0.0
+        return 0.0
+    lse = _responsibilities(log_p)
+    if w == 1.0:
+        return lse
+    for k in range(log_p.shape[0]):
+        log_p[k] *= w
+    return w * lse
+
+
 def _as_3d(prec_t):
     return prec_t if prec_t.ndim == 3 else prec_t[:, None, :]
 
@@ -70,9 +84,10 @@ def _weighted_log_prob_rows(X, means_t, prec_t, full, bias, out):
 
 
 @njit(cache=True, inline="always")
-def _accumulate_range(X, first, last, means_t, prec_t, full, bias, nk, s1, s2):
+def _accumulate_range(X, weights, weighted, first, last, means_t, prec_t, full, bias, nk, s1, s2):
     """The statistics of rows [first, last) added to nk (K,), s1 (D, K), s2 (D, D, K) or (D, 1, K),
-    four points per scatter update as accumulate_tile in csrc/cpu/gmm.h; returns their sum of log p."""
+    four points per scatter update as accumulate_tile in csrc/cpu/gmm.h; returns their sum of w log p.
+    Row n counts weights[n] times when `weighted` (weights is then (N,), else unused)."""
     D, K = means_t.shape
     work = np.empty((D + 2) * K, dtype=X.dtype)
     resp = np.zeros((GMM_TILE, K))
@@ -87,7 +102,10 @@ def _accumulate_range(X, first, last, means_t, prec_t, full, bias, nk, s1, s2):
         for t in range(count):
             x = X[start + t]
             _weighted_log_prob(x, means_t, prec_t, full, bias, work, resp[t])
-            log_likelihood += _responsibilities(resp[t])
+            if weighted:
+                log_likelihood += _weighted_responsibilities(resp[t], weights[start + t])
+            else:
+                log_likelihood += _responsibilities(resp[t])
             for k in range(K):
                 nk[k] += resp[t, k]
             for i in range(D):
@@ -111,7 +129,7 @@ def _accumulate_range(X, first, last, means_t, prec_t, full, bias, nk, s1, s2):
     return log_likelihood
 
 
-def _em_pass_parts(X, means_t, prec_t, full, bias, n_parts):
+def _em_pass_parts(X, weights, weighted, means_t, prec_t, full, bias, n_parts):
     """Per-part statistics of n_parts contiguous row ranges (one per thread)."""
     N = X.shape[0]
     D, K = means_t.shape
@@ -122,11 +140,12 @@ def _em_pass_parts(X, means_t, prec_t, full, bias, n_parts):
     for part in prange(n_parts):
         first = part * N // n_parts
         last = (part + 1) * N // n_parts
-        log_likelihood[part] = _accumulate_range(X, first, last, means_t, prec_t, full, bias, nk[part], s1[part],
-                                                 s2[part])
+        log_likelihood[part] = _accumulate_range(X, weights, weighted, first, last, means_t, prec_t, full, bias,
+                                                 nk[part], s1[part], s2[part])
     return log_likelihood, nk, s1, s2
 
 
+_NO_WEIGHTS = np.ones(0)  # the weights argument of an unweighted pass (one array type for both)
 _weighted_log_prob_kernel = Variants(_weighted_log_prob_rows, GMM_PARALLEL_WORK)
 _em_pass_kernel = Variants(_em_pass_parts, GMM_PARALLEL_WORK)
 
@@ -137,11 +156,13 @@ class Kernels(ComponentLastKernels):
         _weighted_log_prob_kernel(X.size * means_t.shape[1], X, means_t, _as_3d(prec_t), bool(full), bias, out)
 
     @staticmethod
-    def _em_pass(X, means_t, prec_t, full, bias, nk, s1, s2):
+    def _em_pass(X, means_t, prec_t, full, bias, nk, s1, s2, weights):
         work = X.size * means_t.shape[1]
         n_parts = max(1, min(numba.get_num_threads(), X.shape[0] // 512)) if work >= GMM_PARALLEL_WORK else 1
-        log_likelihood, nk_parts, s1_parts, s2_parts = _em_pass_kernel(work, X, means_t, _as_3d(prec_t), bool(full),
-                                                                       bias, n_parts)
+        weighted = weights is not None
+        log_likelihood, nk_parts, s1_parts, s2_parts = _em_pass_kernel(
+            work, X, weights if weighted else _NO_WEIGHTS, weighted, means_t, _as_3d(prec_t), bool(full), bias, n_parts
+        )
         nk[:] = nk_parts.sum(axis=0)
         s1[:] = s1_parts.sum(axis=0)
         s2[:] = s2_parts.sum(axis=0).reshape(s2.shape)

@@ -94,12 +94,14 @@ def test_float32_far_from_origin_has_positive_variances(cpu_backend):
     np.testing.assert_allclose(gm.covariances_[0], X.astype(np.float64).var(axis=0), rtol=1e-3)
 
 
-def test_singular_covariance_is_retried_with_larger_reg_covar(cpu_backend):
-    """Two clusters on a line in 2-D: each covariance is singular with reg_covar=0."""
+def test_singular_covariance_raises_as_sklearn(cpu_backend):
+    """Two clusters on a line in 2-D: each covariance is singular with reg_covar=0, which is
+    scikit-learn's ValueError (a positive reg_covar fits)."""
     X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [10.0, 10.0], [11.0, 11.0], [12.0, 12.0]])
-    with pytest.warns(RuntimeWarning, match="fitted with reg_covar="):
-        gm = fastgen.GaussianMixture(2, reg_covar=0.0, means_init=[[1.0, 1.0], [11.0, 11.0]], max_iter=3,
-                                     backend=cpu_backend).fit(X)
+    settings = dict(n_components=2, means_init=[[1.0, 1.0], [11.0, 11.0]], max_iter=3, backend=cpu_backend)
+    with pytest.raises(ValueError, match="ill-defined empirical covariance"):
+        fastgen.GaussianMixture(reg_covar=0.0, **settings).fit(X)
+    gm = fastgen.GaussianMixture(reg_covar=1e-6, **settings).fit(X)
     assert np.isfinite(gm.precisions_cholesky_).all()
     assert np.all(np.linalg.eigvalsh(gm.covariances_) > 0)
 
@@ -141,19 +143,20 @@ def test_fit_predict_sample_and_pickle(blobs):
     [
         ({}, np.array([[0.0, np.nan], [1.0, 2.0], [3.0, 4.0]]), "X"),
         ({}, np.array([[0.0, np.inf], [1.0, 2.0], [3.0, 4.0]]), "X"),
-        ({}, np.array([["a", "b"], ["c", "d"]], dtype=object), "X"),
+        ({}, np.array([["a", "b"], ["c", "d"]], dtype=object), "could not convert string to float"),
         ({"n_components": 5}, np.ones((3, 2)), "n_components"),
         ({"covariance_type": "banana"}, np.ones((3, 2)), "covariance_type"),
-        ({"n_components": 2, "weights_init": [0.5, 0.6]}, np.eye(3, 2), "weights_init"),
-        ({"n_components": 2, "weights_init": [0.5, 0.5, 0.0]}, np.eye(3, 2), "weights_init"),
-        ({"n_components": 2, "means_init": np.zeros((2, 3))}, np.eye(3, 2), "means_init"),
-        ({"n_components": 2, "precisions_init": -np.ones((2, 2, 2))}, np.eye(3, 2), "precisions_init"),
+        ({"n_components": 2, "weights_init": [0.5, 0.6]}, np.eye(3, 2), "'weights' should be normalized"),
+        ({"n_components": 2, "weights_init": [0.5, 0.5, 0.0]}, np.eye(3, 2), "'weights' should have the shape"),
+        ({"n_components": 2, "means_init": np.zeros((2, 3))}, np.eye(3, 2), "'means' should have the shape"),
+        ({"n_components": 2, "precisions_init": -np.ones((2, 2, 2))}, np.eye(3, 2),
+         "'full precision' should be symmetric, positive-definite"),
         ({"n_components": 2, "covariance_type": "diag", "precisions_init": np.zeros((2, 2))}, np.eye(3, 2),
-         "precisions_init"),
+         "'diag precision' should be positive"),
         ({"backend": "nope"}, np.eye(3, 2), "backend"),
     ],
 )
-def test_bad_input_is_a_value_error_naming_the_argument(params, X, match):
+def test_bad_input_is_a_value_error_with_sklearns_message(params, X, match):
     with pytest.raises(ValueError, match=match):
         fastgen.GaussianMixture(**params).fit(X)
 
@@ -162,7 +165,7 @@ def test_failed_fit_leaves_fitted_model_unchanged(blobs):
     gm = fastgen.GaussianMixture(3, random_state=0).fit(blobs)
     before = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in gm.__dict__.items()}
     gm.set_params(weights_init=[0.2, 0.2, 0.2])
-    with pytest.raises(ValueError, match="weights_init"):
+    with pytest.raises(ValueError, match="'weights' should be normalized"):
         gm.fit(blobs[:, :2])
     gm.set_params(weights_init=None)
     assert gm.__dict__.keys() == before.keys()
@@ -174,13 +177,25 @@ def test_failed_fit_leaves_fitted_model_unchanged(blobs):
 
 # ---------------------------------------------------------------- scikit-learn's estimator checks
 
+# Since fit takes sample_weight, check_estimator runs the sample-weight checks; this one fits
+# shuffled rows with weights against repeated rows, with the stochastic k-means initialisation,
+# whose draws depend on the order of the rows: scikit-learn lists it as an expected failure of
+# KMeans for that reason. tests/gmm/test_gmm_sample_weight.py runs the same check with a
+# deterministic initialisation, where it passes.
+EXPECTED_FAILED_CHECKS = {
+    "check_sample_weight_equivalence_on_dense_data":
+        "the k-means initialisation is stochastic and depends on the order of the rows (as KMeans's)",
+}
+
 
 def test_check_estimator(cpu_backend):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         results = check_estimator(fastgen.GaussianMixture(n_components=2, max_iter=5, backend=cpu_backend),
-                                  on_fail=None)
+                                  on_fail=None, expected_failed_checks=EXPECTED_FAILED_CHECKS)
     failed = [r["check_name"] for r in results if r["status"] == "failed"]
     assert failed == []
+    xfailed = {r["check_name"] for r in results if r["status"] == "xfail"}
+    assert xfailed == set(EXPECTED_FAILED_CHECKS)
     skipped = {r["check_name"] for r in results if r["status"] == "skipped"}
-    assert skipped <= {"check_array_api_input"}  # needs SCIPY_ARRAY_API
+    assert skipped <= {"check_array_api_input", "check_sample_weights_pandas_series"}  # need SCIPY_ARRAY_API, pandas

@@ -83,4 +83,20 @@ FG_HD double responsibilities(double* log_p, int64_t K) {
     return top + log(total);
 }
 
+// A point of weight w (sample_weight) counts as w copies of itself: in place, log_p[0..K)
+// become its responsibilities times w, and the return value is w log p(x), its share of
+// the log-likelihood. w = 1 is the unweighted pass, bit for bit; a point of weight 0 adds
+// exact zeros whatever its log densities (even all -inf, where the responsibilities of an
+// unweighted point would be NaN).
+FG_HD double weighted_responsibilities(double* log_p, int64_t K, double w) {
+    if (w == 0.0) {
+        for (int64_t k = 0; k < K; ++k) log_p[k] = 0.0;
+        return 0.0;
+    }
+    const double lse = responsibilities(log_p, K);
+    if (w == 1.0) return lse;
+    for (int64_t k = 0; k < K; ++k) log_p[k] *= w;
+    return w * lse;
+}
+
 }  // namespace fastgen
