@@ -7,11 +7,8 @@
 #include <algorithm>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "fastgen/gmm.h"
+#include "parallel.h"
 
 namespace fastgen {
 namespace cpu {
@@ -54,30 +51,14 @@ struct GmmStats {
     }
 };
 
-inline int gmm_threads(int64_t work) {
-#ifdef _OPENMP
-    return work >= kGmmParallelWork ? omp_get_max_threads() : 1;
-#else
-    (void)work;
-    return 1;
-#endif
-}
-
-inline int gmm_thread_id() {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 // out[n, k] = log(w_k N(x_n | mean_k, cov_k)) for the N rows of X (N, D).
 template <typename T>
 void weighted_log_prob_rows(const T* X, int64_t N, const GmmParams<T>& p, double* out) {
-    const int n_threads = gmm_threads(N * p.K * p.D);
+    const int n_threads = team_size(N * p.K * p.D >= kGmmParallelWork);
+    ThreadBuffers<std::vector<T>> buffers(n_threads, (size_t)weighted_log_prob_work(p.full, p.D, p.K));
 #pragma omp parallel num_threads(n_threads)
     {
-        std::vector<T> work((size_t)weighted_log_prob_work(p.full, p.D, p.K));
+        std::vector<T>& work = buffers.mine();
 #pragma omp for schedule(static)
         for (int64_t n = 0; n < N; ++n) {
             weighted_log_prob<T>(X + n * p.D, p.means_t, p.prec_t, p.full, p.bias, p.K, p.D, 0, p.K, work.data(),
@@ -161,13 +142,14 @@ static_assert(kGmmTile == 4, "accumulate_tile sums four points per update");
 // Threads take blocks of points and keep their own float64 sums, added in thread order.
 template <typename T>
 GmmStats em_pass(const T* X, const double* weights, int64_t N, const GmmParams<T>& p) {
-    const int n_threads = gmm_threads(N * p.K * p.D);
+    const int n_threads = team_size(N * p.K * p.D >= kGmmParallelWork);
     std::vector<GmmStats> partial((size_t)n_threads, GmmStats(p.K, p.D, p.full));
+    ThreadBuffers<GmmScratch<T>> scratches(n_threads, p.K, p.D, p.full);
     const int64_t n_blocks = (N + kGmmBlock - 1) / kGmmBlock;
 #pragma omp parallel num_threads(n_threads)
     {
-        GmmScratch<T> scratch(p.K, p.D, p.full);
-        GmmStats& mine = partial[(size_t)gmm_thread_id()];
+        GmmScratch<T>& scratch = scratches.mine();
+        GmmStats& mine = partial[(size_t)thread_index()];
 #pragma omp for schedule(static)
         for (int64_t b = 0; b < n_blocks; ++b) {
             const int64_t end = std::min(N, (b + 1) * kGmmBlock);
