@@ -196,7 +196,9 @@ class GaussianMixture(_SkGaussianMixture):
         saved = dict(self.__dict__)
         self._fused = _FusedFit(sample_weight)
         try:
-            return super().fit_predict(X, y)
+            labels = super().fit_predict(X, y)
+            _check_fitted_finite(self)
+            return labels
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved)
@@ -210,6 +212,9 @@ class GaussianMixture(_SkGaussianMixture):
 
     def _check_parameters(self, X, **kwargs):
         super()._check_parameters(X, **kwargs)
+        if self.warm_start and hasattr(self, "converged_") and self.means_.shape[1] != X.shape[1]:
+            raise ValueError(f"X has {X.shape[1]} features, but this warm-started GaussianMixture was fitted on "
+                             f"{self.means_.shape[1]}: refit with warm_start=False")
         fused = self._fused_fit()
         if fused is None:
             return
@@ -377,9 +382,21 @@ class GaussianMixture(_SkGaussianMixture):
 
 
 def _logsumexp(a):
+    """Row-wise log-sum-exp: -inf for a row of zero densities (all -inf), never NaN."""
     top = a.max(axis=1)
+    shift = np.where(np.isfinite(top), top, 0.0)
     with np.errstate(under="ignore", divide="ignore"):
-        return top + np.log(np.exp(a - top[:, None]).sum(axis=1))
+        return shift + np.log(np.exp(a - shift[:, None]).sum(axis=1))
+
+
+def _check_fitted_finite(model):
+    """A fit whose parameters overflowed X's dtype (float32 data of a huge scale) is an error,
+    not a model with infinite covariances."""
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        value = np.asarray(getattr(model, name))
+        if not np.isfinite(value).all():
+            raise ValueError(f"the fitted {name} are not finite in {value.dtype}: X's scale overflows it (its "
+                             f"squares reach {np.finfo(value.dtype).max:.3g}); rescale X or fit it in float64")
 
 
 def _estimate_from_statistics(stats, reg_covar, covariance_type):

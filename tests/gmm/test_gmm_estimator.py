@@ -199,3 +199,35 @@ def test_check_estimator(cpu_backend):
     assert xfailed == set(EXPECTED_FAILED_CHECKS)
     skipped = {r["check_name"] for r in results if r["status"] == "skipped"}
     assert skipped <= {"check_array_api_input", "check_sample_weights_pandas_series"}  # need SCIPY_ARRAY_API, pandas
+
+
+def test_warm_start_on_other_features_raises_and_keeps_the_model(cpu_backend):
+    rng = np.random.default_rng(0)
+    gmm = fastgen.GaussianMixture(2, warm_start=True, backend=cpu_backend, random_state=0).fit(rng.normal(size=(50, 3)))
+    means = gmm.means_.copy()
+    with pytest.raises(ValueError, match="X has 2 features, but this warm-started GaussianMixture was fitted on 3"):
+        gmm.fit(rng.normal(size=(50, 2)))
+    assert gmm.n_features_in_ == 3
+    np.testing.assert_array_equal(gmm.means_, means)
+
+
+def test_zero_density_scores_minus_infinity_as_sklearn(cpu_backend):
+    from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    far = np.array([[1e160, 0.0], [0.0, 0.0]])
+    ours = fastgen.GaussianMixture(2, backend=cpu_backend, random_state=0).fit(X).score_samples(far)
+    theirs = SkGaussianMixture(2, random_state=0).fit(X).score_samples(far)
+    assert ours[0] == -np.inf
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+
+
+def test_float32_data_whose_squares_overflow_raises_and_keeps_the_model(cpu_backend):
+    rng = np.random.default_rng(0)
+    gmm = fastgen.GaussianMixture(2, backend=cpu_backend, random_state=0)
+    with pytest.raises(ValueError, match="covariances_ are not finite in float32"):
+        gmm.fit((rng.normal(size=(200, 2)) * 1e20).astype(np.float32))
+    assert not hasattr(gmm, "means_")
+    # the same data in float64 fits
+    fitted = gmm.fit(rng.normal(size=(200, 2)) * 1e20)
+    assert np.isfinite(fitted.covariances_).all()

@@ -12,8 +12,11 @@ DRAWN_BY_SCIKIT_LEARN = {"test_fit_gibbs[csc_matrix]", "test_fit_gibbs[csc_array
 
 
 def test_scikit_learns_rbm_tests_pass(peer_suite):
+    # --rootdir/--confcutdir: sklearn/conftest.py is loaded once, as the plugin -p names (with the
+    # virtual environment under the temporary directory pytest would also collect it as a conftest)
     outcomes = peer_suite(TEST_FILE, {"sklearn.neural_network:BernoulliRBM": "fastgen:BernoulliRBM"},
-                          "-p", "sklearn.conftest")
+                          "-p", "sklearn.conftest", f"--rootdir={TEST_FILE.parent}",
+                          f"--confcutdir={TEST_FILE.parent}")
     assert len(outcomes) >= 20, outcomes
     failed = {name for name, status in outcomes.items() if status == "failed"}
     assert failed == DRAWN_BY_SCIKIT_LEARN & set(outcomes), sorted(failed)
