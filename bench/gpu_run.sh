@@ -151,7 +151,10 @@ if want_install; then
     stage install-fastgen 120 "$PYTHON" -m pip install --no-build-isolation --no-deps -e .
     # diffusers is not on the device machine: install it from carried wheels when present.
     if [[ -d bench/wheels ]] && compgen -G "bench/wheels/diffusers-*.whl" >/dev/null; then
-        stage install-diffusers 60 "$PYTHON" -m pip install --no-index --find-links bench/wheels diffusers
+        # With its requirements resolved against what is installed; should that fail (a version
+        # there too old), the carried wheels alone, without the resolver.
+        stage install-diffusers 60 "$PYTHON" -m pip install --no-index --find-links bench/wheels diffusers ||
+            stage install-diffusers-no-deps 60 bash -c '"$1" -m pip install --no-index --no-deps bench/wheels/*.whl' _ "$PYTHON"
     else
         say "bench/wheels/ holds no diffusers wheel (run bench/fetch_wheels.sh and carry bench/wheels): continuing without diffusers"
         row install-diffusers "skipped (no bench/wheels)" 0
