@@ -20,6 +20,9 @@
 # found, so a dry run never rewrites the local environment's fastgen install),
 # FASTGEN_GPU_RUN_BUDGET (seconds), FASTGEN_GPU_RUN_FORCE=1 (run the GPU stages even without a
 # GPU: to test this script; their GPU cases then skip). Extra arguments go to both benchmark pytest runs.
+
+# SC2016: the `bash -c '... "$1" ...' _ args` calls below expand their arguments in the child, on purpose.
+# shellcheck disable=SC2016
 set -uo pipefail # no -e: a failing stage must not stop the run
 
 cd "$(dirname "$0")/.." || exit 2
@@ -41,7 +44,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} # the 
 BENCH_K=${FASTGEN_GPU_BENCH_K:-cuda}
 LARGE_FILES=(bench/test_diffusion_step.py bench/test_gmm_em.py)
 # 512x4x128x128 float32 is 134 MB per array, 1e6 x 16 float64 128 MB: each well past the 60 MB L2.
-LARGE_ENV=(FASTGEN_BENCH_STEP_SHAPE=512,4,128,128 FASTGEN_BENCH_GMM_N=1000000)
+LARGE_ENV=("FASTGEN_BENCH_STEP_SHAPE=512,4,128,128" "FASTGEN_BENCH_GMM_N=1000000")
 
 FAILED=()  # names of the stages that failed or timed out
 STATUS=()  # one Markdown table row per stage
@@ -95,7 +98,13 @@ skip() { # skip NAME WHY
 }
 
 # ---- 1. what machine, what software (always) ----------------------------------------------------
-say "fastgen GPU run: tree $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' (modified)'), OUT=$OUT, PYTHON=$PYTHON"
+# The copy of the tree may come without .git: then the commit reads "?".
+if tree=$(git rev-parse --short HEAD 2>/dev/null); then
+    git diff --quiet HEAD 2>/dev/null || tree+=" (with uncommitted changes)"
+else
+    tree="? (no git)"
+fi
+say "fastgen GPU run: tree $tree, OUT=$OUT, PYTHON=$PYTHON, budget ${BUDGET} s"
 # nvidia-smi is information only (CuPy decides below whether there is a GPU): not a stage.
 if command -v nvidia-smi >/dev/null; then
     timeout 30 nvidia-smi -L 2>&1 | tee -a "$RUN_LOG"
@@ -212,7 +221,7 @@ fi
     echo "# fastgen GPU run (bench/gpu_run.sh)"
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); took ${SECONDS} s of a ${BUDGET} s budget"
-    echo "- tree: $(git rev-parse HEAD 2>/dev/null || echo '?')"
+    echo "- tree: $tree"
     echo "- GPU: $( ((HAVE_GPU)) && (nvidia-smi -L 2>/dev/null | head -n 1 || echo 'CuPy device') || echo 'none found')"
     echo
     echo "| stage | result | seconds |"
