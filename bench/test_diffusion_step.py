@@ -1,6 +1,8 @@
 """One reverse-diffusion step on a 64 x 3 x 32 x 32 float32 batch: fastgen's fused DDPM/DDIM
 step (`cpu`, `numba`; noise drawn in the kernel) against diffusers' DDPMScheduler.step and
-DDIMScheduler.step on torch CPU tensors (noise from torch's generator), in the same run.
+DDIMScheduler.step on torch CPU tensors (noise from torch's generator), in the same run; where a
+GPU is found, also fastgen `cuda` on CuPy arrays against diffusers on torch CUDA tensors
+(`fastgen-cuda`, `diffusers-cuda`: each step synchronises the device; bench/gpu_run.sh).
 
 Run with: python -m pytest bench/test_diffusion_step.py --benchmark-only
 (FASTGEN_BENCH_STEP_SHAPE=8,3,32,32 for a quick check). Needs torch and diffusers.
@@ -14,7 +16,7 @@ import pytest
 
 SHAPE = tuple(int(s) for s in os.environ.get("FASTGEN_BENCH_STEP_SHAPE", "64,3,32,32").split(","))
 TIMESTEP = 500
-IMPLS = ["fastgen-cpu", "fastgen-numba", "diffusers"]
+IMPLS = ["fastgen-cpu", "fastgen-numba", "fastgen-cuda", "diffusers", "diffusers-cuda"]
 SIZE_ID = "x".join(map(str, SHAPE))
 
 
@@ -33,6 +35,17 @@ def _fastgen_step(kind, backend):
     t = int(scheduler.timesteps[10])
     m, x = _inputs()
     kw = {} if kind == "ddpm" else {"eta": 1.0}
+    if backend == "cuda":
+        import cupy
+
+        m, x = cupy.asarray(m), cupy.asarray(x)
+
+        def step():
+            out = scheduler.step(m, t, x, generator=1, backend=backend, **kw).prev_sample
+            cupy.cuda.Device().synchronize()
+            return out
+
+        return step
 
     def step():
         return scheduler.step(m, t, x, generator=1, backend=backend, **kw).prev_sample
@@ -40,28 +53,45 @@ def _fastgen_step(kind, backend):
     return step
 
 
-def _diffusers_step(kind):
+def _diffusers_step(kind, device="cpu"):
     torch = pytest.importorskip("torch")
     diffusers = pytest.importorskip("diffusers")
+    if device == "cuda" and not torch.cuda.is_available():
+        pytest.skip("no GPU here (torch.cuda.is_available() is False)")
     scheduler = diffusers.DDPMScheduler() if kind == "ddpm" else diffusers.DDIMScheduler()
     scheduler.set_timesteps(50 if kind == "ddim" else 1000)
     t = int(scheduler.timesteps[10])
-    m, x = (torch.from_numpy(a) for a in _inputs())
-    generator = torch.Generator().manual_seed(1)
+    m, x = (torch.from_numpy(a).to(device) for a in _inputs())
+    generator = torch.Generator(device=device).manual_seed(1)
     kw = {} if kind == "ddpm" else {"eta": 1.0}
 
     def step():
-        return scheduler.step(m, t, x, generator=generator, **kw).prev_sample
+        out = scheduler.step(m, t, x, generator=generator, **kw).prev_sample
+        if device == "cuda":
+            torch.cuda.synchronize()
+        return out
 
     return step
+
+
+def _host(array):
+    """A NumPy view of a NumPy, CuPy or torch result."""
+    if hasattr(array, "get"):
+        return array.get()
+    if hasattr(array, "cpu"):
+        return array.cpu().numpy()
+    return np.asarray(array)
 
 
 @pytest.mark.parametrize("impl", IMPLS, ids=[f"{i}-{SIZE_ID}" for i in IMPLS])
 @pytest.mark.parametrize("kind", ["ddpm", "ddim"])
 def test_step(benchmark, kind, impl):
     benchmark.group = f"{kind}-step"
-    step = _diffusers_step(kind) if impl == "diffusers" else _fastgen_step(kind, impl.split("-")[1])
-    step()  # warm-up: Numba JIT, first-call allocations
+    if impl.startswith("diffusers"):
+        step = _diffusers_step(kind, "cuda" if impl.endswith("-cuda") else "cpu")
+    else:
+        step = _fastgen_step(kind, impl.split("-")[1])
+    step()  # warm-up: Numba JIT, NVRTC, first-call allocations
     result = benchmark.pedantic(step, rounds=50, iterations=5, warmup_rounds=1)
     assert tuple(result.shape) == SHAPE
-    assert np.isfinite(np.asarray(result)).all()
+    assert np.isfinite(_host(result)).all()

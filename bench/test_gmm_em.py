@@ -1,5 +1,6 @@
 """One EM iteration of a Gaussian mixture: N = 200,000 rows, D = 16, K = 32, full and diag
-covariances, float64 and float32; fastgen `cpu` and `numba` against scikit-learn.
+covariances, float64 and float32; fastgen `cpu` and `numba` against scikit-learn, and fastgen `cuda`
+where a GPU is found (NumPy data in and out, the E-step on the GPU; bench/gpu_run.sh).
 
 Each implementation is fitted with max_iter=1 from the same explicit initial parameters, so
 the timing is one E-step + M-step + the final E-step that labels the data (scikit-learn's
@@ -18,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 N_SAMPLES = int(os.environ.get("FASTGEN_BENCH_GMM_N", "200000"))
 N_FEATURES, N_COMPONENTS = 16, 32
 ROUNDS = 3
-IMPLS = ["fastgen-cpu", "fastgen-numba", "sklearn"]
+IMPLS = ["fastgen-cpu", "fastgen-numba", "fastgen-cuda", "sklearn"]
 
 
 def _data(dtype):
