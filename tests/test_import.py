@@ -15,18 +15,20 @@ def _run(code, **kwargs):
                           timeout=120, **kwargs)
 
 
-def test_import_loads_no_heavy_library():
-    result = _run("import sys, fastgen; print(sorted({m.split('.')[0] for m in sys.modules}))")
+def test_import_loads_no_heavy_library(tmp_path):
+    # cwd: not the repository root, where the source folder (without the built extension of a
+    # `pip install .`) would shadow the installed package
+    result = _run("import sys, fastgen; print(sorted({m.split('.')[0] for m in sys.modules}))", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     loaded = set(eval(result.stdout))
     assert not loaded & set(HEAVY), loaded & set(HEAVY)
     assert "RuntimeWarning" not in result.stderr
 
 
-def test_each_public_name_loads_what_it_needs():
+def test_each_public_name_loads_what_it_needs(tmp_path):
     result = _run("import sys, fastgen\n"
                   "loaded = lambda: sorted({m.split('.')[0] for m in sys.modules})\n"
-                  "fastgen.rbm, fastgen.random\nprint(loaded())\nfastgen.BernoulliRBM\nprint(loaded())")
+                  "fastgen.rbm, fastgen.random\nprint(loaded())\nfastgen.BernoulliRBM\nprint(loaded())", cwd=tmp_path)
     ops, estimator = (set(eval(line)) for line in result.stdout.splitlines())
     assert not ops & {"sklearn", "scipy", "torch", "cupy"}, ops  # the ops need NumPy alone
     assert "sklearn" in estimator
