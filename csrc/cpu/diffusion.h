@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "fastgen/diffusion.h"
@@ -177,8 +178,13 @@ bool step_one_sample(const StepCoefficients<T>& k, const StepSwitches& sw, const
                 }
             }
         }
-        for (int64_t j = 0; j < m; ++j) finite &= (e[j] - e[j]) == T(0);
-        for (int64_t j = 0; j < m; ++j) prev[j0 + j] = e[j];
+        // an int OR-reduction: it vectorises, where `finite &= ...` over bools did not (+25% of the step)
+        int not_finite = 0;
+        for (int64_t j = 0; j < m; ++j) {
+            prev[j0 + j] = e[j];
+            not_finite |= !(std::abs(e[j]) <= std::numeric_limits<T>::max());
+        }
+        finite &= not_finite == 0;
     }
     return finite;
 }

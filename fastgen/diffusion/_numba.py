@@ -69,6 +69,7 @@ def _step(rows, per_sample, calls, has_calls, clip_mode, variance_mode, eps_from
     T = sample.dtype.type
     batch, n = sample.shape
     one = T(1)
+    largest = np.finfo(sample.dtype).max
     n_blocks = min(batch, 64)  # scratch is allocated once per block of samples, not per sample
     for blk in prange(n_blocks):
         e = np.empty(CHUNK, sample.dtype)
@@ -184,10 +185,11 @@ def _step(rows, per_sample, calls, has_calls, clip_mode, variance_mode, eps_from
                                 frac = (v + one) / T(2)
                                 std = np.exp(T(0.5) * (frac * max_log + (one - frac) * min_log))
                             e[j] = e[j] + std * z[j]
-                for j in range(m):
-                    finite &= (e[j] - e[j]) == T(0)
+                not_finite = 0  # an int OR-reduction, as in csrc/cpu/diffusion.h (it vectorises)
                 for j in range(m):
                     prev[b, j0 + j] = e[j]
+                    not_finite |= not (abs(e[j]) <= largest)
+                finite &= not_finite == 0
             finite_per_sample[b] = finite
 
 
