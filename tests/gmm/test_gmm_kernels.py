@@ -3,6 +3,7 @@
 The kernels take and return NumPy arrays on every backend (cuda copies to the device and back)."""
 import numpy as np
 import pytest
+from gmm_layout import kernel_inputs
 from scipy.special import logsumexp
 
 from fastgen import _backend
@@ -27,19 +28,6 @@ def _problem(kind, dtype, seed=0):
     return X.astype(dtype), means, weights, precisions
 
 
-def _kernel_inputs(kind, means, weights, precisions, dtype):
-    """gmm.h's layout: U with U U^T = precision (upper triangular), component index last."""
-    if kind == "full":
-        U = np.linalg.cholesky(precisions[:, ::-1, ::-1])[:, ::-1, ::-1]
-        prec_t = np.moveaxis(U, 0, -1)
-        log_det = np.log(np.diagonal(U, axis1=1, axis2=2)).sum(axis=1)
-    else:
-        prec_t = np.sqrt(precisions).T
-        log_det = 0.5 * np.log(precisions).sum(axis=1)
-    bias = np.log(weights) + log_det - 0.5 * D * np.log(2 * np.pi)
-    return np.ascontiguousarray(means.T, dtype=dtype), np.ascontiguousarray(prec_t, dtype=dtype), kind == "full", bias
-
-
 def _reference_log_prob(X, means, weights, precisions, kind):
     X = X.astype(np.float64)
     out = np.empty((len(X), K))
@@ -55,7 +43,7 @@ def _reference_log_prob(X, means, weights, precisions, kind):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_weighted_log_prob_matches_reference(backend, kind, dtype):
     X, means, weights, precisions = _problem(kind, dtype)
-    inputs = _kernel_inputs(kind, means, weights, precisions, dtype)
+    inputs = kernel_inputs(kind, means, weights, precisions, dtype)
     got = gmm_kernels(backend).weighted_log_prob(X, *inputs)
     # the means and factors are rounded to dtype before use: compare with those
     ref = _reference_log_prob(X, inputs[0].T.astype(np.float64), weights, precisions, kind)
@@ -67,7 +55,7 @@ def test_weighted_log_prob_matches_reference(backend, kind, dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_em_pass_statistics_match_reference(backend, kind, dtype):
     X, means, weights, precisions = _problem(kind, dtype, seed=1)
-    inputs = _kernel_inputs(kind, means, weights, precisions, dtype)
+    inputs = kernel_inputs(kind, means, weights, precisions, dtype)
     log_likelihood, nk, s1, s2 = gmm_kernels(backend).em_pass(X, *inputs)
 
     centre = inputs[0].T.astype(np.float64)
@@ -91,7 +79,7 @@ def test_em_pass_tied_factor_broadcast(backend):
     """A tied U repeated along K (a stride-0 view made contiguous) gives the full result with K copies."""
     X, means, weights, precisions = _problem("full", np.float64, seed=2)
     tied = np.repeat(precisions[:1], K, axis=0)
-    inputs = _kernel_inputs("full", means, weights, tied, np.float64)
+    inputs = kernel_inputs("full", means, weights, tied, np.float64)
     _, nk, _, _ = gmm_kernels(backend).em_pass(X, *inputs)
     log_prob = _reference_log_prob(X, means, weights, tied, "full")
     np.testing.assert_allclose(nk, np.exp(log_prob - logsumexp(log_prob, axis=1)[:, None]).sum(axis=0), rtol=1e-10)

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from gmm_layout import kernel_inputs
 from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
@@ -36,19 +37,6 @@ def _problem(kind, dtype, seed=0):
     return X.astype(dtype), means, weights, precisions, sample_weight
 
 
-def _kernel_inputs(kind, means, weights, precisions, dtype):
-    """gmm.h's layout: U with U U^T = precision (upper triangular), component index last."""
-    if kind == "full":
-        U = np.linalg.cholesky(precisions[:, ::-1, ::-1])[:, ::-1, ::-1]
-        prec_t = np.moveaxis(U, 0, -1)
-        log_det = np.log(np.diagonal(U, axis1=1, axis2=2)).sum(axis=1)
-    else:
-        prec_t = np.sqrt(precisions).T
-        log_det = 0.5 * np.log(precisions).sum(axis=1)
-    bias = np.log(weights) + log_det - 0.5 * D * np.log(2 * np.pi)
-    return np.ascontiguousarray(means.T, dtype=dtype), np.ascontiguousarray(prec_t, dtype=dtype), kind == "full", bias
-
-
 def _reference_statistics(X, centre, weights, precisions, kind, sample_weight):
     """float64: sum w log p, and nk, s1, s2 of the responsibilities times w, centred on `centre`."""
     X = X.astype(np.float64)
@@ -75,7 +63,7 @@ def _reference_statistics(X, centre, weights, precisions, kind, sample_weight):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_weighted_em_pass_matches_reference(backend, kind, dtype):
     X, means, weights, precisions, sample_weight = _problem(kind, dtype, seed=1)
-    inputs = _kernel_inputs(kind, means, weights, precisions, dtype)
+    inputs = kernel_inputs(kind, means, weights, precisions, dtype)
     got = gmm_kernels(backend).em_pass(X, *inputs, sample_weight)
     ref = _reference_statistics(X, inputs[0].T.astype(np.float64), weights, precisions, kind, sample_weight)
     tol = 1e-10 if dtype == np.float64 else 1e-4
@@ -89,7 +77,7 @@ def test_weighted_em_pass_matches_reference(backend, kind, dtype):
 def test_integer_weights_give_the_statistics_of_repeated_rows(backend, kind, dtype):
     """Exact equivalence up to the order of the float64 sums (w r against r + ... + r)."""
     X, means, weights, precisions, sample_weight = _problem(kind, dtype, seed=2)
-    inputs = _kernel_inputs(kind, means, weights, precisions, dtype)
+    inputs = kernel_inputs(kind, means, weights, precisions, dtype)
     kernels = gmm_kernels(backend)
     weighted = kernels.em_pass(X, *inputs, sample_weight)
     repeated = kernels.em_pass(np.repeat(X, sample_weight.astype(int), axis=0), *inputs)
@@ -99,7 +87,7 @@ def test_integer_weights_give_the_statistics_of_repeated_rows(backend, kind, dty
 
 def test_unit_weights_are_the_unweighted_pass_bit_for_bit(backend):
     X, means, weights, precisions, _ = _problem("full", np.float64, seed=3)
-    inputs = _kernel_inputs("full", means, weights, precisions, np.float64)
+    inputs = kernel_inputs("full", means, weights, precisions, np.float64)
     kernels = gmm_kernels(backend)
     for a, b in zip(kernels.em_pass(X, *inputs, np.ones(N)), kernels.em_pass(X, *inputs)):
         np.testing.assert_array_equal(a, b)
@@ -252,7 +240,9 @@ def test_bad_weights_are_value_errors_and_leave_the_model_unchanged(blobs, sampl
 def test_sample_weight_equivalence_check_passes_with_a_deterministic_initialisation():
     """scikit-learn's check (integer weights against repeated rows, with the rows shuffled) passes
     when the initialisation is given; check_estimator runs it with the k-means one, stochastic."""
-    from sklearn.utils.estimator_checks import check_sample_weight_equivalence_on_dense_data
+    from sklearn.utils.estimator_checks import (
+        check_sample_weight_equivalence_on_dense_data,
+    )
 
     rng = np.random.RandomState(0)
     n_features = 30  # the check's data: 15 rows of 30 features
