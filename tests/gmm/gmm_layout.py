@@ -1,6 +1,30 @@
-"""The GMM kernels' parameter layout (csrc/include/fastgen/gmm.h), built from float64 NumPy
-parameters for the kernel tests."""
+"""The GMM kernel tests' shared problem: float64 NumPy parameters of a random mixture, and the
+kernels' parameter layout (csrc/include/fastgen/gmm.h) built from them."""
 import numpy as np
+
+from fastgen import _backend
+
+N, D, K = 203, 5, 4  # N not a multiple of the 4-point tile
+
+
+def gmm_kernels(name):
+    return _backend.kernels(name).gmm
+
+
+def problem(kind, dtype, seed=0, weighted=False):
+    """(X, means, weights, precisions), and integer sample weights in [0, 3] when `weighted`."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(N, D)) * 2 + rng.normal(size=D)
+    means = rng.normal(size=(K, D))
+    weights = rng.dirichlet(np.ones(K))
+    if kind == "full":
+        A = rng.normal(size=(K, D, D))
+        precisions = A @ np.swapaxes(A, 1, 2) + D * np.eye(D)
+    else:
+        precisions = rng.uniform(0.5, 2.0, size=(K, D))
+    if weighted:
+        return X.astype(dtype), means, weights, precisions, rng.randint(0, 4, size=N).astype(np.float64)
+    return X.astype(dtype), means, weights, precisions
 
 
 def kernel_inputs(kind, means, weights, precisions, dtype):

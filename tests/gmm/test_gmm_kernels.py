@@ -3,29 +3,8 @@
 The kernels take and return NumPy arrays on every backend (cuda copies to the device and back)."""
 import numpy as np
 import pytest
-from gmm_layout import kernel_inputs
+from gmm_layout import D, K, gmm_kernels, kernel_inputs, problem
 from scipy.special import logsumexp
-
-from fastgen import _backend
-
-
-def gmm_kernels(name):
-    return _backend.kernels(name).gmm
-
-N, D, K = 203, 5, 4  # N not a multiple of the 4-point tile
-
-
-def _problem(kind, dtype, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(N, D)) * 2 + rng.normal(size=D)
-    means = rng.normal(size=(K, D))
-    weights = rng.dirichlet(np.ones(K))
-    if kind == "full":
-        A = rng.normal(size=(K, D, D))
-        precisions = A @ np.swapaxes(A, 1, 2) + D * np.eye(D)
-    else:
-        precisions = rng.uniform(0.5, 2.0, size=(K, D))
-    return X.astype(dtype), means, weights, precisions
 
 
 def _reference_log_prob(X, means, weights, precisions, kind):
@@ -42,7 +21,7 @@ def _reference_log_prob(X, means, weights, precisions, kind):
 @pytest.mark.parametrize("kind", ["full", "diag"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_weighted_log_prob_matches_reference(backend, kind, dtype):
-    X, means, weights, precisions = _problem(kind, dtype)
+    X, means, weights, precisions = problem(kind, dtype)
     inputs = kernel_inputs(kind, means, weights, precisions, dtype)
     got = gmm_kernels(backend).weighted_log_prob(X, *inputs)
     # the means and factors are rounded to dtype before use: compare with those
@@ -54,7 +33,7 @@ def test_weighted_log_prob_matches_reference(backend, kind, dtype):
 @pytest.mark.parametrize("kind", ["full", "diag"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_em_pass_statistics_match_reference(backend, kind, dtype):
-    X, means, weights, precisions = _problem(kind, dtype, seed=1)
+    X, means, weights, precisions = problem(kind, dtype, seed=1)
     inputs = kernel_inputs(kind, means, weights, precisions, dtype)
     log_likelihood, nk, s1, s2 = gmm_kernels(backend).em_pass(X, *inputs)
 
@@ -77,7 +56,7 @@ def test_em_pass_statistics_match_reference(backend, kind, dtype):
 
 def test_em_pass_tied_factor_broadcast(backend):
     """A tied U repeated along K (a stride-0 view made contiguous) gives the full result with K copies."""
-    X, means, weights, precisions = _problem("full", np.float64, seed=2)
+    X, means, weights, precisions = problem("full", np.float64, seed=2)
     tied = np.repeat(precisions[:1], K, axis=0)
     inputs = kernel_inputs("full", means, weights, tied, np.float64)
     _, nk, _, _ = gmm_kernels(backend).em_pass(X, *inputs)

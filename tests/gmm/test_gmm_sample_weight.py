@@ -5,36 +5,16 @@ import warnings
 
 import numpy as np
 import pytest
-from gmm_layout import kernel_inputs
+from gmm_layout import D, K, N, gmm_kernels, kernel_inputs, problem
 from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 import fastgen
-from fastgen import _backend
 
-N, D, K = 203, 5, 4  # N not a multiple of the 4-point tile
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 FITTED = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-def gmm_kernels(name):
-    return _backend.kernels(name).gmm
-
-
-def _problem(kind, dtype, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(N, D)) * 2 + rng.normal(size=D)
-    means = rng.normal(size=(K, D))
-    weights = rng.dirichlet(np.ones(K))
-    if kind == "full":
-        A = rng.normal(size=(K, D, D))
-        precisions = A @ np.swapaxes(A, 1, 2) + D * np.eye(D)
-    else:
-        precisions = rng.uniform(0.5, 2.0, size=(K, D))
-    sample_weight = rng.randint(0, 4, size=N).astype(np.float64)
-    return X.astype(dtype), means, weights, precisions, sample_weight
 
 
 def _reference_statistics(X, centre, weights, precisions, kind, sample_weight):
@@ -62,7 +42,7 @@ def _reference_statistics(X, centre, weights, precisions, kind, sample_weight):
 @pytest.mark.parametrize("kind", ["full", "diag"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_weighted_em_pass_matches_reference(backend, kind, dtype):
-    X, means, weights, precisions, sample_weight = _problem(kind, dtype, seed=1)
+    X, means, weights, precisions, sample_weight = problem(kind, dtype, seed=1, weighted=True)
     inputs = kernel_inputs(kind, means, weights, precisions, dtype)
     got = gmm_kernels(backend).em_pass(X, *inputs, sample_weight)
     ref = _reference_statistics(X, inputs[0].T.astype(np.float64), weights, precisions, kind, sample_weight)
@@ -76,7 +56,7 @@ def test_weighted_em_pass_matches_reference(backend, kind, dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_integer_weights_give_the_statistics_of_repeated_rows(backend, kind, dtype):
     """Exact equivalence up to the order of the float64 sums (w r against r + ... + r)."""
-    X, means, weights, precisions, sample_weight = _problem(kind, dtype, seed=2)
+    X, means, weights, precisions, sample_weight = problem(kind, dtype, seed=2, weighted=True)
     inputs = kernel_inputs(kind, means, weights, precisions, dtype)
     kernels = gmm_kernels(backend)
     weighted = kernels.em_pass(X, *inputs, sample_weight)
@@ -86,7 +66,7 @@ def test_integer_weights_give_the_statistics_of_repeated_rows(backend, kind, dty
 
 
 def test_unit_weights_are_the_unweighted_pass_bit_for_bit(backend):
-    X, means, weights, precisions, _ = _problem("full", np.float64, seed=3)
+    X, means, weights, precisions, _ = problem("full", np.float64, seed=3, weighted=True)
     inputs = kernel_inputs("full", means, weights, precisions, np.float64)
     kernels = gmm_kernels(backend)
     for a, b in zip(kernels.em_pass(X, *inputs, np.ones(N)), kernels.em_pass(X, *inputs)):
