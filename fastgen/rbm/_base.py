@@ -218,8 +218,11 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
             _, *params = self._fitted()  # the hand-set or fitted parameters, checked
             X = self._check_X(X, reset=False)
             dtype = params[0].dtype
-            state = {name: getattr(self, name) for name in self._model_attributes}
-            state["h_samples_"] = getattr(self, "h_samples_", None)
+            # copies: the trainer updates its parameters in place, and a step that diverges (or
+            # is interrupted) must leave the estimator's own arrays as they were
+            state = {name: getattr(self, name).copy() for name in self._model_attributes}
+            chains = getattr(self, "h_samples_", None)
+            state["h_samples_"] = None if chains is None else chains.copy()
             stream = copy.deepcopy(self._stream())
         trainer = self._trainer(kernels, state, dtype, X)
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging step is reported below
