@@ -77,3 +77,39 @@ def tree_sum(parts, combine, split_every=SPLIT_EVERY):
     while len(parts) > 1:
         parts = [dask.delayed(combine)(*parts[i:i + split_every]) for i in range(0, len(parts), split_every)]
     return parts[0]
+
+
+# ---------------------------------------------------------------- chains over a cluster's workers
+
+
+def check_client(client):
+    """`client` as a connected distributed.Client with at least one worker, or a TypeError /
+    ValueError naming it."""
+    try:
+        import distributed
+    except ImportError as exc:  # pragma: no cover - exercised where distributed is absent
+        raise ImportError("client= needs Dask's distributed scheduler: pip install 'fastgen[dask]'") from exc
+    if not isinstance(client, distributed.Client):
+        raise TypeError(f"client must be a distributed.Client, got {type(client).__name__}")
+    n_workers = len(client.scheduler_info().get("workers", {}))
+    if n_workers < 1:
+        raise ValueError("client has no workers: start them (or wait for them) before spreading chains over them")
+    return n_workers
+
+
+def chain_ranges(n_chains, n_parts):
+    """[(first, count)]: chains 0 .. n_chains - 1 in at most `n_parts` contiguous ranges of near-equal sizes."""
+    n_parts = max(1, min(n_parts, n_chains))
+    bounds = [n_chains * part // n_parts for part in range(n_parts + 1)]
+    return [(start, stop - start) for start, stop in zip(bounds[:-1], bounds[1:])]
+
+
+def map_chain_ranges(client, function, model, n_chains):
+    """np.concatenate of `function(model, first, count)` over ranges of the chains, one range per
+    worker of `client` (model, a tuple of host arrays and numbers, sent to every worker once).
+    Correct whatever the split only if each chain's result depends on its index alone."""
+    n_workers = check_client(client)
+    [shipped] = client.scatter([model], broadcast=True)
+    futures = [client.submit(function, shipped, first, count, pure=False)
+               for first, count in chain_ranges(n_chains, n_workers)]
+    return np.concatenate(client.gather(futures))
