@@ -7,9 +7,9 @@ import pytest
 
 pytest.importorskip("distributed")
 
-import fastgen  # noqa: E402
-from fastgen import _backend, _dask  # noqa: E402
-from fastgen.rbm import _partition  # noqa: E402
+import fastgen
+from fastgen import _backend, _dask
+from fastgen.rbm import _partition
 
 BETAS = np.linspace(0.0, 1.0, 200)
 

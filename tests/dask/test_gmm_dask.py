@@ -10,11 +10,12 @@ import warnings
 import numpy as np
 import pytest
 
+dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 pytest.importorskip("distributed")
 
-import fastgen  # noqa: E402
-from fastgen.gmm import _estimator  # noqa: E402
+import fastgen
+from fastgen.gmm import _estimator
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 FITTED = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
@@ -238,3 +239,13 @@ def test_a_worker_dying_mid_fit_is_an_error_or_the_same_model(client):
     else:
         _assert_same_fit(outcome["model"], expected, 1e-10)
     print("killed mid-fit:", killed_mid_fit, "outcome:", "error" if "error" in outcome else "same model")
+
+
+def test_without_a_cluster_the_local_scheduler_runs_it():
+    """No distributed client: Dask's local threads run the same tasks, and the fit is the same."""
+    X, w = _data(seed=10, n=500)
+    params = dict(n_components=K, covariance_type="diag", tol=1e-9, max_iter=20, **_initial(X, "diag"))
+    expected = fastgen.GaussianMixture(**params).fit(X, sample_weight=w)
+    with dask.config.set(scheduler="threads"):
+        got = fastgen.GaussianMixture(**params).fit(da.from_array(X, chunks=(120, D)), sample_weight=w)
+    _assert_same_fit(got, expected, 1e-10)

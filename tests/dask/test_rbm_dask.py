@@ -1,13 +1,13 @@
 """RBM training on Dask arrays: fit streams the in-memory fit's mini-batches from the chunks
 (the same model, bit for bit, one chunk loaded at a time), partial_fit makes one update per
 chunk, and bad input is an error that leaves the estimator as it was."""
-import dask
 import numpy as np
 import pytest
 
+dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 
-import fastgen  # noqa: E402
+import fastgen
 
 FITTED = ("components_", "intercept_visible_", "intercept_hidden_", "h_samples_")
 
