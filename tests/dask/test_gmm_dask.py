@@ -73,9 +73,9 @@ def test_same_initial_parameters_give_the_in_memory_fit(client, covariance_type,
 @pytest.mark.parametrize("init_params", ["kmeans", "random_from_data", "k-means++", "random"])
 def test_small_data_get_the_in_memory_initialisation_and_restarts(client, init_params):
     """Below _DASK_INIT_ROWS rows the initialisation runs on all of X with the same draws, so the
-    whole fit with n_init=3 (the restarts iterating together) is the in-memory one."""
+    whole fit with n_init=2 (the restarts iterating together) is the in-memory one."""
     X, _ = _data(seed=2, n=600)
-    params = dict(n_components=K, init_params=init_params, n_init=3, random_state=5, tol=1e-6, max_iter=40)
+    params = dict(n_components=K, init_params=init_params, n_init=2, random_state=5, tol=1e-6, max_iter=15)
     expected = fastgen.GaussianMixture(**params).fit(X)
     got = fastgen.GaussianMixture(**params).fit(_on_cluster(client, X, (150, D)))
     _assert_same_fit(got, expected, 1e-9)
@@ -85,7 +85,7 @@ def test_small_data_get_the_in_memory_initialisation_and_restarts(client, init_p
 def test_the_best_restart_is_scikit_learns_choice(client):
     """Restarts that stop at different iterations: the same one wins as in memory."""
     X, _ = _data(seed=3, n=600)
-    params = dict(n_components=4, init_params="random", n_init=4, random_state=0, tol=1e-3, max_iter=25)
+    params = dict(n_components=4, init_params="random", n_init=3, random_state=0, tol=1e-3, max_iter=12)
     expected = fastgen.GaussianMixture(**params).fit(X)
     got = fastgen.GaussianMixture(**params).fit(_on_cluster(client, X, (200, D)))
     _assert_same_fit(got, expected, 1e-8)
@@ -209,7 +209,7 @@ def test_a_worker_dying_mid_fit_is_an_error_or_the_same_model(client):
     """A worker killed while the EM tasks run: Dask recomputes its tasks elsewhere (the result is
     the fit without the failure, exactly) or the fit raises; never another model."""
     X, _ = _data(seed=9, n=4000)
-    params = dict(n_components=K, covariance_type="full", tol=0.0, max_iter=40, **_initial(X, "full"))
+    params = dict(n_components=K, covariance_type="full", tol=0.0, max_iter=25, **_initial(X, "full"))
     expected = fastgen.GaussianMixture(**params).fit(X)
     Xd = da.from_array(X, chunks=(500, D))  # not persisted: the chunks of a dead worker are made again
     model = fastgen.GaussianMixture(**params)
@@ -223,7 +223,7 @@ def test_a_worker_dying_mid_fit_is_an_error_or_the_same_model(client):
 
     worker = threading.Thread(target=fit)
     worker.start()
-    time.sleep(0.5)
+    time.sleep(0.3)
     killed_mid_fit = worker.is_alive()
     victim = sorted(client.scheduler_info()["workers"])[0]
     with warnings.catch_warnings():
