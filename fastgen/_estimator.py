@@ -199,12 +199,14 @@ class FastgenEstimatorMixin:
             raise ValueError(f"unknown options for method={method!r}: {', '.join(unknown)}; "
                              f"accepted: {', '.join(sorted(accepted)) or 'none'}")
         backend = self._kernels().name
+        # where the chains run does not change the result (bit for bit), so it is no part of the key
+        placement = {name: options.pop(name) for name in ("client",) if name in options}
         cache = getattr(self, "_log_partition_cache", None)
         if cache is None or not cache.holds(parameters, backend):
             cache = self._log_partition_cache = _PartitionCache(parameters, backend)
         found, value = cache.lookup(method, options)
         if not found:
-            value = functions[method](*model, backend=backend, **options)
+            value = functions[method](*model, backend=backend, **options, **placement)
             if dataclasses.is_dataclass(value):  # an AISResult: its log weights on the host
                 value = dataclasses.replace(value, log_weights=host(value.log_weights))
             cache.store(method, options, value)

@@ -20,9 +20,10 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._arrays import host
+from .._dask import check_row_blocks, is_dask_array
 from .._estimator import BACKEND_CONSTRAINT, FastgenEstimatorMixin, _PhiloxStream, reworded, validate_X
 from .._validation import check_products
-from . import _loops
+from . import _dask, _loops
 
 
 class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -60,8 +61,17 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
     # ------------------------------------------------------------ validation
 
     def _check_X(self, X, reset):
-        X = validate_X(self, X, accept_sparse="csr" if self._accept_sparse else False,
-                          dtype=(np.float64, np.float32), reset=reset)
+        if is_dask_array(X):  # checked by shape and chunks here; its values where they are read
+            X = check_row_blocks("X", X)
+            if reset:
+                self.n_features_in_ = X.shape[1]
+                self.__dict__.pop("feature_names_in_", None)
+            elif getattr(self, "n_features_in_", X.shape[1]) != X.shape[1]:
+                raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                                 f"{self.n_features_in_} features as input.")
+        else:
+            X = validate_X(self, X, accept_sparse="csr" if self._accept_sparse else False,
+                           dtype=(np.float64, np.float32), reset=reset)
         if not reset and hasattr(self, "components_") and X.shape[1] != self.components_.shape[1]:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__} has "
@@ -152,21 +162,23 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
         n_batches = int(np.ceil(n_samples / self.batch_size))
         batches = list(gen_even_slices(n_batches * self.batch_size, n_batches, n_samples=n_samples))
         xp = kernels.xp
-        data = X if sp.issparse(X) else self._dense(xp, X, dtype)
+        streamed = is_dask_array(X)  # a Dask array: batches streamed from its chunks (rbm/_dask.py)
+        data = X if sp.issparse(X) or streamed else self._dense(xp, X, dtype)
         trainer = self._trainer(kernels, state, dtype, X)
         yield 0, {**state, "_philox": stream}
         begin = time.time()
         for epoch in range(1, self.n_iter + 1):
+            rows = _dask.row_batches(X, batches) if streamed else (data[batch] for batch in batches)
             with np.errstate(over="ignore", invalid="ignore"):  # a diverging fit is reported below
-                for batch in batches:
-                    trainer.step(self._dense(xp, data[batch], dtype), stream)
+                for batch in rows:
+                    trainer.step(self._dense(xp, batch, dtype), stream)
             state = trainer.stored()
             self._check_finite(state, f"epoch {epoch}")
             state["_philox"] = stream
             if self.verbose:
                 end = time.time()
-                print(f"[{type(self).__name__}] Iteration {epoch}, {self._progress(X, state)}, "
-                      f"time = {end - begin:.2f}s")
+                progress = "" if streamed else f"{self._progress(X, state)}, "  # it would read all of X again
+                print(f"[{type(self).__name__}] Iteration {epoch}, {progress}time = {end - begin:.2f}s")
                 begin = end
             yield epoch, state
 
@@ -205,7 +217,18 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
 
     def partial_fit(self, X, y=None):
         """One CD-k/PCD-k update on X as a single batch (initialising the model if needed).
-        All or nothing, as `fit`."""
+        All or nothing, as `fit`. A Dask X gives one update per row chunk, in order, streamed
+        (partial_fit of each chunk in turn), and is all or nothing as a whole."""
+        if is_dask_array(X):
+            saved = copy.deepcopy(self.__dict__)  # deep: an update trains the fitted arrays in place
+            try:
+                for chunk in _dask.chunks(check_row_blocks("X", X)):
+                    self.partial_fit(chunk)
+            except BaseException:
+                self.__dict__.clear()
+                self.__dict__.update(saved)
+                raise
+            return self
         kernels = self._check_hyperparameters()
         first_call = not hasattr(self, "components_")
         if first_call:

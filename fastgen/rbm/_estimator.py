@@ -65,6 +65,9 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
       The same seed gives the same model on the same backend, whatever the number of threads.
     - Extra hyperparameters cd_k, n_chains, momentum, weight_decay, backend (with their
       defaults, training is scikit-learn's PCD-1).
+    - fit and partial_fit take a Dask array (fastgen[dask]): fit streams the same mini-batches
+      from its row chunks, one chunk in memory at a time (the model is the in-memory fit's);
+      partial_fit makes one update per chunk (fastgen/rbm/_dask.py).
     - Extra methods: fit_iter (a generator over epochs), sample (Gibbs or parallel tempering),
       free_energy, log_partition (exact or AIS, cached), log_likelihood (binary X only).
     - X may hold any finite values, as in scikit-learn; values outside [0, 1] are used as
