@@ -153,6 +153,8 @@ ENUMS = [  # (header, C++ enum, its members' prefix, the Python mirror)
     ("diffusion.h", "StepColumn", "COL_", _constants.StepColumn),
     ("diffusion.h", "ClipMode", "CLIP_", _constants.ClipMode),
     ("diffusion.h", "VarianceMode", "VARIANCE_", _constants.VarianceMode),
+    ("mmd.h", "MmdKernel", "MMD_", _constants.MmdKernel),
+    ("mmd.h", "MmdDiagonal", "MMD_DIAGONAL_", _constants.MmdDiagonal),
 ]
 
 
@@ -172,6 +174,8 @@ CONSTANTS = [  # (Python name, file, C++ name)
     ("PARALLEL_NORMALS", CPU / "random.h", "kParallelNormals"),
     ("PARALLEL_ADDS", CPU / "rbm.h", "kParallelAdds"),
     ("PARALLEL_STEP", CPU / "diffusion.h", "kParallelStep"),
+    ("MMD_PARALLEL_WORK", CPU / "mmd.h", "kMmdParallelWork"),
+    ("MMD_PAIR_BLOCK", CPU / "mmd.h", "kMmdPairBlock"),
 ]
 
 
