@@ -63,7 +63,8 @@ def _kernel_spec(xp, X, Y, kernel, bandwidth, degree, gamma, coef0):
         sigmas = np.array([_median(xp, X, Y, _MEDIAN_POINTS)])
     else:
         sigmas = np.atleast_1d(check_sigma_values("bandwidth", bandwidth))
-    scales = 1.0 / (2.0 * sigmas * sigmas) if kind == MmdKernel.GAUSSIAN else 1.0 / sigmas
+    with np.errstate(over="ignore", divide="ignore"):  # checked below
+        scales = 1.0 / (2.0 * sigmas * sigmas) if kind == MmdKernel.GAUSSIAN else 1.0 / sigmas
     if not np.isfinite(scales).all():
         raise ValueError(f"bandwidth holds values too small to use (1 / bandwidth^2 overflows): {sigmas.min():.3g}")
     return _loops.KernelSpec(kind, scales)
