@@ -64,11 +64,35 @@ class _Tiles:
         return G
 
 
-@functools.lru_cache(maxsize=1)
-def _blas():
-    from threadpoolctl import ThreadpoolController
+class _OneBlasThread:
+    """Context manager: BLAS on one thread while any pass runs. Counted, so that passes running at
+    once in several Python threads restore the caller's setting only when the last one ends."""
 
-    return ThreadpoolController()
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.active = 0
+        self.limit = None
+
+    @functools.cached_property
+    def controller(self):
+        from threadpoolctl import ThreadpoolController
+
+        return ThreadpoolController()
+
+    def __enter__(self):
+        with self.lock:
+            if self.active == 0:
+                self.limit = self.controller.limit(limits=1, user_api="blas")
+            self.active += 1
+
+    def __exit__(self, *exc):
+        with self.lock:
+            self.active -= 1
+            if self.active == 0:
+                self.limit.restore_original_limits()
+
+
+_one_blas_thread = _OneBlasThread()
 
 
 class _TilePool:
@@ -96,7 +120,7 @@ class _TilePool:
         jobs = list(jobs)
         if not self.host:
             return [job(self._tiles()) for job in jobs]
-        with _blas().limit(limits=1, user_api="blas"):
+        with _one_blas_thread:
             if self.n_threads == 1 or len(jobs) == 1:
                 return [job(self._tiles()) for job in jobs]
             with concurrent.futures.ThreadPoolExecutor(min(self.n_threads, len(jobs))) as pool:

@@ -153,3 +153,22 @@ def test_kid_matches_torchmetrics_itself_where_installed():
     X, Y = _samples(np.float64, N=40, M=40, D=16)
     expected = kid_module.poly_mmd(torch.from_numpy(X), torch.from_numpy(Y))
     assert mmd.kid(X, Y) == pytest.approx(float(expected), rel=1e-10)
+
+
+def test_blas_threads_are_restored_after_concurrent_calls(cpu_backend):
+    """The passes run BLAS on one thread; calls from several Python threads at once leave the
+    caller's setting as it was, and each gives the single-threaded result."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    X, Y = _samples(np.float32, N=500, M=400)
+    expected = mmd.mmd2(X, Y, bandwidth=1.0, backend=cpu_backend)
+    before = blas_threads()
+    with ThreadPoolExecutor(4) as pool:
+        values = list(pool.map(lambda _: mmd.mmd2(X, Y, bandwidth=1.0, backend=cpu_backend), range(8)))
+    assert values == [expected] * 8
+    assert blas_threads() == before
