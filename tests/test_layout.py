@@ -265,7 +265,8 @@ def test_readme_names_resolve():
                           "dbm": ["mean_field", "gibbs", "log_partition_exact", "log_partition_ais",
                                   "variational_bound"],
                           "diffusion": ["GaussianMixtureDenoiser", "SchedulerOutput", "sample"],
-                          "random": ["uniform", "normal"]}.items():
+                          "random": ["uniform", "normal"],
+                          "mmd": ["mmd2", "kid", "median_bandwidth"]}.items():
         for name in names:
             assert callable(getattr(getattr(fastgen, module), name)), f"fastgen.{module}.{name}"
     from fastgen.mixture import GaussianMixture

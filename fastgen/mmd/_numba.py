@@ -2,6 +2,7 @@
 the loops of csrc/cpu/mmd.h, operation for operation (rows, or blocks of MMD_PAIR_BLOCK
 pairs, summed in order into a float64 buffer that is then added in order), so that the
 result does not depend on the number of threads."""
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -117,22 +118,29 @@ _pair_sum_kernel = Variants(_pair_block_sums, MMD_PARALLEL_WORK)
 _pair_weights_kernel = Variants(_pair_block_weights, MMD_PARALLEL_WORK)
 
 
+def _work(size):
+    """The work a kernel reports to Variants: none on a thread set to one (the tile pool's workers in
+    _loops.py run several kernels at once, and not every Numba threading layer takes concurrent
+    parallel launches)."""
+    return size if numba.get_num_threads() > 1 else 0
+
+
 class Kernels(MmdKernels):
     def tile_sum(self, G, x_norm, y_norm, kind, params, diagonal):
         row_sums = np.empty(G.shape[0])
-        _tile_sum_kernel(G.size, G, x_norm, y_norm, int(kind), params, int(diagonal), row_sums)
+        _tile_sum_kernel(_work(G.size), G, x_norm, y_norm, int(kind), params, int(diagonal), row_sums)
         return _sum_in_order(row_sums)
 
     def tile_weights(self, G, x_norm, y_norm, kind, params, diagonal):
-        _tile_weights_kernel(G.size, G, x_norm, y_norm, int(kind), params, int(diagonal))
+        _tile_weights_kernel(_work(G.size), G, x_norm, y_norm, int(kind), params, int(diagonal))
 
     def pair_sum(self, g, a_norm, b_norm, kind, params):
         block_sums = np.empty((g.shape[0] + MMD_PAIR_BLOCK - 1) // MMD_PAIR_BLOCK)
-        _pair_sum_kernel(g.size, g, a_norm, b_norm, int(kind), params, block_sums)
+        _pair_sum_kernel(_work(g.size), g, a_norm, b_norm, int(kind), params, block_sums)
         return _sum_in_order(block_sums)
 
     def pair_weights(self, g, a_norm, b_norm, kind, params):
-        _pair_weights_kernel(g.size, g, a_norm, b_norm, int(kind), params)
+        _pair_weights_kernel(_work(g.size), g, a_norm, b_norm, int(kind), params)
 
 
 NUMBA_DEPENDENCIES = {"fastgen._constants": "7e5e3e3cf08d458f", "fastgen._numba": "883eca73908d4f79"}
