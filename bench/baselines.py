@@ -226,6 +226,21 @@ def torch_cd_fit(X, n_components=500, learning_rate=0.05, batch_size=100, n_iter
     return RBMParams(W.T.numpy(), c.numpy(), b.numpy())
 
 
+def torch_mmd2(X, Y, sigma):
+    """The straightforward torch MMD^2 (unbiased, Gaussian kernel): cdist, the kernel, the means of
+    the three materialised matrices (the diagonals of Kxx and Kyy left out)."""
+    torch = torch_module()
+    X, Y = torch.from_numpy(X), torch.from_numpy(Y)
+    n, m = X.shape[0], Y.shape[0]
+    with torch.inference_mode():
+        def kernel(A, B):
+            return torch.exp(torch.cdist(A, B).square_().mul_(-1.0 / (2 * sigma * sigma)))
+
+        k_xx, k_yy, k_xy = kernel(X, X), kernel(Y, Y), kernel(X, Y)
+        return float((k_xx.sum() - k_xx.diagonal().sum()) / (n * (n - 1))
+                     + (k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1)) - 2 * k_xy.mean())
+
+
 # ---------------------------------------------------------------- torch in its own process
 
 
@@ -282,6 +297,14 @@ class TorchWorker:
         """The RBMParams of the last fit."""
         return self._call("params")
 
+    def mmd_data(self, X, Y):
+        """Send the two samples of torch_mmd2."""
+        self._call("mmd_data", np.ascontiguousarray(X), np.ascontiguousarray(Y))
+
+    def mmd2(self, sigma):
+        """torch_mmd2 of the samples sent, in the worker."""
+        return self._call("mmd2", sigma)
+
     def cpu_seconds(self):
         """User + system CPU time of the worker process so far (Linux; nan elsewhere)."""
         try:
@@ -320,6 +343,11 @@ def _torch_worker_main():
             return None
         if command == "params":
             return state["last"]
+        if command == "mmd_data":
+            state["mmd"] = args
+            return None
+        if command == "mmd2":
+            return torch_mmd2(*state["mmd"], args[0])
         raise ValueError(f"unknown command {command!r}")
 
     while True:
@@ -343,6 +371,22 @@ if __name__ == "__main__" and sys.argv[1:] == ["--torch-worker"]:
     import baselines
 
     baselines._torch_worker_main()
+
+
+# ---------------------------------------------------------------- NumPy MMD
+
+
+def numpy_mmd2(X, Y, sigma):
+    """The straightforward NumPy MMD^2 (unbiased, Gaussian kernel): the three kernel matrices
+    materialised from X Y^T and the squared norms, in the data's dtype."""
+    def kernel(A, B):
+        d2 = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2 * (A @ B.T)
+        return np.exp(np.maximum(d2, 0) * (-1.0 / (2 * sigma * sigma)))
+
+    n, m = X.shape[0], Y.shape[0]
+    k_xx, k_yy, k_xy = kernel(X, X), kernel(Y, Y), kernel(X, Y)
+    return float((k_xx.sum() - np.trace(k_xx)) / (n * (n - 1)) + (k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+                 - 2 * k_xy.mean())
 
 
 # ---------------------------------------------------------------- NumPy DBM mean-field

@@ -27,13 +27,14 @@ _LAZY = {
     "diffusion": None,
     "gbrbm": None,
     "mixture": None,
+    "mmd": None,
     "random": None,
     "rbm": None,
 }
 
 __all__ = ["BernoulliRBM", "DBM", "DBN", "DDIMScheduler", "DDPMScheduler", "GaussianBernoulliRBM", "GaussianMixture",
            "available_backends", "get_backend", "sample", "set_backend", "use_backend", "dbm", "diffusion", "gbrbm",
-           "mixture", "random", "rbm"]
+           "mixture", "mmd", "random", "rbm"]
 
 if importlib.util.find_spec("diffusers") is None:  # the drop-ins need it: `from fastgen import *` skips them
     __all__ = [name for name in __all__ if name not in ("DDIMScheduler", "DDPMScheduler")]

@@ -72,6 +72,22 @@ class VarianceMode(IntEnum):
     LEARNED_RANGE = 2
 
 
+class MmdKernel(IntEnum):
+    """The kernels of the MMD family (csrc/include/fastgen/mmd.h)."""
+
+    GAUSSIAN = 0
+    LAPLACIAN = 1
+    POLYNOMIAL = 2
+
+
+class MmdDiagonal(IntEnum):
+    """How an MMD tile meets the diagonal of a symmetric block (csrc/include/fastgen/mmd.h)."""
+
+    NONE = 0
+    INCLUDE = 1
+    EXCLUDE = 2
+
+
 # Responsibilities below e^NEGLIGIBLE_LOG_RESP are exactly 0 (csrc/include/fastgen/gmm.h says why).
 NEGLIGIBLE_LOG_RESP = -500.0
 # Points per scatter update of the GMM pass (csrc/cpu/gmm.h): it fixes the order of the sums.
@@ -85,3 +101,7 @@ PARALLEL_NORMALS = 1 << 20
 PARALLEL_ADDS = 1 << 25
 GMM_PARALLEL_WORK = 1 << 20
 PARALLEL_STEP = 1 << 20
+# Kernel evaluations below which an MMD pass stays on one thread, and pairs per partial sum
+# of its paired pass (csrc/cpu/mmd.h).
+MMD_PARALLEL_WORK = 1 << 14
+MMD_PAIR_BLOCK = 1024

@@ -264,3 +264,31 @@ def check_betas(betas, from_zero):
     if not (np.diff(betas) > 0).all():
         raise ValueError("betas must be strictly increasing")
     return betas
+
+
+def check_sample_pair(xp, X, Y, min_rows):
+    """Two samples X (N, D) and Y (M, D): 2-D float arrays of one dtype and the same number
+    D >= 1 of features, each with at least `min_rows` rows, finite (C-contiguous on return)."""
+    X = check_float_array(xp, "X", X, 2)
+    Y = check_float_array(xp, "Y", Y, 2)
+    if X.dtype != Y.dtype:
+        raise TypeError(f"X and Y must have one float dtype, got {X.dtype} and {Y.dtype}")
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(f"X and Y must have the same number of features (columns), got shapes {tuple(X.shape)} "
+                         f"and {tuple(Y.shape)}")
+    if X.shape[1] < 1:
+        raise ValueError(f"X and Y must have at least one feature (column), got shape {tuple(X.shape)}")
+    for name, a in (("X", X), ("Y", Y)):
+        if a.shape[0] < min_rows:
+            raise ValueError(f"{name} must hold at least {min_rows} rows (samples) for this estimator, "
+                             f"got {a.shape[0]}")
+    return X, Y
+
+
+def check_choice(name, value, choices):
+    """One of the strings `choices`."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value

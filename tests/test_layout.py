@@ -153,6 +153,8 @@ ENUMS = [  # (header, C++ enum, its members' prefix, the Python mirror)
     ("diffusion.h", "StepColumn", "COL_", _constants.StepColumn),
     ("diffusion.h", "ClipMode", "CLIP_", _constants.ClipMode),
     ("diffusion.h", "VarianceMode", "VARIANCE_", _constants.VarianceMode),
+    ("mmd.h", "MmdKernel", "MMD_", _constants.MmdKernel),
+    ("mmd.h", "MmdDiagonal", "MMD_DIAGONAL_", _constants.MmdDiagonal),
 ]
 
 
@@ -172,6 +174,8 @@ CONSTANTS = [  # (Python name, file, C++ name)
     ("PARALLEL_NORMALS", CPU / "random.h", "kParallelNormals"),
     ("PARALLEL_ADDS", CPU / "rbm.h", "kParallelAdds"),
     ("PARALLEL_STEP", CPU / "diffusion.h", "kParallelStep"),
+    ("MMD_PARALLEL_WORK", CPU / "mmd.h", "kMmdParallelWork"),
+    ("MMD_PAIR_BLOCK", CPU / "mmd.h", "kMmdPairBlock"),
 ]
 
 
@@ -261,7 +265,8 @@ def test_readme_names_resolve():
                           "dbm": ["mean_field", "gibbs", "log_partition_exact", "log_partition_ais",
                                   "variational_bound"],
                           "diffusion": ["GaussianMixtureDenoiser", "SchedulerOutput", "sample"],
-                          "random": ["uniform", "normal"]}.items():
+                          "random": ["uniform", "normal"],
+                          "mmd": ["mmd2", "kid", "median_bandwidth"]}.items():
         for name in names:
             assert callable(getattr(getattr(fastgen, module), name)), f"fastgen.{module}.{name}"
     from fastgen.mixture import GaussianMixture
