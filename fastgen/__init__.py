@@ -27,6 +27,7 @@ _LAZY = {
     "diffusion": None,
     "gbrbm": None,
     "mixture": None,
+    "nade": None,
     "random": None,
     "rbm": None,
 }

@@ -150,6 +150,7 @@ ENUMS = [  # (header, C++ enum, its members' prefix, the Python mirror)
     ("random.h", "RbmStream", "STREAM_", _constants.RbmStream),
     ("random.h", "DbmStream", "DBM_STREAM_", _constants.DbmStream),
     ("random.h", "DiffusionStream", "STREAM_", _constants.DiffusionStream),
+    ("random.h", "NadeStream", "NADE_STREAM_", _constants.NadeStream),
     ("diffusion.h", "StepColumn", "COL_", _constants.StepColumn),
     ("diffusion.h", "ClipMode", "CLIP_", _constants.ClipMode),
     ("diffusion.h", "VarianceMode", "VARIANCE_", _constants.VarianceMode),
@@ -172,6 +173,9 @@ CONSTANTS = [  # (Python name, file, C++ name)
     ("PARALLEL_NORMALS", CPU / "random.h", "kParallelNormals"),
     ("PARALLEL_ADDS", CPU / "rbm.h", "kParallelAdds"),
     ("PARALLEL_STEP", CPU / "diffusion.h", "kParallelStep"),
+    ("NADE_PARALLEL_WORK", CPU / "nade.h", "kNadeParallelWork"),
+    ("NADE_CHUNK", CPU / "nade.h", "kNadeChunk"),
+    ("NADE_DOT_LANES", CPU / "nade.h", "kNadeDotLanes"),
 ]
 
 
