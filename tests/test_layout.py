@@ -247,7 +247,7 @@ def test_numba_rule_catches_a_changed_helper():
 # ---------------------------------------------------------------- public names and pickles
 
 
-@pytest.mark.parametrize("name", ["BernoulliRBM", "GaussianBernoulliRBM", "DBN", "DBM", "GaussianMixture"])
+@pytest.mark.parametrize("name", ["BernoulliRBM", "GaussianBernoulliRBM", "DBN", "DBM", "GaussianMixture", "NADE"])
 def test_estimators_report_the_public_module(name):
     cls = getattr(fastgen, name)
     assert cls.__module__ == "fastgen"
@@ -265,7 +265,8 @@ def test_readme_names_resolve():
                           "dbm": ["mean_field", "gibbs", "log_partition_exact", "log_partition_ais",
                                   "variational_bound"],
                           "diffusion": ["GaussianMixtureDenoiser", "SchedulerOutput", "sample"],
-                          "random": ["uniform", "normal"]}.items():
+                          "random": ["uniform", "normal"],
+                          "nade": ["log_likelihood", "log_likelihood_grad", "sample"]}.items():
         for name in names:
             assert callable(getattr(getattr(fastgen, module), name)), f"fastgen.{module}.{name}"
     from fastgen.mixture import GaussianMixture
