@@ -282,6 +282,10 @@ class TorchWorker:
         """The RBMParams of the last fit."""
         return self._call("params")
 
+    def call(self, function, *args):
+        """baselines.`function`(*args) in the worker (a torch baseline), and its result."""
+        return self._call("call", function, *args)
+
     def cpu_seconds(self):
         """User + system CPU time of the worker process so far (Linux; nan elsewhere)."""
         try:
@@ -320,6 +324,8 @@ def _torch_worker_main():
             return None
         if command == "params":
             return state["last"]
+        if command == "call":
+            return globals()[args[0]](*args[1:])
         raise ValueError(f"unknown command {command!r}")
 
     while True:
@@ -400,3 +406,49 @@ def torch_mean_field(v, weights, biases, n_steps=10):
                 pre.addmm_(mu[layer + 1], weights[layer].T)
             mu[layer] = pre.sigmoid_()
     return mu[1:]
+
+
+# ---------------------------------------------------------------- torch NADE (the NADE benchmarks)
+
+
+def _torch_nade_model(W, V, b, c):
+    torch = torch_module()
+    return [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in (W, V, b, c)]
+
+
+def torch_nade_log_likelihood(v, W, V, b, c, chunk=25):
+    """log p(v) of each row of a NADE (fastgen.nade's conventions: W, V (D, H)) in PyTorch eager,
+    float32, summed in float64: the pre-activations of every step at once, a_d = c + the cumulative
+    sum of v_k W_k over k < d, for `chunk` rows at a time (their (chunk, D, H) arrays bound the memory);
+    then h = sigmoid(a), logits b_d + V_d . h_d and -softplus(-(2 v - 1) logits)."""
+    torch = torch_module()
+    W, V, b, c = _torch_nade_model(W, V, b, c)
+    v = torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32))
+    out = []
+    with torch.inference_mode():
+        for start in range(0, v.shape[0], chunk):
+            x = v[start:start + chunk]
+            a = torch.cumsum(x[:, :, None] * W[None], dim=1)  # after step d: includes v_d W_d
+            a = torch.cat([torch.zeros_like(a[:, :1]), a[:, :-1]], dim=1) + c  # before it: a_d
+            logits = torch.einsum("bdh,dh->bd", torch.sigmoid(a), V) + b
+            signed = torch.where(x > 0, -logits, logits)
+            out.append(-torch.nn.functional.softplus(signed).sum(dim=1, dtype=torch.float64))
+    return torch.cat(out).numpy()
+
+
+def torch_nade_sample(n, W, V, b, c, seed=0):
+    """`n` ancestral samples of a NADE in PyTorch eager, float32: D Python-level steps, each
+    vectorised over the n rows (h = sigmoid(a), p = sigmoid(h V_d + b_d), v_d = u < p, a += v_d W_d).
+    Returns the mean of each column (the samples stay in the worker)."""
+    torch = torch_module()
+    W, V, b, c = _torch_nade_model(W, V, b, c)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.inference_mode():
+        a = c.expand(n, -1).clone()
+        out = torch.empty((n, W.shape[0]), dtype=torch.float32)
+        for d in range(W.shape[0]):
+            p = torch.sigmoid(torch.mv(torch.sigmoid(a), V[d]) + b[d])
+            x = (torch.rand(n, generator=gen) < p).to(torch.float32)
+            out[:, d] = x
+            a.addr_(x, W[d])
+    return out.mean(dim=0).numpy()

@@ -38,10 +38,9 @@ def _dot_lanes(x, y, n, lane):
 
 
 @njit(cache=True, inline="always")
-def _logit(V, b, c, d, acc, h, bits, lane):
-    """nade_logit: h = sigmoid(acc + c) (acc is (1, H)), then b_d + V_d . h."""
-    sigmoid_row(acc, 0, c, h, bits)
-    return b[d] + _dot_lanes(V[d], h, c.shape[0], lane)
+def _logit(V, b, d, h, lane):
+    """nade_logit: b_d + V_d . h."""
+    return b[d] + _dot_lanes(V[d], h, h.shape[0], lane)
 
 
 @njit(cache=True, inline="always")
@@ -51,23 +50,32 @@ def _add_input_row(W, d, acc):
 
 
 @njit(cache=True, inline="always")
-def _forward_row(v, W, V, b, c, keep, acc, hidden, logits, bits, lane):
-    """forward_row: log p(v) of one row; every h_d in hidden[d] when `keep`, else in hidden[0];
-    the logits in logits[0]."""
+def _forward_row(v, W, V, b, c, keep, acc, hidden, row_of, logits, bits, lane):
+    """forward_row: log p(v) of one row, the logits in logits[0]; h recomputed (sigmoid_row:
+    sigmoid(acc + c), acc being (1, H)) only after a one; with `keep`, every distinct h in a row
+    of `hidden` and step d's in row row_of[d], else all in hidden[0]."""
     acc[0, :] = 0
     log_p = 0.0
+    row = -1
+    changed = True
     for d in range(b.shape[0]):
-        l = _logit(V, b, c, d, acc, hidden[d] if keep else hidden[0], bits, lane)
+        if changed:
+            row = row + 1 if keep else 0
+            sigmoid_row(acc, 0, c, hidden[row], bits)
+            changed = False
+        row_of[d] = row
+        l = _logit(V, b, d, hidden[row], lane)
         logits[0, d] = l
         x = np.float64(l)
         log_p += -softplus(-x if v[d] != 0 else x, 0.0)
         if v[d] != 0:
             _add_input_row(W, d, acc)
+            changed = True
     return log_p
 
 
 @njit(cache=True, inline="always")
-def _reverse_row(v, V, hidden, logits, zeros, g, bits, dacc, dW, dV, db, dc):
+def _reverse_row(v, V, hidden, row_of, logits, zeros, g, bits, dacc, dW, dV, db, dc):
     """reverse_row: adds the gradient of log p(v) to (dW, dV, db, dc); the sigmoids of the
     logits first, in one row (adding a zero bias leaves every logit as it is)."""
     D, H = V.shape
@@ -75,13 +83,14 @@ def _reverse_row(v, V, hidden, logits, zeros, g, bits, dacc, dW, dV, db, dc):
     dacc[:] = 0
     one = V.dtype.type(1)
     for d in range(D - 1, -1, -1):
+        row = row_of[d]
         gd = v[d] - g[d]
         db[d] += gd
         if v[d] != 0:
             for j in range(H):
                 dW[d, j] += dacc[j]
         for j in range(H):
-            h = hidden[d, j]
+            h = hidden[row, j]
             dV[d, j] += gd * h
             dacc[j] += ((gd * V[d, j]) * h) * (one - h)
     for j in range(H):
@@ -93,10 +102,11 @@ def _log_likelihood(v, W, V, b, c, out):
     for r in prange(v.shape[0]):
         acc = np.empty((1, H), W.dtype)
         hidden = np.empty((1, H), W.dtype)
+        row_of = np.empty(D, np.int64)
         logits = np.empty((1, D), W.dtype)
         bits = np.empty(H, np.int32)
         lane = np.empty(NADE_DOT_LANES, W.dtype)
-        out[r] = _forward_row(v[r], W, V, b, c, False, acc, hidden, logits, bits, lane)
+        out[r] = _forward_row(v[r], W, V, b, c, False, acc, hidden, row_of, logits, bits, lane)
 
 
 def _gradient(v, W, V, b, c, scale, partials, grad, log_p):
@@ -106,6 +116,7 @@ def _gradient(v, W, V, b, c, scale, partials, grad, log_p):
     for k in prange(partials.shape[0]):
         acc = np.empty((1, H), W.dtype)
         hidden = np.empty((D, H), W.dtype)
+        row_of = np.empty(D, np.int64)
         logits = np.empty((1, D), W.dtype)
         zeros = np.zeros(D, W.dtype)
         g = np.empty(D, W.dtype)
@@ -118,8 +129,8 @@ def _gradient(v, W, V, b, c, scale, partials, grad, log_p):
         db = part[2 * DH:2 * DH + D]
         dc = part[2 * DH + D:]
         for r in range(k * NADE_CHUNK, min(n, (k + 1) * NADE_CHUNK)):
-            log_p[r] = _forward_row(v[r], W, V, b, c, True, acc, hidden, logits, bits, lane)
-            _reverse_row(v[r], V, hidden, logits, zeros, g, bits, dacc, dW, dV, db, dc)
+            log_p[r] = _forward_row(v[r], W, V, b, c, True, acc, hidden, row_of, logits, bits, lane)
+            _reverse_row(v[r], V, hidden, row_of, logits, zeros, g, bits, dacc, dW, dV, db, dc)
     for i in prange(grad.shape[0]):
         total = partials[0, i]
         for k in range(1, partials.shape[0]):
@@ -141,12 +152,17 @@ def _sample(out, W, V, b, c, seed, call):
         lane = np.empty(NADE_DOT_LANES, W.dtype)
         u = np.empty(D, np.float32)
         row_uniforms(r * D, D, seed, call, NadeStream.SAMPLE, u)
+        changed = True  # as in _forward_row: h changes only after a one
         for d in range(D):
-            logit[0, 0] = _logit(V, b, c, d, acc, hidden, bits, lane)
+            if changed:
+                sigmoid_row(acc, 0, c, hidden, bits)
+                changed = False
+            logit[0, 0] = _logit(V, b, d, hidden, lane)
             sigmoid_row(logit, 0, no_bias, p, bits)
             out[r, d] = one if W.dtype.type(u[d]) < p[0] else zero
             if out[r, d] != 0:
                 _add_input_row(W, d, acc)
+                changed = True
 
 
 _log_likelihood_kernel = Variants(_log_likelihood, NADE_PARALLEL_WORK)
