@@ -1,8 +1,10 @@
 """NADE, 784 x 500 float32: the exact log-likelihood of 1,000 images, and 1,000 ancestral samples;
 fastgen `cpu` and `numba` (fastgen.nade) against a plain PyTorch NADE of the same math on the CPU
-(baselines.torch_nade_log_likelihood: every step's pre-activations at once by a cumulative sum;
-baselines.torch_nade_sample: 784 Python-level steps, each vectorised over the 1,000 rows), run in
-its own process (baselines.TorchWorker: torch's OpenMP runtime apart from fastgen's).
+(baselines.torch_nade_log_likelihood and torch_nade_sample: 784 Python-level steps, each
+vectorised over the 1,000 rows), run in
+its own process (baselines.TorchWorker: torch's OpenMP runtime apart from fastgen's). Each runs on
+all cores and, as "-1thread", on one (on a loaded machine torch's many small parallel regions can
+make one thread the faster; fastgen's kernels enter one parallel region per call).
 
 The model: fastgen.NADE, 500 hidden units, one epoch of Adam (learning rate 5e-3) on 2,000 rows of
 the benchmark dataset, trained once per session (its samples then have about the data's density
@@ -22,8 +24,8 @@ import datasets
 
 N_HIDDEN = 500
 N_ROWS = 1000
-ROUNDS = 5
-IMPLS = ["torch-cpu", "fastgen-cpu", "fastgen-numba"]
+ROUNDS = 3
+IMPLS = ["torch-cpu", "torch-cpu-1thread", "fastgen-cpu", "fastgen-cpu-1thread", "fastgen-numba"]
 DATASET = datasets.dataset_names()[-1:]  # mnist where FASTGEN_MNIST is set, else synthetic
 _RESULTS: dict[str, dict] = {"log-likelihood": {}, "sample": {}}
 
@@ -42,19 +44,32 @@ def nade_model(dataset):
 
 
 def _runner(kind, impl, torch_worker_fixture):
-    if impl == "torch-cpu":
+    """The timed call of `impl` ("<library>-<backend>[-1thread]": one thread instead of all cores)."""
+    library, backend, *single = impl.split("-")
+    n_threads = 1 if single else None
+    if library == "torch":
         worker = torch_worker_fixture()
         if kind == "log-likelihood":
-            return lambda v, params: worker.call("torch_nade_log_likelihood", v, *params)
-        return lambda v, params: worker.call("torch_nade_sample", N_ROWS, *params)
+            return lambda v, params: worker.call("torch_nade_threads", "torch_nade_log_likelihood", n_threads, v,
+                                                 *params)
+        return lambda v, params: worker.call("torch_nade_threads", "torch_nade_sample", n_threads, N_ROWS, *params)
     import fastgen.nade
 
-    backend = impl.split("-", 1)[1]
     if backend not in fastgen.available_backends():
         pytest.skip(f"fastgen backend {backend!r} not available here ({fastgen.available_backends()})")
-    if kind == "log-likelihood":
-        return lambda v, params: fastgen.nade.log_likelihood(v, *params, backend=backend)
-    return lambda v, params: fastgen.nade.sample(N_ROWS, *params, seed=0, backend=backend).mean(axis=0)
+    kernels = fastgen._backend.kernels(backend)
+
+    def run(v, params):
+        before = kernels.get_num_threads()
+        kernels.set_num_threads(n_threads or before)
+        try:
+            if kind == "log-likelihood":
+                return fastgen.nade.log_likelihood(v, *params, backend=backend)
+            return fastgen.nade.sample(N_ROWS, *params, seed=0, backend=backend).mean(axis=0)
+        finally:
+            kernels.set_num_threads(before)
+
+    return run
 
 
 @pytest.mark.parametrize("dataset", DATASET, indirect=True, scope="session")
