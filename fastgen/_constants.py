@@ -23,6 +23,12 @@ class DbmStream(IntEnum):
     LAYER0 = 16
 
 
+class NadeStream(IntEnum):
+    """Philox stream of NADE's ancestral sampling (csrc/include/fastgen/random.h)."""
+
+    SAMPLE = 8  # v_d of sample r: element r * D + d
+
+
 class DiffusionStream(IntEnum):
     """Philox streams of the diffusion samplers (csrc/include/fastgen/random.h)."""
 
@@ -105,3 +111,10 @@ PARALLEL_STEP = 1 << 20
 # of its paired pass (csrc/cpu/mmd.h).
 MMD_PARALLEL_WORK = 1 << 14
 MMD_PAIR_BLOCK = 1024
+
+# NADE's loops (csrc/cpu/nade.h): multiply-adds (rows x D x H) below which they stay on one
+# thread, examples per partial sum of the gradient (it fixes the order of the sums), and
+# the interleaved partial sums of its dot products (they fix the order too).
+NADE_PARALLEL_WORK = 1 << 20
+NADE_CHUNK = 32
+NADE_DOT_LANES = 16

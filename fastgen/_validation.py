@@ -87,6 +87,23 @@ def check_rbm(xp, W, b=None, c=None, sigma=None, nonempty=False):
     return checked
 
 
+def check_nade(xp, W, V, b, c):
+    """[W, V, b, c] of a NADE (fastgen.nade): the input weights W and output weights V, both
+    (n_visible, n_hidden) with at least one unit in each layer, the visible bias b (n_visible,)
+    and the hidden bias c (n_hidden,), one float dtype, their sums within the dtype's range."""
+    W = check_float_array(xp, "W", W, 2)
+    if 0 in W.shape:
+        raise ValueError(f"W must have at least one visible and one hidden unit, got shape {tuple(W.shape)}")
+    V = check_float_array(xp, "V", V, 2, W.dtype)
+    if V.shape != W.shape:
+        raise ValueError(f"V must have the shape of W {tuple(W.shape)} (n_visible, n_hidden), got {tuple(V.shape)}")
+    b = check_vector(xp, "b", b, W.shape[0], W.dtype, "the visible units of W")
+    c = check_vector(xp, "c", c, W.shape[1], W.dtype, "the hidden units of W")
+    check_products(xp, W, biases=[c])
+    check_products(xp, V, biases=[b], name="V")
+    return W, V, b, c
+
+
 def _largest(xp, a):
     return float(xp.abs(a).max()) if a is not None and a.size else 0.0
 

@@ -150,6 +150,7 @@ ENUMS = [  # (header, C++ enum, its members' prefix, the Python mirror)
     ("random.h", "RbmStream", "STREAM_", _constants.RbmStream),
     ("random.h", "DbmStream", "DBM_STREAM_", _constants.DbmStream),
     ("random.h", "DiffusionStream", "STREAM_", _constants.DiffusionStream),
+    ("random.h", "NadeStream", "NADE_STREAM_", _constants.NadeStream),
     ("diffusion.h", "StepColumn", "COL_", _constants.StepColumn),
     ("diffusion.h", "ClipMode", "CLIP_", _constants.ClipMode),
     ("diffusion.h", "VarianceMode", "VARIANCE_", _constants.VarianceMode),
@@ -176,6 +177,9 @@ CONSTANTS = [  # (Python name, file, C++ name)
     ("PARALLEL_STEP", CPU / "diffusion.h", "kParallelStep"),
     ("MMD_PARALLEL_WORK", CPU / "mmd.h", "kMmdParallelWork"),
     ("MMD_PAIR_BLOCK", CPU / "mmd.h", "kMmdPairBlock"),
+    ("NADE_PARALLEL_WORK", CPU / "nade.h", "kNadeParallelWork"),
+    ("NADE_CHUNK", CPU / "nade.h", "kNadeChunk"),
+    ("NADE_DOT_LANES", CPU / "nade.h", "kNadeDotLanes"),
 ]
 
 
@@ -247,7 +251,7 @@ def test_numba_rule_catches_a_changed_helper():
 # ---------------------------------------------------------------- public names and pickles
 
 
-@pytest.mark.parametrize("name", ["BernoulliRBM", "GaussianBernoulliRBM", "DBN", "DBM", "GaussianMixture"])
+@pytest.mark.parametrize("name", ["BernoulliRBM", "GaussianBernoulliRBM", "DBN", "DBM", "GaussianMixture", "NADE"])
 def test_estimators_report_the_public_module(name):
     cls = getattr(fastgen, name)
     assert cls.__module__ == "fastgen"
@@ -266,7 +270,8 @@ def test_readme_names_resolve():
                                   "variational_bound"],
                           "diffusion": ["GaussianMixtureDenoiser", "SchedulerOutput", "sample"],
                           "random": ["uniform", "normal"],
-                          "mmd": ["mmd2", "kid", "median_bandwidth"]}.items():
+                          "mmd": ["mmd2", "kid", "median_bandwidth"],
+                          "nade": ["log_likelihood", "log_likelihood_grad", "sample"]}.items():
         for name in names:
             assert callable(getattr(getattr(fastgen, module), name)), f"fastgen.{module}.{name}"
     from fastgen.mixture import GaussianMixture

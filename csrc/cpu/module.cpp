@@ -44,4 +44,5 @@ PYBIND11_MODULE(_core, m) {
     bind_gmm(m);
     bind_diffusion(m);
     bind_mmd(m);
+    bind_nade(m);
 }

@@ -53,4 +53,4 @@ class Kernels(DbmKernels):
                            scalar(damping), mu, changes, slot, scalar(tol), np.empty(mu.shape[0], mu.dtype))
 
 
-NUMBA_DEPENDENCIES = {"fastgen._constants": "7e5e3e3cf08d458f", "fastgen._numba": "883eca73908d4f79"}
+NUMBA_DEPENDENCIES = {"fastgen._constants": "7708d71eab207744", "fastgen._numba": "883eca73908d4f79"}

@@ -237,7 +237,7 @@ class Kernels(DiffusionKernels):
 
 
 NUMBA_DEPENDENCIES = {
-    "fastgen._constants": "7e5e3e3cf08d458f",
+    "fastgen._constants": "7708d71eab207744",
     "fastgen._numba": "883eca73908d4f79",
-    "fastgen.random._numba": "7f14b3d757a3c29f",
+    "fastgen.random._numba": "a2ff455a2ff06fa0",
 }

@@ -170,7 +170,7 @@ class Kernels(ComponentLastKernels):
 
 
 NUMBA_DEPENDENCIES = {
-    "fastgen._constants": "7e5e3e3cf08d458f",
+    "fastgen._constants": "7708d71eab207744",
     "fastgen._numba": "883eca73908d4f79",
     "fastgen._numba_math": "620c77386a45edcb",
 }

@@ -143,4 +143,4 @@ class Kernels(MmdKernels):
         _pair_weights_kernel(_work(g.size), g, a_norm, b_norm, int(kind), params)
 
 
-NUMBA_DEPENDENCIES = {"fastgen._constants": "7e5e3e3cf08d458f", "fastgen._numba": "883eca73908d4f79"}
+NUMBA_DEPENDENCIES = {"fastgen._constants": "7708d71eab207744", "fastgen._numba": "883eca73908d4f79"}

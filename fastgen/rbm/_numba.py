@@ -240,8 +240,8 @@ class Kernels(RbmKernels):
 
 
 NUMBA_DEPENDENCIES = {
-    "fastgen._constants": "7e5e3e3cf08d458f",
+    "fastgen._constants": "7708d71eab207744",
     "fastgen._numba": "883eca73908d4f79",
     "fastgen._numba_math": "620c77386a45edcb",
-    "fastgen.random._numba": "7f14b3d757a3c29f",
+    "fastgen.random._numba": "a2ff455a2ff06fa0",
 }
