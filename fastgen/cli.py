@@ -1,11 +1,15 @@
 """The `fastgen` console command.
 
+    fastgen --version        print fastgen's version
     fastgen demo             train a BernoulliRBM on scikit-learn's digits and draw samples
     fastgen demo diffusion   sample a 2-D Gaussian mixture with DDPM and its exact denoiser
+
+Every output path is checked before any work starts.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -112,8 +116,28 @@ def demo_diffusion(args) -> int:
     return 0
 
 
+def check_output(path: str) -> Path:
+    """`path` resolved, once it is known that an image can be written there: ValueError (a
+    usage error) otherwise, before any work."""
+    from PIL import Image
+
+    out = Path(path).expanduser().resolve()
+    if out.is_dir():
+        raise ValueError(f"--output {path} is a directory; give a file name, such as {Path(path) / 'demo.png'}")
+    if out.suffix.lower() not in Image.registered_extensions():
+        raise ValueError(f"--output {path}: the file name must end in an image format's extension, such as .png")
+    if not out.parent.is_dir():
+        raise ValueError(f"--output {path}: the directory {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise ValueError(f"--output {path}: no permission to write {out}")
+    return out
+
+
 def main(argv=None) -> int:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="fastgen", description="fastgen: fast inner loops of generative models")
+    parser.add_argument("--version", action="version", version=f"fastgen {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("demo", help="train an RBM on scikit-learn's digits and write a PNG of samples "
                             "('demo diffusion': sample a 2-D Gaussian mixture by DDPM)")
@@ -129,10 +153,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.which == "diffusion":
-            args.output = args.output or "fastgen-demo-diffusion.png"
+            args.output = check_output(args.output or "fastgen-demo-diffusion.png")
             return demo_diffusion(args)
         args.samples = args.samples or 30
-        args.output = args.output or "fastgen-demo.png"
+        args.output = check_output(args.output or "fastgen-demo.png")
         return demo(args)
     except ValueError as exc:
         parser.error(str(exc))

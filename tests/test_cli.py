@@ -93,3 +93,59 @@ def test_diffusion_demo_writes_target_beside_samples(tmp_path, capsys):
     dark_t, dark_s = target < 200, samples < 200
     assert dark_s.sum() > 100 and (dark_t & dark_s).sum() > 0.5 * dark_s.sum()
     assert not dark_s[tile // 2 - 8 : tile // 2 + 8, tile // 2 - 8 : tile // 2 + 8].any()  # the ring's hole
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"fastgen {fastgen.__version__}"
+
+
+def test_version_from_the_console_script():
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    beside = Path(sys.executable).parent / "fastgen"  # this environment's console script
+    script = str(beside) if beside.is_file() else shutil.which("fastgen")
+    if script is None:
+        pytest.skip("the fastgen console script is not on PATH (package not installed)")
+    result = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"fastgen {fastgen.__version__}"
+
+
+@pytest.mark.parametrize("which", ["rbm", "diffusion"])
+@pytest.mark.parametrize("output, message", [
+    ("missing/x.png", "does not exist"),
+    (".", "is a directory"),
+    ("x.nope", "extension"),
+])
+def test_an_unwritable_output_is_a_usage_error_before_any_work(tmp_path, monkeypatch, capsys, which, output, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        cli.main(["demo", which, "--output", output])
+    assert info.value.code == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and "Traceback" not in captured.err
+    assert "fastgen demo" not in captured.out  # nothing ran: the demo's first line is not printed
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_read_only_directory_is_a_usage_error(tmp_path, capsys):
+    import os
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who may write anywhere (root)")
+        with pytest.raises(SystemExit) as info:
+            cli.main(["demo", "--output", str(locked / "x.png")])
+        assert info.value.code == 2
+        assert "no permission" in capsys.readouterr().err
+    finally:
+        locked.chmod(0o700)

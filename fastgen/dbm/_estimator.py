@@ -20,6 +20,9 @@ from .._estimator import (
     _PhiloxStream,
     public,
 )
+from .._progress import OFF
+from .._progress import bar as progress_bar
+from .._progress import check_progress
 from .._validation import check_count, check_dbm
 from . import _loops
 
@@ -176,16 +179,20 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ training
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, progress=False):
         """Pretrain (if `pretrain`), then `n_iter` SML epochs on X (n_samples, n_features),
         values in [0, 1]. An exception leaves a previously fitted model unchanged: the
-        fitted attributes are committed only at the end."""
+        fitted attributes are committed only at the end. `progress`: show a bar of the
+        epochs, pretraining included (`verbose` prints a line per SML epoch instead)."""
         kernels = self._check_hyperparameters()
         X, data_attributes = self._validate_for_fit(self._check_X, X)
-        self._commit_fit(data_attributes, self._train(kernels, X))
+        n_layers = len(self._check_layer_sizes())
+        total = self.n_iter + (n_layers * self.pretrain_n_iter if self.pretrain else 0)
+        with progress_bar(progress, total, type(self).__name__, unit="epoch") as shown:
+            self._commit_fit(data_attributes, self._train(kernels, X, shown))
         return self
 
-    def _train(self, kernels, X):
+    def _train(self, kernels, X, bar=OFF):
         xp = kernels.xp
         dtype = X.dtype
         rng = check_random_state(self.random_state)
@@ -195,7 +202,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         n_batches = int(np.ceil(X.shape[0] / self.batch_size))
         batches = list(gen_even_slices(n_batches * self.batch_size, n_batches, n_samples=X.shape[0]))
         if self.pretrain:
-            weights, biases = self._pretrain(kernels, data, sizes, batches, rng, stream)
+            weights, biases = self._pretrain(kernels, data, sizes, batches, rng, stream, bar)
         else:
             weights = [xp.asarray(rng.normal(0, 0.01, (a, b)), dtype=dtype) for a, b in itertools.pairwise(sizes)]
             biases = [xp.zeros(n, dtype=dtype) for n in sizes]
@@ -213,6 +220,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
                     raise FloatingPointError(
                         f"the training diverged: {name} holds NaN or infinity after epoch {epoch}; the estimator is "
                         f"left as it was. Lower learning_rate (now {self.learning_rate}).")
+            bar.update()
             if self.verbose:
                 mu = trainer.mean_field(data)
                 bound = float(_loops.variational_bound(data, mu, trainer.weights, trainer.biases).mean())
@@ -227,8 +235,9 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
             "_philox": stream,
         }
 
-    def _pretrain(self, kernels, data, sizes, batches, rng, stream):
-        """Greedy layer-wise pretraining (see the class docstring): weights and biases."""
+    def _pretrain(self, kernels, data, sizes, batches, rng, stream, bar=OFF):
+        """Greedy layer-wise pretraining (see the class docstring): weights and biases; each
+        epoch ticks `bar`."""
         xp = kernels.xp
         n_layers = len(sizes) - 1
         rbms = []
@@ -237,7 +246,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
             up = 2.0 if layer == 0 else 1.0  # the bottom RBM doubles its weights upward
             down = 2.0 if layer == n_layers - 1 else 1.0  # the top RBM doubles them downward
             W, b, c = _pretrain_rbm(kernels, below, sizes[layer + 1], up, down, self.pretrain_n_iter,
-                                    self.pretrain_learning_rate, batches, rng, stream)
+                                    self.pretrain_learning_rate, batches, rng, stream, bar)
             rbms.append((W, b, c))
             if layer < n_layers - 1:  # the next RBM's data: these means (the draws are not used)
                 _, below = kernels.rbm.bernoulli(below @ W * below.dtype.type(up), c, 0, 0, RbmStream.HIDDEN)
@@ -265,32 +274,36 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         """The top layer's mean-field posterior, shape (n_samples, layer_sizes[-1])."""
         return self.mean_field(X)[-1]
 
-    def sample(self, n_samples, n_steps=1000, random_state=None):
+    def sample(self, n_samples, n_steps=1000, random_state=None, *, progress=False):
         """`n_samples` binary visible states, each the end of its own chain of `n_steps`
-        Gibbs sweeps (fastgen.dbm.gibbs) started from uniformly random states of every layer."""
+        Gibbs sweeps (fastgen.dbm.gibbs) started from uniformly random states of every layer.
+        `progress`: show a bar of the sweeps."""
         n_samples = check_count("n_samples", n_samples)
         n_steps = check_count("n_steps", n_steps)
+        check_progress(progress)
         kernels, weights, biases = self._fitted()
         seed, counter = self._counters(random_state, n_steps + len(biases))
         dtype = weights[0].dtype
         states = [kernels.random.random_binary((n_samples, b.shape[0]), dtype, seed, counter + n_steps + i)
                   for i, b in enumerate(biases)]
-        states = _loops.gibbs(kernels, states, weights, biases, n_steps, seed, counter)
+        with progress_bar(progress, n_steps, "Gibbs sampling", unit="sweep") as shown:
+            states = _loops.gibbs(kernels, states, weights, biases, n_steps, seed, counter, shown)
         return np.asarray(host(states[0]))
 
     # ------------------------------------------------------------ log-likelihood
 
-    def log_partition(self, method="ais", **kwargs):
+    def log_partition(self, method="ais", *, progress=False, **kwargs):
         """log Z: method "exact" (a float, fastgen.dbm.log_partition_exact; at most 25 units
         in the smaller parity class) or "ais" (an AISResult, fastgen.dbm.log_partition_ais
         with the options n_chains, betas, base_visible_bias, seed). Cached for these
-        arguments until the parameters change (by training or by hand)."""
+        arguments until the parameters change (by training or by hand). `progress`: show
+        a bar of the AIS steps."""
         _, weights, biases = self._fitted()
         functions = {"exact": ops.log_partition_exact, "ais": ops.log_partition_ais}
         return self._cached_log_partition(method, kwargs, functions, [*self.weights_, *self.biases_],
-                                          (weights, biases))
+                                          (weights, biases), progress)
 
-    def log_likelihood(self, X, method="ais", return_bounds=False, **kwargs):
+    def log_likelihood(self, X, method="ais", return_bounds=False, *, progress=False, **kwargs):
         """Estimate of the mean log p(v) over the rows of binary X: the mean of the mean-field
         variational lower bounds of log p*(v) (fastgen.dbm.variational_bound, with
         `mean_field_steps` sweeps) minus log Z from `log_partition(method, **kwargs)`.
@@ -300,7 +313,8 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         return_bounds : return (estimate, lower, upper) instead of the estimate alone: the
             range that the uncertainty of log Z gives, lower = mean bound - log_z_upper and
             upper = mean bound - log_z_lower of the AISResult (+inf when AIS's lower bound
-            is -inf); with "exact" all three are the estimate."""
+            is -inf); with "exact" all three are the estimate.
+        progress : show a bar of the AIS steps (when log Z is not cached yet)."""
         if not isinstance(return_bounds, (bool, np.bool_)):
             raise TypeError(f"return_bounds must be True or False, got {return_bounds!r}")
         self._fitted()
@@ -309,7 +323,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
             raise ValueError("X must hold binary states (0 or 1 only) for a log-likelihood")
         mu = self.mean_field(X)
         bound = float(np.mean(_loops.variational_bound(X, mu, self.weights_, self.biases_)))
-        log_z = self.log_partition(method, **kwargs)
+        log_z = self.log_partition(method, progress=progress, **kwargs)
         if method == "exact":
             estimate = bound - log_z
             return (estimate, estimate, estimate) if return_bounds else estimate
@@ -326,7 +340,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         return tags
 
 
-def _pretrain_rbm(kernels, data, n_hidden, up, down, n_iter, learning_rate, batches, rng, stream):
+def _pretrain_rbm(kernels, data, n_hidden, up, down, n_iter, learning_rate, batches, rng, stream, bar=OFF):
     """CD-1 on an RBM whose weights count `up` times in p(h | v) = sigmoid(up v W + c) and
     `down` times in p(v | h) = sigmoid(down h W^T + b) (Salakhutdinov & Hinton, 2009):
     h0 ~ p(h | v), reconstruction means p(v | h0), their hidden means, as in their code.
@@ -348,6 +362,7 @@ def _pretrain_rbm(kernels, data, n_hidden, up, down, n_iter, learning_rate, batc
             W += (v.T @ p_h - p_v.T @ p_h_model) * scale
             b += (v.sum(axis=0) - p_v.sum(axis=0)) * scale
             c += (p_h.sum(axis=0) - p_h_model.sum(axis=0)) * scale
+        bar.update()
     return W, b, c
 
 

@@ -24,6 +24,7 @@ from .._estimator import (
     _PhiloxStream,
     public,
 )
+from .._progress import check_progress
 from .._validation import check_count, check_probabilities, check_real, check_sigma_values
 from ..gbrbm._estimator import GaussianBernoulliRBM
 from ..rbm._estimator import BernoulliRBM
@@ -156,15 +157,17 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
 
     # ------------------------------------------------------------ training
 
-    def fit(self, X, y=None):
-        """Train the layers greedily, bottom first. A failure leaves a fitted model as it was."""
+    def fit(self, X, y=None, *, progress=False):
+        """Train the layers greedily, bottom first. A failure leaves a fitted model as it was.
+        `progress`: show a bar of each layer's epochs."""
+        check_progress(progress)
         rng = check_random_state(self.random_state)
         rbms = self._make_rbms(rng)
         X, data_attributes = self._validate_for_fit(self._check_X, X)
         stream = _PhiloxStream(rng)
         data = X
         for layer, rbm in enumerate(rbms):
-            rbm.fit(data)
+            rbm.fit(data, progress=progress)
             below_top = layer + 1 < len(rbms)
             if self.verbose or below_top:
                 means = rbm.transform(data)
@@ -218,16 +221,17 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
             data = means
         return errors
 
-    def sample(self, n_samples, n_steps=1000, random_state=None):
+    def sample(self, n_samples, n_steps=1000, random_state=None, *, progress=False):
         """`n_samples` visible vectors: `n_steps` Gibbs sweeps in the top RBM from random
         states, then the ancestral down-pass through the lower layers (each layer drawn, the
-        visible layer too: binary states, or real values for a Gaussian first layer)."""
+        visible layer too: binary states, or real values for a Gaussian first layer).
+        `progress`: show a bar of the sweeps."""
         check_is_fitted(self, "rbms_")
         n_samples = check_count("n_samples", n_samples)
         n_steps = check_count("n_steps", n_steps)
         # The top RBM and the down-pass draw from Philox streams of different seeds.
         rng = None if random_state is None else check_random_state(random_state)
-        x = self.rbms_[-1].sample(n_samples, n_steps, random_state=rng)
+        x = self.rbms_[-1].sample(n_samples, n_steps, random_state=rng, progress=progress)
         stream = self._stream() if rng is None else _PhiloxStream(rng)
         for rbm in reversed(self.rbms_[:-1]):
             seed, counter = stream.take(1)

@@ -12,6 +12,8 @@ from .. import gbrbm as ops
 from .._arrays import host
 from .._constants import RbmStream
 from .._estimator import public
+from .._progress import bar as progress_bar
+from .._progress import check_progress
 from .._validation import check_count, check_precisions, check_sigma_values
 from ..rbm._base import Trainer, _RBMBase
 from . import _loops
@@ -147,16 +149,19 @@ class GaussianBernoulliRBM(_RBMBase):
         v_new, _ = _loops.gibbs(kernels, self._dense(kernels.xp, v, W.dtype), W, b, c, sigma, 1, seed, counter)
         return host(v_new)
 
-    def sample(self, n_samples, n_steps=1000, random_state=None):
+    def sample(self, n_samples, n_steps=1000, random_state=None, *, progress=False):
         """`n_samples` visible states, each the end of its own chain of `n_steps` Gibbs
-        sweeps started from v ~ N(intercept_visible_, sigma_^2)."""
+        sweeps started from v ~ N(intercept_visible_, sigma_^2). `progress`: show a bar of
+        the sweeps."""
         n_samples = check_count("n_samples", n_samples)
         n_steps = check_count("n_steps", n_steps)
+        check_progress(progress)
         kernels, W, b, c, sigma = self._fitted()
         seed, counter = self._counters(random_state, n_steps)
         start = kernels.xp.zeros((n_samples, W.shape[0]), dtype=W.dtype)
         v, _ = kernels.gbrbm.gaussian(start, b, sigma, seed, counter, RbmStream.INIT)
-        v, _ = _loops.gibbs(kernels, v, W, b, c, sigma, n_steps, seed, counter)
+        with progress_bar(progress, n_steps, "Gibbs sampling", unit="sweep") as shown:
+            v, _ = _loops.gibbs(kernels, v, W, b, c, sigma, n_steps, seed, counter, shown)
         return host(v)
 
 

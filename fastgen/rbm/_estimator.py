@@ -9,6 +9,8 @@ from sklearn.utils import check_random_state
 from .. import rbm as ops
 from .._arrays import host
 from .._estimator import public
+from .._progress import bar as progress_bar
+from .._progress import check_progress
 from .._validation import check_betas, check_count
 from . import _loops, _tempering
 from ._base import Trainer, _RBMBase, is_binary
@@ -163,7 +165,7 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
         return host(v_new) != 0
 
     def sample(self, n_samples, n_steps=1000, random_state=None, method="gibbs", n_temperatures=10, betas=None,
-               return_acceptance=False):
+               return_acceptance=False, *, progress=False):
         """`n_samples` visible states, each the end of its own chain of `n_steps` sweeps
         started from uniformly random binary states.
 
@@ -173,6 +175,7 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
             are returned, see fastgen.rbm.parallel_tempering).
         return_acceptance : with method "pt", return (samples, acceptance), the swap
             acceptance rate of each pair of neighbouring temperatures.
+        progress : show a bar of the sweeps.
         """
         n_samples = check_count("n_samples", n_samples)
         n_steps = check_count("n_steps", n_steps)
@@ -185,13 +188,16 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
         elif betas is not None or return_acceptance:
             raise ValueError("betas and return_acceptance apply to method='pt' only")
         kernels, W, b, c = self._fitted()
+        check_progress(progress)
         seed, counter = self._counters(random_state, n_steps)
         v = kernels.random.random_binary((n_samples, W.shape[0]), W.dtype, seed, counter)
-        if method == "gibbs":
-            v, _ = _loops.gibbs(kernels, v, W, b, c, n_steps, seed, counter)
-            return host(v)
-        v = kernels.xp.ascontiguousarray(kernels.xp.broadcast_to(v, (betas.size, *v.shape)))
-        states, acceptance = _tempering.run(kernels, v, W, b, c, n_steps, betas, seed, counter)
+        with progress_bar(progress, n_steps, "Gibbs sampling" if method == "gibbs" else "parallel tempering",
+                          unit="sweep") as shown:
+            if method == "gibbs":
+                v, _ = _loops.gibbs(kernels, v, W, b, c, n_steps, seed, counter, bar=shown)
+                return host(v)
+            v = kernels.xp.ascontiguousarray(kernels.xp.broadcast_to(v, (betas.size, *v.shape)))
+            states, acceptance = _tempering.run(kernels, v, W, b, c, n_steps, betas, seed, counter, shown)
         samples = host(states[-1])
         return (samples, acceptance) if return_acceptance else samples
 

@@ -14,6 +14,7 @@ from .._partition import (
     default_ais_betas,
     log_sum_over_states,
 )
+from .._progress import waiting
 from .._validation import check_betas, check_count, check_rbm, check_seed, check_vector
 
 # ---------------------------------------------------------------- unchecked versions
@@ -60,14 +61,16 @@ def log_partition_exact(W, b, c, *, backend=None) -> float:
     return exact(call.kernels, W, b, c)
 
 
-def log_partition_ais(W, b, c, *, n_chains=100, betas=None, base_visible_bias=None, seed=0, backend=None) -> AISResult:
+def log_partition_ais(W, b, c, *, n_chains=100, betas=None, base_visible_bias=None, seed=0, backend=None,
+                      progress=False) -> AISResult:
     """AIS estimate of log Z (Salakhutdinov & Murray, 2008).
 
     The base model has no weights and visible biases `base_visible_bias` (e.g. from
     `base_visible_bias(X)` of the training data; zeros, the uniform distribution, when
     None). `betas`: increasing inverse temperatures from 0 to 1 (default:
     `default_ais_betas()`, about 14,500 steps). Each chain walks all of them in one kernel
-    call; chain i's draws depend on (seed, i) only."""
+    call; chain i's draws depend on (seed, i) only. `progress`: show a bar while it runs; as
+    the chains walk the betas inside that one call, it shows the elapsed time, not a fraction."""
     call = Dispatch(backend, W=W, b=b, c=c, base_visible_bias=base_visible_bias)
     xp = call.kernels.xp
     W, b, c, base = call.arrays
@@ -78,4 +81,6 @@ def log_partition_ais(W, b, c, *, n_chains=100, betas=None, base_visible_bias=No
         base = check_vector(xp, "base_visible_bias", base, W.shape[0], None, "visible units").astype(W.dtype)
     n_chains = check_count("n_chains", n_chains)
     betas = default_ais_betas() if betas is None else check_betas(betas, from_zero=True)
-    return ais(call.kernels, W, b, c, n_chains, betas, base, check_seed("seed", seed), call.wrap)
+    seed = check_seed("seed", seed)
+    with waiting(progress, "AIS"):
+        return ais(call.kernels, W, b, c, n_chains, betas, base, seed, call.wrap)
