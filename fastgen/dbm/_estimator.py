@@ -4,6 +4,7 @@ from __future__ import annotations
 import itertools
 import time
 from numbers import Integral, Real
+from typing import Any, Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -23,6 +24,7 @@ from .._estimator import (
 from .._progress import OFF
 from .._progress import bar as progress_bar
 from .._progress import check_progress
+from .._typing import Array, Backend, RandomState
 from .._validation import check_count, check_dbm
 from . import _loops
 
@@ -88,25 +90,25 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        layer_sizes,
+        layer_sizes: Sequence[int],
         *,
-        learning_rate=0.005,
-        batch_size=100,
-        n_iter=10,
-        n_chains=100,
-        n_gibbs_steps=5,
-        mean_field_steps=10,
-        mean_field_tol=None,
-        pretrain=True,
-        pretrain_n_iter=10,
-        pretrain_learning_rate=0.05,
-        centering=False,
-        momentum=0.5,
-        weight_decay=0.0,
-        random_state=None,
-        backend=None,
-        verbose=0,
-    ):
+        learning_rate: float = 0.005,
+        batch_size: int = 100,
+        n_iter: int = 10,
+        n_chains: int = 100,
+        n_gibbs_steps: int = 5,
+        mean_field_steps: int = 10,
+        mean_field_tol: float | None = None,
+        pretrain: bool = True,
+        pretrain_n_iter: int = 10,
+        pretrain_learning_rate: float = 0.05,
+        centering: bool = False,
+        momentum: float = 0.5,
+        weight_decay: float = 0.0,
+        random_state: RandomState = None,
+        backend: Backend = None,
+        verbose: int = 0,
+    ) -> None:
         self.layer_sizes = layer_sizes
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -179,7 +181,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ training
 
-    def fit(self, X, y=None, *, progress=False):
+    def fit(self, X: Array, y: None = None, *, progress: bool = False) -> DBM:
         """Pretrain (if `pretrain`), then `n_iter` SML epochs on X (n_samples, n_features),
         values in [0, 1]. An exception leaves a previously fitted model unchanged: the
         fitted attributes are committed only at the end. `progress`: show a bar of the
@@ -259,7 +261,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ inference
 
-    def mean_field(self, X, n_steps=None, tol=None):
+    def mean_field(self, X: Array, n_steps: int | None = None, tol: float | None = None) -> list[np.ndarray]:
         """Mean-field posterior [mu_1 .. mu_L] of the hidden layers given the rows of X, by
         fastgen.dbm.mean_field; `n_steps` and `tol` default to `mean_field_steps` and
         `mean_field_tol`."""
@@ -270,11 +272,12 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         mu = ops.mean_field(X, weights, biases, n_steps=n_steps, tol=tol, backend=kernels.name)
         return [np.asarray(host(m)) for m in mu]
 
-    def transform(self, X):
+    def transform(self, X: Array) -> np.ndarray:
         """The top layer's mean-field posterior, shape (n_samples, layer_sizes[-1])."""
         return self.mean_field(X)[-1]
 
-    def sample(self, n_samples, n_steps=1000, random_state=None, *, progress=False):
+    def sample(self, n_samples: int, n_steps: int = 1000, random_state: RandomState = None, *,
+               progress: bool = False) -> np.ndarray:
         """`n_samples` binary visible states, each the end of its own chain of `n_steps`
         Gibbs sweeps (fastgen.dbm.gibbs) started from uniformly random states of every layer.
         `progress`: show a bar of the sweeps."""
@@ -292,7 +295,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ log-likelihood
 
-    def log_partition(self, method="ais", *, progress=False, **kwargs):
+    def log_partition(self, method: str = "ais", *, progress: bool = False, **kwargs: Any) -> Any:
         """log Z: method "exact" (a float, fastgen.dbm.log_partition_exact; at most 25 units
         in the smaller parity class) or "ais" (an AISResult, fastgen.dbm.log_partition_ais
         with the options n_chains, betas, base_visible_bias, seed). Cached for these
@@ -303,7 +306,8 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         return self._cached_log_partition(method, kwargs, functions, [*self.weights_, *self.biases_],
                                           (weights, biases), progress)
 
-    def log_likelihood(self, X, method="ais", return_bounds=False, *, progress=False, **kwargs):
+    def log_likelihood(self, X: Array, method: str = "ais", return_bounds: bool = False, *, progress: bool = False,
+                       **kwargs: Any) -> float | tuple[float, float, float]:
         """Estimate of the mean log p(v) over the rows of binary X: the mean of the mean-field
         variational lower bounds of log p*(v) (fastgen.dbm.variational_bound, with
         `mean_field_steps` sweeps) minus log Z from `log_partition(method, **kwargs)`.

@@ -17,6 +17,7 @@ from .._partition import (
 )
 from .._progress import OFF
 from .._progress import bar as progress_bar
+from .._typing import Array, Backend
 from .._validation import (
     check_betas,
     check_count,
@@ -109,7 +110,7 @@ def ais(kernels, weights, biases, n_chains, betas, base, seed, wrap=lambda a: a,
 # ---------------------------------------------------------------- checked public ops
 
 
-def log_partition_exact(weights, biases, *, backend=None) -> float:
+def log_partition_exact(weights: list[Array], biases: list[Array], *, backend: Backend = None) -> float:
     """log Z exactly, float64: every state of the parity class (odd or even layers, v
     included) with fewer units, at most 25, the other class summed analytically."""
     call, (weights, biases) = dispatch_layers(backend, weights=check_layer_list("weights", weights),
@@ -124,8 +125,9 @@ def log_partition_exact(weights, biases, *, backend=None) -> float:
     return exact(call.kernels, weights, biases)
 
 
-def log_partition_ais(weights, biases, *, n_chains=100, betas=None, base_visible_bias=None, seed=0,
-                      backend=None, progress=False) -> AISResult:
+def log_partition_ais(weights: list[Array], biases: list[Array], *, n_chains: int = 100, betas: Array | None = None,
+                      base_visible_bias: Array | None = None, seed: int = 0, backend: Backend = None,
+                      progress: bool = False) -> AISResult:
     """AIS estimate of log Z (Salakhutdinov & Hinton, 2009): chains over the odd layers,
     the even layers (v included) summed analytically at every inverse temperature.
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral, Real
+from typing import Any, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,6 +26,7 @@ from .._estimator import (
     public,
 )
 from .._progress import check_progress
+from .._typing import Array, Backend, RandomState
 from .._validation import check_count, check_probabilities, check_real, check_sigma_values
 from ..gbrbm._estimator import GaussianBernoulliRBM
 from ..rbm._estimator import BernoulliRBM
@@ -82,23 +84,23 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
 
     def __init__(
         self,
-        layer_sizes=(256, 256),
+        layer_sizes: Sequence[int] = (256, 256),
         *,
-        first_layer="bernoulli",
-        learning_rate=0.1,
-        batch_size=10,
-        n_iter=10,
-        cd_k=1,
-        persistent=True,
-        momentum=0.0,
-        weight_decay=0.0,
-        propagate="mean",
-        sigma=1.0,
-        learn_sigma=False,
-        random_state=None,
-        backend=None,
-        verbose=0,
-    ):
+        first_layer: str = "bernoulli",
+        learning_rate: float = 0.1,
+        batch_size: int = 10,
+        n_iter: int = 10,
+        cd_k: int = 1,
+        persistent: bool = True,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        propagate: str = "mean",
+        sigma: float | Array = 1.0,
+        learn_sigma: bool = False,
+        random_state: RandomState = None,
+        backend: Backend = None,
+        verbose: int = 0,
+    ) -> None:
         self.layer_sizes = layer_sizes
         self.first_layer = first_layer
         self.learning_rate = learning_rate
@@ -157,7 +159,7 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
 
     # ------------------------------------------------------------ training
 
-    def fit(self, X, y=None, *, progress=False):
+    def fit(self, X: Array, y: None = None, *, progress: bool = False) -> DBN:
         """Train the layers greedily, bottom first. A failure leaves a fitted model as it was.
         `progress`: show a bar of each layer's epochs."""
         check_progress(progress)
@@ -203,14 +205,14 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         check_is_fitted(self, "rbms_")
         return self._check_X(X, reset=False)
 
-    def transform(self, X):
+    def transform(self, X: Array) -> np.ndarray:
         """The up-pass: posterior means of the top hidden layer, shape (n_samples, layer_sizes[-1])."""
         data = self._check_fitted_X(X)
         for rbm in self.rbms_:
             data = rbm.transform(data)
         return data
 
-    def reconstruction_errors(self, X):
+    def reconstruction_errors(self, X: Array) -> list[float]:
         """Mean squared error of each layer's mean reconstruction of its own input (the
         up-pass of X to that layer): E[x | h] at h = p(h = 1 | x), one value per layer."""
         data = self._check_fitted_X(X)
@@ -221,7 +223,8 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
             data = means
         return errors
 
-    def sample(self, n_samples, n_steps=1000, random_state=None, *, progress=False):
+    def sample(self, n_samples: int, n_steps: int = 1000, random_state: RandomState = None, *,
+               progress: bool = False) -> np.ndarray:
         """`n_samples` visible vectors: `n_steps` Gibbs sweeps in the top RBM from random
         states, then the ancestral down-pass through the lower layers (each layer drawn, the
         visible layer too: binary states, or real values for a Gaussian first layer).

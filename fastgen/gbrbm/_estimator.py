@@ -14,6 +14,7 @@ from .._constants import RbmStream
 from .._estimator import public
 from .._progress import bar as progress_bar
 from .._progress import check_progress
+from .._typing import Array, Backend, RandomState
 from .._validation import check_count, check_precisions, check_sigma_values
 from ..rbm._base import Trainer, _RBMBase
 from . import _loops
@@ -72,23 +73,23 @@ class GaussianBernoulliRBM(_RBMBase):
 
     def __init__(
         self,
-        n_components=256,
+        n_components: int = 256,
         *,
-        learning_rate=0.01,
-        batch_size=10,
-        n_iter=10,
-        verbose=0,
-        random_state=None,
-        cd_k=1,
-        persistent=True,
-        n_chains=None,
-        momentum=0.0,
-        weight_decay=0.0,
-        sigma=1.0,
-        learn_sigma=False,
-        min_sigma=1e-2,
-        backend=None,
-    ):
+        learning_rate: float = 0.01,
+        batch_size: int = 10,
+        n_iter: int = 10,
+        verbose: int = 0,
+        random_state: RandomState = None,
+        cd_k: int = 1,
+        persistent: bool = True,
+        n_chains: int | None = None,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        sigma: float | Array = 1.0,
+        learn_sigma: bool = False,
+        min_sigma: float = 1e-2,
+        backend: Backend = None,
+    ) -> None:
         self.n_components = n_components
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -133,7 +134,7 @@ class GaussianBernoulliRBM(_RBMBase):
 
     # ------------------------------------------------------------ inference
 
-    def transform(self, X):
+    def transform(self, X: Array) -> np.ndarray:
         """Hidden-unit probabilities p(h = 1 | v = X), shape (n_samples, n_components)."""
         kernels, W, _, c, sigma = self._fitted()
         X = self._check_X(X, reset=False)
@@ -141,7 +142,7 @@ class GaussianBernoulliRBM(_RBMBase):
         _, p_h = _loops.sample_hidden(kernels, v * _loops.inverse_variance(sigma), W, c, 0, 0)
         return host(p_h)
 
-    def gibbs(self, v):
+    def gibbs(self, v: Array) -> np.ndarray:
         """One Gibbs step from visible states v: h ~ p(h|v), then a new v ~ p(v|h)."""
         kernels, W, b, c, sigma = self._fitted()
         v = self._check_X(v, reset=False)
@@ -149,7 +150,8 @@ class GaussianBernoulliRBM(_RBMBase):
         v_new, _ = _loops.gibbs(kernels, self._dense(kernels.xp, v, W.dtype), W, b, c, sigma, 1, seed, counter)
         return host(v_new)
 
-    def sample(self, n_samples, n_steps=1000, random_state=None, *, progress=False):
+    def sample(self, n_samples: int, n_steps: int = 1000, random_state: RandomState = None, *,
+               progress: bool = False) -> np.ndarray:
         """`n_samples` visible states, each the end of its own chain of `n_steps` Gibbs
         sweeps started from v ~ N(intercept_visible_, sigma_^2). `progress`: show a bar of
         the sweeps."""

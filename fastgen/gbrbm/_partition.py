@@ -16,6 +16,7 @@ from .._partition import (
 )
 from .._progress import OFF
 from .._progress import bar as progress_bar
+from .._typing import Array, Backend
 from .._validation import check_betas, check_count, check_rbm, check_seed
 
 
@@ -81,7 +82,7 @@ def ais(kernels, W, b, c, sigma, n_chains, betas, seed, wrap=lambda a: a, bar=OF
 # ---------------------------------------------------------------- checked public ops
 
 
-def log_partition_exact(W, b, c, sigma, *, backend=None) -> float:
+def log_partition_exact(W: Array, b: Array, c: Array, sigma: Array, *, backend: Backend = None) -> float:
     """log Z of the Gaussian-Bernoulli RBM (W, b, c, sigma), exactly: every hidden state
     (at most 2^25), the visible layer integrated analytically, float64 throughout."""
     call = Dispatch(backend, W=W, b=b, c=c, sigma=sigma)
@@ -95,8 +96,8 @@ def log_partition_exact(W, b, c, sigma, *, backend=None) -> float:
     return exact(xp, W, b, c, sigma)
 
 
-def log_partition_ais(W, b, c, sigma, *, n_chains=100, betas=None, seed=0, backend=None,
-                      progress=False) -> AISResult:
+def log_partition_ais(W: Array, b: Array, c: Array, sigma: Array, *, n_chains: int = 100, betas: Array | None = None,
+                      seed: int = 0, backend: Backend = None, progress: bool = False) -> AISResult:
     """AIS estimate of log Z (Salakhutdinov & Murray, 2008) of the Gaussian-Bernoulli RBM.
 
     The base model (beta = 0) is N(b, sigma^2) on the visible units times uniform hidden

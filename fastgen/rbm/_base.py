@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import time
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, Iterator, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,8 +23,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._arrays import host
 from .._estimator import BACKEND_CONSTRAINT, FastgenEstimatorMixin, _PhiloxStream
 from .._progress import bar as progress_bar
+from .._typing import Array
 from .._validation import check_products
 from . import _loops
+
+_Self = TypeVar("_Self", bound="_RBMBase")  # what fit returns: the estimator itself, of its own class
 
 
 class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -113,7 +116,7 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
 
     # ------------------------------------------------------------ training
 
-    def fit(self, X, y=None, *, progress=False):
+    def fit(self: _Self, X: Array, y: None = None, *, progress: bool = False) -> _Self:
         """Fit the model to X (n_samples, n_features) with `n_iter` epochs of CD-k/PCD-k.
 
         All or nothing: the estimator changes only once every epoch has run; an exception
@@ -129,7 +132,7 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
         self._commit_fit(data_attributes, state)
         return self
 
-    def fit_iter(self, X, y=None):
+    def fit_iter(self, X: Array, y: None = None) -> Iterator[int]:
         """Like `fit`, as a generator that yields the epoch number after each epoch.
 
         Unlike `fit`, the estimator is updated after every completed epoch (so that it can be
@@ -198,7 +201,7 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
             "h_samples_": np.zeros((n_chains, self.n_components), dtype=dtype),
         }
 
-    def partial_fit(self, X, y=None):
+    def partial_fit(self: _Self, X: Array, y: None = None) -> _Self:
         """One CD-k/PCD-k update on X as a single batch (initialising the model if needed).
         All or nothing, as `fit`."""
         kernels = self._check_hyperparameters()
@@ -231,7 +234,7 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
 
     # ------------------------------------------------------------ inference
 
-    def free_energy(self, X):
+    def free_energy(self, X: Array) -> np.ndarray:
         """Free energy F(v) of each row of X (float64), F(v) = -log sum_h exp(-E(v, h))."""
         kernels, *params = self._fitted()
         X = self._check_X(X, reset=False)
@@ -239,7 +242,7 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
 
     # ------------------------------------------------------------ log-likelihood
 
-    def log_partition(self, method="ais", *, progress=False, **kwargs):
+    def log_partition(self, method: str = "ais", *, progress: bool = False, **kwargs: Any) -> Any:
         """log Z of the model: method "exact" (a float, the `log_partition_exact` of the
         model's ops module, fastgen.rbm or fastgen.gbrbm) or "ais" (an AISResult, its
         `log_partition_ais` with the options it takes besides the model). The result is
@@ -250,7 +253,7 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
         parameters = [getattr(self, name) for name in self._model_attributes]
         return self._cached_log_partition(method, kwargs, functions, parameters, params, progress)
 
-    def log_likelihood(self, X, method="ais", *, progress=False, **kwargs):
+    def log_likelihood(self, X: Array, method: str = "ais", *, progress: bool = False, **kwargs: Any) -> float:
         """Mean over the rows of X of log p(v) = -F(v) - log Z, with log Z from
         `log_partition(method, progress=progress, **kwargs)` (cached; for "ais", its log_z)."""
         kernels, *params = self._fitted()

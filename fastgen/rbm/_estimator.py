@@ -1,6 +1,8 @@
 """fastgen.BernoulliRBM: a drop-in for sklearn.neural_network.BernoulliRBM on fastgen's kernels."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn import neural_network
@@ -11,6 +13,7 @@ from .._arrays import host
 from .._estimator import public
 from .._progress import bar as progress_bar
 from .._progress import check_progress
+from .._typing import Array, Backend, RandomState
 from .._validation import check_betas, check_count
 from . import _loops, _tempering
 from ._base import Trainer, _RBMBase, is_binary
@@ -83,20 +86,20 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
 
     def __init__(
         self,
-        n_components=256,
+        n_components: int = 256,
         *,
-        learning_rate=0.1,
-        batch_size=10,
-        n_iter=10,
-        verbose=0,
-        random_state=None,
-        cd_k=1,
-        persistent=True,
-        n_chains=None,
-        momentum=0.0,
-        weight_decay=0.0,
-        backend=None,
-    ):
+        learning_rate: float = 0.1,
+        batch_size: int = 10,
+        n_iter: int = 10,
+        verbose: int = 0,
+        random_state: RandomState = None,
+        cd_k: int = 1,
+        persistent: bool = True,
+        n_chains: int | None = None,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        backend: Backend = None,
+    ) -> None:
         self.n_components = n_components
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -124,7 +127,7 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
 
     # ------------------------------------------------------------ inference
 
-    def transform(self, X):
+    def transform(self, X: Array) -> np.ndarray:
         """Hidden-unit probabilities p(h = 1 | v = X), shape (n_samples, n_components)."""
         self._fitted()
         return self._mean_hiddens(self._check_X(X, reset=False))
@@ -138,7 +141,7 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
         p_h = host(p_h)
         return p_h if rows is v else p_h.reshape(np.shape(v)[:-1] + (W.shape[1],))
 
-    def score_samples(self, X):
+    def score_samples(self, X: Array) -> np.ndarray:
         """Pseudo-log-likelihood of each row, as scikit-learn defines it: n_features times
         log sigmoid(F(v') - F(v)), v' being v with one random unit flipped. The unit of a row
         is drawn from its content and a seed from random_state, not from its position, so a
@@ -155,7 +158,7 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
         )
         return -v.shape[1] * np.logaddexp(0, -(fe_flipped - fe))
 
-    def gibbs(self, v):
+    def gibbs(self, v: Array) -> np.ndarray:
         """One Gibbs step from visible states v: h ~ p(h|v), then a new v ~ p(v|h), as a
         boolean array (scikit-learn's type)."""
         kernels, W, b, c = self._fitted()
@@ -164,8 +167,9 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
         v_new, _ = _loops.gibbs(kernels, self._dense(kernels.xp, v, W.dtype), W, b, c, 1, seed, counter, is_binary(v))
         return host(v_new) != 0
 
-    def sample(self, n_samples, n_steps=1000, random_state=None, method="gibbs", n_temperatures=10, betas=None,
-               return_acceptance=False, *, progress=False):
+    def sample(self, n_samples: int, n_steps: int = 1000, random_state: RandomState = None, method: str = "gibbs",
+               n_temperatures: int = 10, betas: Any = None, return_acceptance: bool = False, *,
+               progress: bool = False) -> Any:
         """`n_samples` visible states, each the end of its own chain of `n_steps` sweeps
         started from uniformly random binary states.
 

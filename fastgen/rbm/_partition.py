@@ -15,6 +15,7 @@ from .._partition import (
     log_sum_over_states,
 )
 from .._progress import waiting
+from .._typing import Array, Backend
 from .._validation import check_betas, check_count, check_rbm, check_seed, check_vector
 
 # ---------------------------------------------------------------- unchecked versions
@@ -48,7 +49,7 @@ def ais(kernels, W, b, c, n_chains, betas, base, seed, wrap=lambda a: a) -> AISR
 # ---------------------------------------------------------------- checked public ops
 
 
-def log_partition_exact(W, b, c, *, backend=None) -> float:
+def log_partition_exact(W: Array, b: Array, c: Array, *, backend: Backend = None) -> float:
     """log Z of the RBM (W, b, c), exactly: every state of the smaller layer (at most
     2^25), the other layer summed analytically, float64 throughout."""
     call = Dispatch(backend, W=W, b=b, c=c)
@@ -61,8 +62,9 @@ def log_partition_exact(W, b, c, *, backend=None) -> float:
     return exact(call.kernels, W, b, c)
 
 
-def log_partition_ais(W, b, c, *, n_chains=100, betas=None, base_visible_bias=None, seed=0, backend=None,
-                      progress=False) -> AISResult:
+def log_partition_ais(W: Array, b: Array, c: Array, *, n_chains: int = 100, betas: Array | None = None,
+                      base_visible_bias: Array | None = None, seed: int = 0, backend: Backend = None,
+                      progress: bool = False) -> AISResult:
     """AIS estimate of log Z (Salakhutdinov & Murray, 2008).
 
     The base model has no weights and visible biases `base_visible_bias` (e.g. from

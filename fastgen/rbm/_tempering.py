@@ -25,6 +25,7 @@ from .._arrays import Dispatch, host
 from .._constants import RbmStream
 from .._progress import OFF
 from .._progress import bar as progress_bar
+from .._typing import Array, Backend
 from .._validation import (
     check_betas,
     check_binary,
@@ -135,7 +136,8 @@ def run(kernels, v, W, b, c, n_steps, betas, seed, counter, bar=OFF):
     return v.reshape(n_temperatures, n_chains, n_visible), acceptance
 
 
-def parallel_tempering(v, W, b, c, n_steps, betas, *, seed, counter=0, backend=None, progress=False) -> PTResult:
+def parallel_tempering(v: Array, W: Array, b: Array, c: Array, n_steps: int, betas: Array, *, seed: int, counter: int = 0,
+                       backend: Backend = None, progress: bool = False) -> PTResult:
     """`n_steps` sweeps of parallel tempering: block Gibbs at every inverse temperature of
     `betas` (strictly increasing in [0, 1], ending at 1), each sweep followed by Metropolis
     exchanges between neighbouring temperatures (see the module docstring).
