@@ -33,6 +33,10 @@ def check_demo(backend, tmp_path, capsys):
     used = backend or _backend.host_default()  # the default for host data: cpu, else numba
     assert f"backend: {used}" in stdout
     assert str(out.resolve()) in stdout
+    assert "parallel tempering, 10 temperatures" in stdout and "swap acceptance" in stdout
+    classes = stdout.split("digit classes of the samples")[1].splitlines()[0].split("):")[1]
+    counts = dict(item.split(": ") for item in classes.strip().split(", "))
+    assert sorted(counts) == [str(d) for d in range(10)] and sum(map(int, counts.values())) == 10
 
     assert out.is_file()
     with Image.open(out) as image:
@@ -52,6 +56,22 @@ def check_demo(backend, tmp_path, capsys):
     # Bottom row: binary model samples, not blank.
     samples = np.array(_tiles(canvas, 1))
     assert set(np.unique(samples)) == {0, 255}
+
+
+def test_demo_with_plain_gibbs_chains(tmp_path, capsys):
+    out = tmp_path / "g.png"
+    assert cli.main(DEMO_ARGS + ["--sampler", "gibbs", "--output", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert "20 Gibbs sweeps each" in stdout and "swap acceptance" not in stdout
+    assert out.is_file()
+
+
+def test_too_few_temperatures_is_a_usage_error_before_training(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(DEMO_ARGS + ["--temperatures", "1", "--output", str(tmp_path / "t.png")])
+    assert info.value.code == 2
+    captured = capsys.readouterr()
+    assert "--temperatures must be >= 2" in captured.err and "fastgen demo" not in captured.out
 
 
 def test_unknown_backend_exits_with_usage_error(tmp_path, capsys):

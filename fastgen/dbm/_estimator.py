@@ -82,10 +82,20 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
     verbose : int, default 0
         Print the epochs' times (and the variational bound of the data) when > 0.
 
-    Fitted attributes: `weights_` ([W_0 .. W_{L-1}], W_l of shape (n_l, n_{l+1})),
-    `biases_` ([b_0 .. b_L]), `chains_` (the persistent chain states [x_0 .. x_L]),
-    `offsets_` (the centring offsets [o_0 .. o_L], zeros without centering), all NumPy
-    arrays of X's float dtype, and `n_features_in_`.
+    Attributes
+    ----------
+    weights_ : list of arrays
+        [W_0 .. W_{L-1}], W_l of shape (n_l, n_{l+1}).
+    biases_ : list of arrays
+        [b_0 .. b_L].
+    chains_ : list of arrays
+        The persistent chain states [x_0 .. x_L].
+    offsets_ : list of arrays
+        The centring offsets [o_0 .. o_L], zeros without centering.
+    n_features_in_ : int
+        Number of visible units.
+
+    The arrays are NumPy arrays of X's float dtype.
     """
 
     def __init__(
