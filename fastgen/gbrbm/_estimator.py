@@ -26,21 +26,50 @@ class GaussianBernoulliRBM(_RBMBase):
     hidden units) trained by CD-k or PCD-k.
 
     Model (fastgen.gbrbm), with W = components_.T, b = intercept_visible_,
-    c = intercept_hidden_ and sigma = sigma_ (per-feature standard deviations):
+    c = intercept_hidden_ and sigma = sigma_ (per-feature standard deviations)::
+
         E(v, h) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - c.h - sum_ij (v_i / sigma_i^2) W_ij h_j
         p(v | h) = N(b + W h, diag sigma^2),   p(h | v) = sigmoid(c + (v / sigma^2) W).
 
-    Parameters as fastgen.BernoulliRBM's (n_components, learning_rate, batch_size, n_iter,
-    verbose, random_state, cd_k, persistent, n_chains, momentum, weight_decay, backend), but
-    a smaller default learning_rate (0.01): the visible units are unbounded, and the
-    gradients with them. Besides:
+    Parameters
+    ----------
+    n_components : int, default 256
+        Number of binary hidden units.
+    learning_rate : float > 0, default 0.01
+        Step size of the parameter updates; smaller than BernoulliRBM's 0.1, as the visible
+        units are unbounded, and the gradients with them.
+    batch_size : int, default 10
+        Rows per update; the last batch of an epoch may be shorter.
+    n_iter : int >= 0, default 10
+        Epochs over the training data.
+    verbose : int, default 0
+        Print the mean free energy of X and the time of each epoch, in the format of
+        scikit-learn's BernoulliRBM (which prints its pseudo-likelihood).
+    random_state : int, RandomState instance or None
+        Draws the initial weights and seeds the Philox streams of every draw.
+    cd_k : int >= 1, default 1
+        Gibbs sweeps per gradient estimate (the k of CD-k / PCD-k).
+    persistent : bool, default True
+        Keep the negative chains between updates (PCD) instead of restarting them from
+        the batch (CD).
+    n_chains : int or None, default None
+        Number of persistent chains (None: batch_size).
+    momentum : float in [0, 1), default 0.0
+        Classical momentum of the updates.
+    weight_decay : float >= 0, default 0.0
+        L2 decay of the weights.
+    sigma : float or array of shape (n_features,), default 1.0
+        The standard deviations sigma_ start at (with learn_sigma=False, stay at).
+    learn_sigma : bool, default False
+        Learn z_i = log sigma_i^2 by gradient ascent as well (Cho, Ilin & Raiko, 2011):
+        d log p / d z_i = e^{-z_i} (0.5 (v_i - b_i)^2 - v_i (W h)_i), data minus model.
+    min_sigma : float > 0, default 0.01
+        The floor of a learned sigma_ (after each update).
+    backend : "cpu", "numba", "cuda" or None
+        The kernels' backend (None: the current default, see fastgen.set_backend).
 
-    sigma : float or array of shape (n_features,), default 1.0. The standard deviations
-        sigma_ start at (with learn_sigma=False, stay at).
-    learn_sigma : learn z_i = log sigma_i^2 by gradient ascent as well (Cho, Ilin & Raiko,
-        2011): d log p / d z_i = e^{-z_i} (0.5 (v_i - b_i)^2 - v_i (W h)_i), data minus model.
-    min_sigma : the floor of a learned sigma_ (after each update).
-
+    Notes
+    -----
     intercept_visible_ starts at the mean of the training data (of the first batch for
     partial_fit), the weights as BernoulliRBM's (N(0, 0.01^2)) and the hidden bias at zero.
 

@@ -59,11 +59,23 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
 
     Attributes
     ----------
-    components_, intercept_hidden_, intercept_visible_, h_samples_, n_features_in_,
-    feature_names_in_ : as scikit-learn's, in the dtype of X (float32 or float64).
+    components_ : array of shape (n_components, n_features)
+        The weights W^T, in the dtype of X (float32 or float64), as all the arrays below.
+    intercept_hidden_ : array of shape (n_components,)
+        The hidden bias c.
+    intercept_visible_ : array of shape (n_features,)
+        The visible bias b.
+    h_samples_ : array of shape (n_chains, n_components)
+        The hidden states of the persistent chains.
+    n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : array of str
+        Names of the features seen in fit, when X has column names.
 
-    Differences from scikit-learn's BernoulliRBM
-    --------------------------------------------
+    Notes
+    -----
+    Differences from scikit-learn's BernoulliRBM:
+
     - The Gibbs draws come from Philox streams (csrc/include/fastgen/random.h), not from
       the NumPy RandomState: the same random_state gives the same initial weights as
       scikit-learn but other draws, so fitted weights differ (their distribution does not).
