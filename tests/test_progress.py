@@ -139,3 +139,15 @@ def test_waiting_completes_its_bar_and_passes_errors_on(capsys):
     with pytest.raises(KeyError):
         with _progress.waiting(True, "work", refresh_s=0.01):
             raise KeyError("x")
+
+
+@pytest.mark.filterwarnings("ignore:Best performing initialization did not converge")  # tol=0: all 7 iterations
+def test_gaussian_mixture_shows_its_em_iterations(capsys):
+    points = np.concatenate([RNG.normal(-3, 1, (100, 2)), RNG.normal(3, 1, (100, 2))])
+    quiet = fastgen.GaussianMixture(2, max_iter=7, tol=0, random_state=0).fit(points)
+    _silent(capsys)
+    shown = fastgen.GaussianMixture(2, max_iter=7, tol=0, random_state=0).fit(points, progress=True)
+    _shown(capsys, "GaussianMixture", "7/7", "iteration")
+    np.testing.assert_array_equal(quiet.means_, shown.means_)
+    with pytest.raises(TypeError, match="progress must be True or False"):
+        fastgen.GaussianMixture(2).fit(points, progress="yes")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral, Real
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp

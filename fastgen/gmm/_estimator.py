@@ -38,6 +38,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .. import _backend
 from .._estimator import BACKEND_CONSTRAINT, public
+from .._progress import OFF
+from .._progress import bar as progress_bar
 
 _ROWS_PER_CHUNK = 65536  # rows of X per kernel call when an (N, K) result is reduced (labels, score_samples)
 # scikit-learn's nk = sum(resp) + 10 eps, which keeps an empty component's mean finite. Its eps is
@@ -58,6 +60,7 @@ class _FusedFit:
         self.X_c = None
         self.total_weight = None  # N, or sum(sample_weight): the lower bound is the log-likelihood over it
         self.labels_next = False  # set by _set_parameters: the next _e_step is fit_predict's labels
+        self.bar = OFF  # ticked after each EM iteration (fastgen._progress)
 
 
 class _Statistics:
@@ -181,22 +184,28 @@ class GaussianMixture(_SkGaussianMixture):
 
     # ------------------------------------------------------------ fitting: scikit-learn's loop
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None, *, progress=False):
         """Estimate the parameters with the EM algorithm (scikit-learn's GaussianMixture.fit).
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows of X (None: all 1); see the class docstring.
+        progress : bool, default=False
+            Show a bar of the EM iterations (its total, n_init * max_iter, is the most
+            there can be: a fit that converges stops short of it).
         """
-        self.fit_predict(X, y, sample_weight=sample_weight)
+        self.fit_predict(X, y, sample_weight=sample_weight, progress=progress)
         return self
 
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(self, X, y=None, sample_weight=None, *, progress=False):
         """Fit as `fit`, then return the component label of each row of X
-        (scikit-learn's GaussianMixture.fit_predict, plus `sample_weight`)."""
+        (scikit-learn's GaussianMixture.fit_predict, plus `sample_weight` and `progress`)."""
+        self._validate_params()  # n_init and max_iter are numbers before the bar counts with them
         saved = dict(self.__dict__)
         self._fused = _FusedFit(sample_weight)
         try:
-            labels = super().fit_predict(X, y)
+            with progress_bar(progress, self.n_init * self.max_iter, type(self).__name__, unit="iteration") as bar:
+                self._fused.bar = bar
+                labels = super().fit_predict(X, y)
             _check_fitted_finite(self)
             return labels
         except BaseException:
@@ -205,6 +214,12 @@ class GaussianMixture(_SkGaussianMixture):
             raise
         finally:
             self.__dict__.pop("_fused", None)
+
+    def _print_verbose_msg_iter_end(self, n_iter, diff_ll):
+        super()._print_verbose_msg_iter_end(n_iter, diff_ll)
+        fused = self._fused_fit()
+        if fused is not None:
+            fused.bar.update()
 
     def _fused_fit(self):
         """The state of the fastgen fit in progress, or None (no fit, or scikit-learn's own code)."""
