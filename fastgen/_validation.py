@@ -67,7 +67,7 @@ def check_states(xp, name, a, n_units, dtype, what):
     return a
 
 
-def check_rbm(xp, W, b=None, c=None, sigma=None, nonempty=False):
+def check_rbm(xp, W, b=None, c=None, sigma=None, *, nonempty=False):
     """[W, b, c, sigma] of an RBM, those given: W 2-D (with at least one unit in each layer
     when `nonempty`), the visible bias b (n_visible,), the hidden bias c (n_hidden,) and the
     visible standard deviations sigma (n_visible,) > 0 of a Gaussian-Bernoulli RBM, one float dtype."""

@@ -44,6 +44,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from .. import _backend
 from .._dask import check_row_blocks, check_row_weights, is_dask_array
 from .._estimator import BACKEND_CONSTRAINT, public
+from .._progress import OFF
+from .._progress import bar as progress_bar
 
 _ROWS_PER_CHUNK = 65536  # rows of X per kernel call when an (N, K) result is reduced (labels, score_samples)
 # scikit-learn's nk = sum(resp) + 10 eps, which keeps an empty component's mean finite. Its eps is
@@ -68,6 +70,7 @@ class _FusedFit:
         self.X_c = None
         self.total_weight = None  # N, or sum(sample_weight): the lower bound is the log-likelihood over it
         self.labels_next = False  # set by _set_parameters: the next _e_step is fit_predict's labels
+        self.bar = OFF  # ticked after each EM iteration (fastgen._progress)
 
 
 class _Statistics:
@@ -204,25 +207,31 @@ class GaussianMixture(_SkGaussianMixture):
 
     # ------------------------------------------------------------ fitting: scikit-learn's loop
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None, *, progress=False):
         """Estimate the parameters with the EM algorithm (scikit-learn's GaussianMixture.fit).
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows of X (None: all 1); see the class docstring.
+        progress : bool, default=False
+            Show a bar of the EM iterations (its total, n_init * max_iter, is the most
+            there can be: a fit that converges stops short of it).
         """
-        self.fit_predict(X, y, sample_weight=sample_weight)
+        self.fit_predict(X, y, sample_weight=sample_weight, progress=progress)
         return self
 
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(self, X, y=None, sample_weight=None, *, progress=False):
         """Fit as `fit`, then return the component label of each row of X
-        (scikit-learn's GaussianMixture.fit_predict, plus `sample_weight`)."""
+        (scikit-learn's GaussianMixture.fit_predict, plus `sample_weight` and `progress`)."""
+        self._validate_params()  # n_init and max_iter are numbers before the bar counts with them
         saved = dict(self.__dict__)
         try:
             if is_dask_array(X):
-                labels = self._fit_dask(X, sample_weight)
+                labels = self._fit_dask(X, sample_weight, progress)
             else:
                 self._fused = _FusedFit(sample_weight)
-                labels = super().fit_predict(X, y)
+                with progress_bar(progress, self.n_init * self.max_iter, type(self).__name__, unit="iteration") as bar:
+                    self._fused.bar = bar
+                    labels = super().fit_predict(X, y)
             _check_fitted_finite(self)
             return labels
         except BaseException:
@@ -234,7 +243,7 @@ class GaussianMixture(_SkGaussianMixture):
 
     # ------------------------------------------------------------ fitting a Dask array
 
-    def _fit_dask(self, X, sample_weight):
+    def _fit_dask(self, X, sample_weight, progress):
         """fit_predict of a Dask X: scikit-learn's loop (fit_predict of BaseMixture) with the
         restarts advancing together and each E-step run on X's chunks (fastgen/gmm/_dask.py);
         the initialisation is the in-memory one on a row sample of X (_DASK_INIT_ROWS).
@@ -278,22 +287,24 @@ class GaussianMixture(_SkGaussianMixture):
         converged = [False] * len(runs)
         n_iter = [0] * len(runs)
         iterating = list(range(len(runs))) if self.max_iter > 0 else []
-        for iteration in range(1, self.max_iter + 1):
-            if not iterating:
-                break
-            params = [runs[r]._kernel_params(X.dtype) for r in iterating]
-            for r, p, (log_likelihood, nk, s1, s2) in zip(iterating, params,
-                                                          _dask.em_statistics(X, weights, backend, params)):
-                runs[r]._m_step(X, _Statistics(nk, s1, s2, p[0].T.astype(np.float64)))
-                previous, lower_bounds[r] = lower_bounds[r], log_likelihood / total_weight
-                history[r].append(np.float64(lower_bounds[r]))
-                n_iter[r] = iteration
-                runs[r]._print_verbose_msg_iter_end(iteration, lower_bounds[r] - previous)
-                converged[r] = abs(lower_bounds[r] - previous) < self.tol
-            iterating = [r for r in iterating if not converged[r] and iteration < self.max_iter]
-            for r in range(len(runs)):
-                if r not in iterating and n_iter[r] == iteration:
-                    runs[r]._print_verbose_msg_init_end(lower_bounds[r], converged[r])
+        with progress_bar(progress, self.max_iter, type(self).__name__, unit="iteration") as bar:
+            for iteration in range(1, self.max_iter + 1):
+                if not iterating:
+                    break
+                params = [runs[r]._kernel_params(X.dtype) for r in iterating]
+                for r, p, (log_likelihood, nk, s1, s2) in zip(iterating, params,
+                                                              _dask.em_statistics(X, weights, backend, params)):
+                    runs[r]._m_step(X, _Statistics(nk, s1, s2, p[0].T.astype(np.float64)))
+                    previous, lower_bounds[r] = lower_bounds[r], log_likelihood / total_weight
+                    history[r].append(np.float64(lower_bounds[r]))
+                    n_iter[r] = iteration
+                    runs[r]._print_verbose_msg_iter_end(iteration, lower_bounds[r] - previous)
+                    converged[r] = abs(lower_bounds[r] - previous) < self.tol
+                iterating = [r for r in iterating if not converged[r] and iteration < self.max_iter]
+                for r in range(len(runs)):
+                    if r not in iterating and n_iter[r] == iteration:
+                        runs[r]._print_verbose_msg_init_end(lower_bounds[r], converged[r])
+                bar.update()  # the restarts advance together: one tick per iteration
 
         best, max_lower_bound = len(runs) - 1, -np.inf  # max_iter=0: the last initialisation, as scikit-learn's
         if self.max_iter > 0:
@@ -311,6 +322,12 @@ class GaussianMixture(_SkGaussianMixture):
         self.n_features_in_ = n_features
         self.__dict__.pop("feature_names_in_", None)
         return self.predict(X)
+
+    def _print_verbose_msg_iter_end(self, n_iter, diff_ll):
+        super()._print_verbose_msg_iter_end(n_iter, diff_ll)
+        fused = self._fused_fit()
+        if fused is not None:
+            fused.bar.update()
 
     def _fused_fit(self):
         """The state of the fastgen fit in progress, or None (no fit, or scikit-learn's own code)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import time
 from numbers import Integral, Real
+from typing import Any, Iterator, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -22,8 +23,12 @@ from sklearn.utils.validation import check_is_fitted
 from .._arrays import host
 from .._dask import check_row_blocks, is_dask_array
 from .._estimator import BACKEND_CONSTRAINT, FastgenEstimatorMixin, _PhiloxStream, reworded, validate_X
+from .._progress import bar as progress_bar
+from .._typing import Array
 from .._validation import check_products
 from . import _dask, _loops
+
+_Self = TypeVar("_Self", bound="_RBMBase")  # what fit returns: the estimator itself, of its own class
 
 
 class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -33,9 +38,9 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
     arguments), and provides __init__, _initial_state, _trainer and _progress (the verbose
     line's measure of a fitted state)."""
 
-    _ops = None
-    _loops = None
-    _model_attributes = ("components_", "intercept_visible_", "intercept_hidden_")
+    _ops: Any = None
+    _loops: Any = None
+    _model_attributes: tuple[str, ...] = ("components_", "intercept_visible_", "intercept_hidden_")
     _accept_sparse = False
 
     # scikit-learn's BernoulliRBM constraints, and fastgen's own hyperparameters
@@ -121,20 +126,23 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
 
     # ------------------------------------------------------------ training
 
-    def fit(self, X, y=None):
+    def fit(self: _Self, X: Array, y: None = None, *, progress: bool = False) -> _Self:
         """Fit the model to X (n_samples, n_features) with `n_iter` epochs of CD-k/PCD-k.
 
         All or nothing: the estimator changes only once every epoch has run; an exception
         (KeyboardInterrupt included) leaves it as it was. A parameter that becomes NaN or
-        infinite stops the fit with a FloatingPointError naming it and the epoch."""
+        infinite stops the fit with a FloatingPointError naming it and the epoch.
+        `progress`: show a bar of the epochs (`verbose` prints a line per epoch instead)."""
         kernels = self._check_hyperparameters()
         X, data_attributes = self._validate_for_fit(self._check_X, X)
-        for _, state in self._epochs(kernels, X):
-            pass
+        with progress_bar(progress, self.n_iter, type(self).__name__, unit="epoch") as shown:
+            for epoch, state in self._epochs(kernels, X):
+                if epoch:
+                    shown.update()
         self._commit_fit(data_attributes, state)
         return self
 
-    def fit_iter(self, X, y=None):
+    def fit_iter(self, X: Array, y: None = None) -> Iterator[int]:
         """Like `fit`, as a generator that yields the epoch number after each epoch.
 
         Unlike `fit`, the estimator is updated after every completed epoch (so that it can be
@@ -215,7 +223,7 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
             "h_samples_": self._new_chains(self.n_components, dtype),
         }
 
-    def partial_fit(self, X, y=None):
+    def partial_fit(self: _Self, X: Array, y: None = None) -> _Self:
         """One CD-k/PCD-k update on X as a single batch (initialising the model if needed).
         All or nothing, as `fit`. A Dask X gives one update per row chunk, in order, streamed
         (partial_fit of each chunk in turn), and is all or nothing as a whole."""
@@ -262,7 +270,7 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
 
     # ------------------------------------------------------------ inference
 
-    def free_energy(self, X):
+    def free_energy(self, X: Array) -> np.ndarray:
         """Free energy F(v) of each row of X (float64), F(v) = -log sum_h exp(-E(v, h))."""
         kernels, *params = self._fitted()
         X = self._check_X(X, reset=False)
@@ -270,23 +278,24 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
 
     # ------------------------------------------------------------ log-likelihood
 
-    def log_partition(self, method="ais", **kwargs):
+    def log_partition(self, method: str = "ais", *, progress: bool = False, **kwargs: Any) -> Any:
         """log Z of the model: method "exact" (a float, the `log_partition_exact` of the
         model's ops module, fastgen.rbm or fastgen.gbrbm) or "ais" (an AISResult, its
         `log_partition_ais` with the options it takes besides the model). The result is
-        cached for these arguments until the parameters change (by training or by hand)."""
+        cached for these arguments until the parameters change (by training or by hand).
+        `progress`: show a bar while AIS runs."""
         _, *params = self._fitted()
         functions = {"exact": self._ops.log_partition_exact, "ais": self._ops.log_partition_ais}
         parameters = [getattr(self, name) for name in self._model_attributes]
-        return self._cached_log_partition(method, kwargs, functions, parameters, params)
+        return self._cached_log_partition(method, kwargs, functions, parameters, params, progress)
 
-    def log_likelihood(self, X, method="ais", **kwargs):
+    def log_likelihood(self, X: Array, method: str = "ais", *, progress: bool = False, **kwargs: Any) -> float:
         """Mean over the rows of X of log p(v) = -F(v) - log Z, with log Z from
-        `log_partition(method, **kwargs)` (cached; for "ais", its log_z)."""
+        `log_partition(method, progress=progress, **kwargs)` (cached; for "ais", its log_z)."""
         kernels, *params = self._fitted()
         X = self._check_likelihood_X(X)
         free = host(self._loops.free_energy(kernels, self._dense(kernels.xp, X, params[0].dtype), *params))
-        log_z = self.log_partition(method, **kwargs)
+        log_z = self.log_partition(method, progress=progress, **kwargs)
         return float(-np.mean(free) - (log_z if method == "exact" else log_z.log_z))
 
     @property

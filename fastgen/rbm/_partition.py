@@ -3,6 +3,7 @@ annealed importance sampling (Salakhutdinov & Murray, 2008). Public through fast
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -15,6 +16,8 @@ from .._partition import (
     default_ais_betas,
     log_sum_over_states,
 )
+from .._progress import waiting
+from .._typing import Array, Backend
 from .._validation import check_betas, check_count, check_rbm, check_seed, check_vector
 
 # ---------------------------------------------------------------- unchecked versions
@@ -62,7 +65,7 @@ def _ais_range(model, first, count):
 # ---------------------------------------------------------------- checked public ops
 
 
-def log_partition_exact(W, b, c, *, backend=None) -> float:
+def log_partition_exact(W: Array, b: Array, c: Array, *, backend: Backend = None) -> float:
     """log Z of the RBM (W, b, c), exactly: every state of the smaller layer (at most
     2^25), the other layer summed analytically, float64 throughout."""
     call = Dispatch(backend, W=W, b=b, c=c)
@@ -75,15 +78,17 @@ def log_partition_exact(W, b, c, *, backend=None) -> float:
     return exact(call.kernels, W, b, c)
 
 
-def log_partition_ais(W, b, c, *, n_chains=100, betas=None, base_visible_bias=None, seed=0, backend=None,
-                      client=None) -> AISResult:
+def log_partition_ais(W: Array, b: Array, c: Array, *, n_chains: int = 100, betas: Array | None = None,
+                      base_visible_bias: Array | None = None, seed: int = 0, backend: Backend = None,
+                      client: Any = None, progress: bool = False) -> AISResult:
     """AIS estimate of log Z (Salakhutdinov & Murray, 2008).
 
     The base model has no weights and visible biases `base_visible_bias` (e.g. from
     `base_visible_bias(X)` of the training data; zeros, the uniform distribution, when
     None). `betas`: increasing inverse temperatures from 0 to 1 (default:
     `default_ais_betas()`, about 14,500 steps). Each chain walks all of them in one kernel
-    call; chain i's draws depend on (seed, i) only.
+    call; chain i's draws depend on (seed, i) only. `progress`: show a bar while it runs; as
+    the chains walk the betas inside that one call, it shows the elapsed time, not a fraction.
 
     client: a distributed.Client (fastgen[dask]) to spread the chains over its workers, one
     range of chains each; only their log weights come back. The result is bit for bit the
@@ -102,4 +107,5 @@ def log_partition_ais(W, b, c, *, n_chains=100, betas=None, base_visible_bias=No
     seed = check_seed("seed", seed)
     if client is not None:
         _dask.check_client(client)
-    return ais(call.kernels, W, b, c, n_chains, betas, base, seed, call.wrap, client)
+    with waiting(progress, "AIS"):
+        return ais(call.kernels, W, b, c, n_chains, betas, base, seed, call.wrap, client)
