@@ -81,7 +81,7 @@ GMM_TILE = 4
 # element-wise kernels, normals drawn, vector additions of the selected-row sums, points x
 # components x features of the GMM pass, elements of a diffusion step.
 PARALLEL_WORK = 1 << 22
-PARALLEL_NORMALS = 1 << 20
+PARALLEL_NORMALS = 1 << 16
 PARALLEL_ADDS = 1 << 25
 GMM_PARALLEL_WORK = 1 << 20
-PARALLEL_STEP = 1 << 20
+PARALLEL_STEP = 1 << 16

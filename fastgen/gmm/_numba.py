@@ -170,7 +170,7 @@ class Kernels(ComponentLastKernels):
 
 
 NUMBA_DEPENDENCIES = {
-    "fastgen._constants": "6bc5e80a33e11042",
+    "fastgen._constants": "b6460aabfcd611bd",
     "fastgen._numba": "883eca73908d4f79",
     "fastgen._numba_math": "620c77386a45edcb",
 }
