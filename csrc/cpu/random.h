@@ -24,6 +24,14 @@ namespace cpu {
 // slower, measured). Large calls (many chains, big layers) go parallel.
 constexpr int64_t kParallelWork = 1 << 22;
 
+// Inlined into the callers whatever the inliner's size limits: the row loops are compiled
+// once per instruction set (random.cpp), and these must be compiled with them.
+#if defined(__GNUC__)
+#define FG_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define FG_ALWAYS_INLINE inline
+#endif
+
 // Lanes of Philox blocks computed together: the rounds run on kLanes independent counters
 // at once, so that they vectorise (a single block is bound by its multiply latency).
 // 16 measured 1.2x slower on the normals, and the old 8 7x slower on the uniforms.
@@ -34,7 +42,7 @@ constexpr int kLanes = 32;
 // with the product's halves split by masks: the same integers as philox_round of
 // fastgen/random.h, but GCC then vectorises the 32 x 32 -> 64-bit products, where the
 // uint32 form of philox_round left them 1.7x slower (measured on AVX-512).
-inline void philox_lanes(uint64_t g0, uint64_t seed, uint32_t call, uint32_t stream, uint32_t* __restrict w) {
+FG_ALWAYS_INLINE void philox_lanes(uint64_t g0, uint64_t seed, uint32_t call, uint32_t stream, uint32_t* __restrict w) {
     constexpr uint64_t low32 = 0xffffffffu;
     uint64_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
     for (int l = 0; l < kLanes; ++l) {
@@ -64,26 +72,8 @@ inline void philox_lanes(uint64_t g0, uint64_t seed, uint32_t call, uint32_t str
     }
 }
 
-// Calls fill(g0, block) for the lane blocks that cover elements [begin, begin + n), block
-// holding 4 kLanes values of elements 4 g0 .. in element order, and copies each into
-// dst[0 .. n). A block wholly inside the range is filled in place (no copy).
-template <typename Fill>
-inline void over_lane_blocks(uint64_t begin, uint64_t n, float* __restrict dst, Fill fill) {
-    const uint64_t end = begin + n;
-    for (uint64_t g0 = begin >> 2; g0 * 4 < end; g0 += kLanes) {
-        const uint64_t first = std::max(begin, g0 * 4), last = std::min(end, (g0 + kLanes) * 4);
-        if (first == g0 * 4 && last == (g0 + kLanes) * 4) {
-            fill(g0, dst + (first - begin));
-        } else {
-            float block[4 * kLanes];
-            fill(g0, block);
-            for (uint64_t i = first; i < last; ++i) dst[i - begin] = block[i - g0 * 4];
-        }
-    }
-}
-
 // The uniforms of the kLanes groups from g0, in element order.
-inline void uniform_lanes(uint64_t g0, uint64_t seed, uint32_t call, uint32_t stream, float* __restrict out) {
+FG_ALWAYS_INLINE void uniform_lanes(uint64_t g0, uint64_t seed, uint32_t call, uint32_t stream, float* __restrict out) {
     uint32_t w[4 * kLanes];
     philox_lanes(g0, seed, call, stream, w);
     for (int l = 0; l < kLanes; ++l) {
@@ -94,7 +84,7 @@ inline void uniform_lanes(uint64_t g0, uint64_t seed, uint32_t call, uint32_t st
 // The normals of the kLanes groups from g0, in element order (layout in fastgen/random.h):
 // Box-Muller over the 2 kLanes pairs at once (words 0, 1 and 2, 3 of each group), so that
 // log_positive, sincos_turns and the square root run across SIMD lanes, then interleaved.
-inline void normal_lanes(uint64_t g0, uint64_t seed, uint32_t call, uint32_t stream, float* __restrict out) {
+FG_ALWAYS_INLINE void normal_lanes(uint64_t g0, uint64_t seed, uint32_t call, uint32_t stream, float* __restrict out) {
     uint32_t w[4 * kLanes];
     philox_lanes(g0, seed, call, stream, w);
     float radius[2 * kLanes], angle[2 * kLanes], z_even[2 * kLanes], z_odd[2 * kLanes];
@@ -113,16 +103,30 @@ inline void normal_lanes(uint64_t g0, uint64_t seed, uint32_t call, uint32_t str
     }
 }
 
-// Uniforms of elements [begin, begin + n) of draw (seed, call, stream) into `u`.
-inline void row_uniforms(uint64_t begin, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream, float* u) {
-    over_lane_blocks(begin, n, u, [&](uint64_t g0, float* block) { uniform_lanes(g0, seed, call, stream, block); });
+// Writes the values of elements [begin, begin + n) of draw (seed, call, stream) into
+// dst[0 .. n), lane block by lane block: Lanes(g0, ..., block) gives the 4 kLanes values of
+// groups g0 .. in element order; a block wholly inside the range is written in place.
+template <void (*Lanes)(uint64_t, uint64_t, uint32_t, uint32_t, float*)>
+FG_ALWAYS_INLINE void over_lane_blocks(uint64_t begin, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream,
+                                       float* __restrict dst) {
+    const uint64_t end = begin + n;
+    float block[4 * kLanes];
+    for (uint64_t g0 = begin >> 2; g0 * 4 < end; g0 += kLanes) {
+        const uint64_t first = std::max(begin, g0 * 4), last = std::min(end, (g0 + kLanes) * 4);
+        const bool whole = first == g0 * 4 && last == (g0 + kLanes) * 4;
+        Lanes(g0, seed, call, stream, whole ? dst + (first - begin) : block);
+        if (!whole) {
+            for (uint64_t i = first; i < last; ++i) dst[i - begin] = block[i - g0 * 4];
+        }
+    }
 }
 
+// Uniforms of elements [begin, begin + n) of draw (seed, call, stream) into `u` (random.cpp).
+void row_uniforms(uint64_t begin, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream, float* u);
+
 // Normals of elements [begin, begin + n) of draw (seed, call, stream) into z (layout in
-// fastgen/random.h).
-inline void row_normals(uint64_t begin, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream, float* z) {
-    over_lane_blocks(begin, n, z, [&](uint64_t g0, float* block) { normal_lanes(g0, seed, call, stream, block); });
-}
+// fastgen/random.h; random.cpp).
+void row_normals(uint64_t begin, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream, float* z);
 
 // The same for callers that pass a scratch buffer of 2 (n + 2) floats (the GB-RBM), which
 // it no longer needs.
