@@ -31,9 +31,10 @@ constexpr int64_t kStepChunk = 1024;
 // Total elements above which samples are shared among threads. A step costs about 0.5 ns
 // an element on one core (measured on a quiet moment, most of it the Philox normals), 2^16
 // elements about 30 us, against a few microseconds to wake the OpenMP team on an idle
-// machine; a batch of 64 x 3 x 32 x 32 is 3 x 2^16. On an oversubscribed machine a
-// parallel step waits for a thread that is not scheduled (30-40 ms measured at a load
-// average of 17, against 0.2 ms on one thread), and threads left spinning after the region
+// machine; a batch of 64 x 3 x 32 x 32 is 3 x 2^16. On an oversubscribed machine, with
+// libgomp's default wait policy (spin, then sleep), a parallel step waits for partners that
+// are not scheduled (30-40 ms measured at a load average of 17, against 0.2 ms on one
+// thread; 0.2 ms with OMP_WAIT_POLICY=passive), and threads left spinning after the region
 // compete with the model that runs between steps (see kParallelWork in cpu/random.h): the
 // OpenMP policy (parallel.h) governs both.
 constexpr int64_t kParallelStep = 1 << 16;
