@@ -4,6 +4,17 @@ DDIMScheduler.step on torch CPU tensors (noise from torch's generator), in the s
 GPU is found, also fastgen `cuda` on CuPy arrays against diffusers on torch CUDA tensors
 (`fastgen-cuda`, `diffusers-cuda`: each step synchronises the device; bench/gpu_run.sh).
 
+fastgen-cpu and fastgen-numba run fastgen.DDPMScheduler / DDIMScheduler.step (the diffusers
+drop-ins) on NumPy arrays; fastgen-cpu-torch the same on torch tensors, as a diffusers
+pipeline calls it; fastgen-cpu-kernel the bare fused kernel (fastgen._core.diffusion.step with
+the step's coefficient row), which shows what the Python layer of the drop-in costs.
+
+extra_info "bytes": what one step must move at least, for the share of the copy bandwidth
+(bench/report.py): read model_output and sample, write prev_sample (4 bytes each per element),
+and read the noise where the implementation reads it from memory (diffusers draws it into a
+tensor first; fastgen draws it in the kernel). pred_original_sample, which both also write, is
+not counted.
+
 Run with: python -m pytest bench/test_diffusion_step.py --benchmark-only
 (FASTGEN_BENCH_STEP_SHAPE=8,3,32,32 for a quick check). Needs torch and diffusers.
 """
@@ -16,7 +27,8 @@ import pytest
 
 SHAPE = tuple(int(s) for s in os.environ.get("FASTGEN_BENCH_STEP_SHAPE", "64,3,32,32").split(","))
 TIMESTEP = 500
-IMPLS = ["fastgen-cpu", "fastgen-numba", "fastgen-cuda", "diffusers", "diffusers-cuda"]
+IMPLS = ["fastgen-cpu", "fastgen-cpu-torch", "fastgen-cpu-kernel", "fastgen-numba", "fastgen-cuda", "diffusers",
+         "diffusers-cuda"]
 SIZE_ID = "x".join(map(str, SHAPE))
 
 
@@ -25,7 +37,7 @@ def _inputs():
     return rng.normal(size=SHAPE).astype(np.float32), rng.normal(size=SHAPE).astype(np.float32)
 
 
-def _fastgen_step(kind, backend):
+def _fastgen_step(kind, backend, arrays=""):
     import fastgen
 
     if backend not in fastgen.available_backends():
@@ -35,6 +47,11 @@ def _fastgen_step(kind, backend):
     t = int(scheduler.timesteps[10])
     m, x = _inputs()
     kw = {} if kind == "ddpm" else {"eta": 1.0}
+    if arrays == "torch":
+        torch = pytest.importorskip("torch")
+        m, x = torch.from_numpy(m), torch.from_numpy(x)
+    elif arrays == "kernel":
+        return _bare_kernel(scheduler, t, m, x, kw)
     if backend == "cuda":
         import cupy
 
@@ -49,6 +66,23 @@ def _fastgen_step(kind, backend):
 
     def step():
         return scheduler.step(m, t, x, generator=1, backend=backend, **kw).prev_sample
+
+    return step
+
+
+def _bare_kernel(scheduler, t, m, x, kw):
+    """The fused kernel alone, with the coefficient row the drop-in's step passes it."""
+    from fastgen import _core
+    from fastgen.diffusion import _rows
+
+    steps = np.array([t])
+    rows = scheduler._step_rows(steps, kw["eta"]) if kw else scheduler._step_rows(steps, scheduler._previous_timesteps(steps))
+    row, clip = rows[0], int(_rows.clip_mode(scheduler.config))
+
+    def step():
+        prev, x0 = np.empty_like(x), np.empty_like(x)
+        _core.diffusion.step(row, clip, 0, False, m, None, x, None, prev, x0, 1, t)
+        return prev
 
     return step
 
@@ -90,7 +124,11 @@ def test_step(benchmark, kind, impl):
     if impl.startswith("diffusers"):
         step = _diffusers_step(kind, "cuda" if impl.endswith("-cuda") else "cpu")
     else:
-        step = _fastgen_step(kind, impl.split("-")[1])
+        _, backend, *arrays = impl.split("-")
+        step = _fastgen_step(kind, backend, *arrays)
+    n_elements = int(np.prod(SHAPE))
+    arrays_read = 3 if impl.startswith("diffusers") else 2  # model_output, sample (+ the drawn noise tensor)
+    benchmark.extra_info.update(impl=impl, bytes=4 * n_elements * (arrays_read + 1), dataset=f"{SIZE_ID} float32")
     step()  # warm-up: Numba JIT, NVRTC, first-call allocations
     result = benchmark.pedantic(step, rounds=50, iterations=5, warmup_rounds=1)
     assert tuple(result.shape) == SHAPE

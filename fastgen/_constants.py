@@ -103,10 +103,10 @@ GMM_TILE = 4
 # element-wise kernels, normals drawn, vector additions of the selected-row sums, points x
 # components x features of the GMM pass, elements of a diffusion step.
 PARALLEL_WORK = 1 << 22
-PARALLEL_NORMALS = 1 << 20
+PARALLEL_NORMALS = 1 << 16
 PARALLEL_ADDS = 1 << 25
 GMM_PARALLEL_WORK = 1 << 20
-PARALLEL_STEP = 1 << 20
+PARALLEL_STEP = 1 << 16
 # Kernel evaluations below which an MMD pass stays on one thread, and pairs per partial sum
 # of its paired pass (csrc/cpu/mmd.h).
 MMD_PARALLEL_WORK = 1 << 14

@@ -2,20 +2,23 @@
 // over the per-element math of csrc/include/fastgen/diffusion.h. No Python here
 // (diffusion.cpp binds).
 //
-// One pass over the arrays: each sample is taken in chunks of kStepChunk elements, and
-// each stage of the step (guidance, x0, clip, eps, noise, output) is a simple loop over
-// the chunk's buffers, which stay in L1 and vectorise. Extra work per sample, only when
-// asked for: guidance_rescale reads the sample's model outputs once more (in cache) for
-// two standard deviations; dynamic thresholding first writes the sample's x0 and |x0|
-// into buffers and selects the quantile there (std::nth_element, then a min over the
-// part above it), and the main pass reads x0 from the buffer: inputs are still read
-// once and outputs written once.
+// One pass over the arrays: each sample is taken in chunks of kStepChunk elements. Per
+// chunk: the prediction (the model output itself, read in place, or the guided one into a
+// buffer) and its finiteness; x0, clipped, into a buffer in L1; the chunk's Philox normals
+// (cpu/random.h, straight into a buffer); then one fused loop for eps, the mean and the
+// noise, writing prev_sample (finish_chunk). Extra work per sample, only when asked for:
+// guidance_rescale reads the sample's model outputs once more (in cache) for two standard
+// deviations; dynamic thresholding first writes the sample's x0 and |x0| into buffers and
+// selects the quantile there (std::nth_element, then a min over the part above it), and
+// the main pass reads x0 from the buffer; a learned variance adds its std z in a second
+// loop over the chunk. Inputs are still read once and outputs written once.
 #pragma once
 #include <stdint.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "fastgen/diffusion.h"
@@ -25,10 +28,16 @@ namespace fastgen {
 namespace cpu {
 
 constexpr int64_t kStepChunk = 1024;
-// Total elements above which samples are shared among threads: below it, waking the
-// OpenMP team costs more than the step (and spinning threads would slow the model that
-// runs between steps, see kParallelWork in cpu/random.h).
-constexpr int64_t kParallelStep = 1 << 20;
+// Total elements above which samples are shared among threads. A step costs about 0.5 ns
+// an element on one core (measured on a quiet moment, most of it the Philox normals), 2^16
+// elements about 30 us, against a few microseconds to wake the OpenMP team on an idle
+// machine; a batch of 64 x 3 x 32 x 32 is 3 x 2^16. On an oversubscribed machine, with
+// libgomp's default wait policy (spin, then sleep), a parallel step waits for partners that
+// are not scheduled (30-40 ms measured at a load average of 17, against 0.2 ms on one
+// thread; 0.2 ms with OMP_WAIT_POLICY=passive), and threads left spinning after the region
+// compete with the model that runs between steps (see kParallelWork in cpu/random.h): the
+// OpenMP policy (parallel.h) governs both.
+constexpr int64_t kParallelStep = 1 << 16;
 
 template <typename T>
 struct StepArrays {
@@ -51,10 +60,10 @@ struct StepSwitches {
 template <typename T>
 struct StepScratch {
     explicit StepScratch(int64_t n, bool threshold)
-        : e(kStepChunk), x0(kStepChunk), eps(kStepChunk), z(kStepChunk), u(2 * (kStepChunk + 2)), zf(kStepChunk),
-          sample_x0(threshold ? n : 0), sample_abs(threshold ? n : 0) {}
-    std::vector<T> e, x0, eps, z;
-    std::vector<float> u, zf;
+        : e(kStepChunk), x0(kStepChunk), z(kStepChunk), zf(kStepChunk), sample_x0(threshold ? n : 0),
+          sample_abs(threshold ? n : 0) {}
+    std::vector<T> e, x0, z;
+    std::vector<float> zf;
     std::vector<T> sample_x0, sample_abs;
 };
 
@@ -78,18 +87,27 @@ double guidance_std_ratio(const T* cond, const T* uncond, int64_t n, T w) {
     return ss_g > 0.0 ? std::sqrt(ss_c / ss_g) : 1.0;
 }
 
-// The model prediction e of chunk [j0, j0 + m) of one sample (guided, times `factor`).
-// Returns whether every value is finite.
+// Whether all of v[0 .. m) are finite. An int OR-reduction: it vectorises, where
+// `finite &= ...` over bools did not (it was a quarter of the step, measured).
 template <typename T>
-bool chunk_prediction(const T* out, const T* uncond, int64_t j0, int64_t m, T w, T factor, T* e) {
-    if (uncond != nullptr) {
-        for (int64_t j = 0; j < m; ++j) e[j] = guided_output(out[j0 + j], uncond[j0 + j], w) * factor;
-    } else {
-        for (int64_t j = 0; j < m; ++j) e[j] = out[j0 + j];
+bool all_finite(const T* __restrict v, int64_t m) {
+    int bad = 0;
+    for (int64_t j = 0; j < m; ++j) bad |= (v[j] - v[j]) != T(0);  // NaN for NaN and infinities
+    return bad == 0;
+}
+
+// The model prediction of chunk [j0, j0 + m) of one sample: the model output itself, or
+// the guided one (times `factor`) computed into `e`. Sets `finite` false on a bad value.
+template <typename T>
+const T* chunk_prediction(const T* out, const T* uncond, int64_t j0, int64_t m, T w, T factor, T* __restrict e,
+                          bool& finite) {
+    if (uncond == nullptr) {
+        finite &= all_finite(out + j0, m);
+        return out + j0;
     }
-    bool finite = true;
-    for (int64_t j = 0; j < m; ++j) finite &= (e[j] - e[j]) == T(0);  // false for NaN and infinities
-    return finite;
+    for (int64_t j = 0; j < m; ++j) e[j] = guided_output(out[j0 + j], uncond[j0 + j], w) * factor;
+    finite &= all_finite(e, m);
+    return e;
 }
 
 // The threshold s of one sample: x0 of the whole sample into scratch, then the quantile of |x0|.
@@ -100,8 +118,8 @@ T sample_threshold(const StepCoefficients<T>& k, const T* out, const T* uncond, 
     T* a = s.sample_abs.data();
     for (int64_t j0 = 0; j0 < n; j0 += kStepChunk) {
         const int64_t m = std::min<int64_t>(kStepChunk, n - j0);
-        finite &= chunk_prediction(out, uncond, j0, m, k.guidance, factor, s.e.data());
-        for (int64_t j = 0; j < m; ++j) x0[j0 + j] = predicted_x0(k, x[j0 + j], s.e[j]);
+        const T* e = chunk_prediction(out, uncond, j0, m, k.guidance, factor, s.e.data(), finite);
+        for (int64_t j = 0; j < m; ++j) x0[j0 + j] = predicted_x0(k, x[j0 + j], e[j]);
     }
     for (int64_t j = 0; j < n; ++j) a[j] = x0[j] < T(0) ? -x0[j] : x0[j];
     const T rank = k.threshold_ratio * (T)(n - 1);
@@ -111,6 +129,24 @@ T sample_threshold(const StepCoefficients<T>& k, const T* out, const T* uncond, 
     const T below = a[below_index];
     const T above = above_index == below_index ? below : *std::min_element(a + below_index + 1, a + n);
     return threshold_from_order_statistics(below, above, rank - (T)below_index, k.max_value);
+}
+
+// The rest of a chunk once x0c is known, in one pass: eps (from y: the prediction or x0c),
+// the mean, plus std z with the fixed std (kNoise), into prev. Returns whether every new
+// value is finite. The switches are template arguments so that the loop has no branch and
+// vectorises; the operations are those of the stage-by-stage loops of every other backend.
+template <typename T, bool kUseEps, bool kNoise>
+bool finish_chunk(const StepCoefficients<T>& k, const T* x, const T* __restrict x0c, const T* __restrict y,
+                  const T* __restrict z, int64_t m, T* prev) {
+    int bad = 0;
+    for (int64_t j = 0; j < m; ++j) {
+        const T eps = kUseEps ? predicted_eps(k, x[j], y[j]) : T(0);
+        T v = step_mean(k, x0c[j], x[j], eps);
+        if (kNoise) v = v + k.sigma * z[j];
+        prev[j] = v;
+        bad |= !(std::abs(v) <= std::numeric_limits<T>::max());
+    }
+    return bad == 0;
 }
 
 // One step on sample b. Returns whether the model output and the new sample are finite (the
@@ -138,53 +174,51 @@ bool step_one_sample(const StepCoefficients<T>& k, const StepSwitches& sw, const
         bound = divisor = sample_threshold(k, out, uncond, x, n, factor, s, finite);
     }
     const bool use_eps = k.prev_eps != T(0);
-    T* __restrict e = s.e.data();
+    const bool fixed_std = sw.variance_mode == VARIANCE_FIXED;
     T* __restrict x0 = s.x0.data();
-    T* __restrict eps = s.eps.data();
-    T* __restrict z = s.z.data();
     for (int64_t j0 = 0; j0 < n; j0 += kStepChunk) {
         const int64_t m = std::min<int64_t>(kStepChunk, n - j0);
-        finite &= chunk_prediction(out, uncond, j0, m, k.guidance, factor, e);
+        const T* e = chunk_prediction(out, uncond, j0, m, k.guidance, factor, s.e.data(), finite);
+        const T* xs = x + j0;
         if (sw.clip_mode == CLIP_THRESHOLD) {
-            for (int64_t j = 0; j < m; ++j) x0[j] = s.sample_x0[j0 + j];
+            for (int64_t j = 0; j < m; ++j) x0[j] = clipped_x0(s.sample_x0[j0 + j], bound, divisor);
         } else {
-            for (int64_t j = 0; j < m; ++j) x0[j] = predicted_x0(k, x[j0 + j], e[j]);
+            for (int64_t j = 0; j < m; ++j) x0[j] = clipped_x0(predicted_x0(k, xs[j], e[j]), bound, divisor);
         }
-        for (int64_t j = 0; j < m; ++j) x0[j] = clipped_x0(x0[j], bound, divisor);
-        if (x0_out != nullptr) {
-            for (int64_t j = 0; j < m; ++j) x0_out[j0 + j] = x0[j];
+        if (x0_out != nullptr) std::copy(x0, x0 + m, x0_out + j0);
+        const T* z = nullptr;  // the chunk's noise, when the step adds it
+        if (k.add_noise && noise != nullptr) {
+            z = noise + j0;
+        } else if (k.add_noise) {
+            float* zf = s.zf.data();
+            row_normals((uint64_t)(b * n + j0), (uint64_t)m, sw.seed, sw.call, STREAM_STEP_NOISE, zf);
+            if constexpr (std::is_same<T, float>::value) {
+                z = zf;
+            } else {
+                for (int64_t j = 0; j < m; ++j) s.z[j] = (T)zf[j];
+                z = s.z.data();
+            }
         }
+        const T* y = sw.eps_from_clipped ? x0 : e;
+        const bool noise_in_pass = z != nullptr && fixed_std;
         if (use_eps) {
-            const T* y = sw.eps_from_clipped ? x0 : e;
-            for (int64_t j = 0; j < m; ++j) eps[j] = predicted_eps(k, x[j0 + j], y[j]);
+            finite &= noise_in_pass ? finish_chunk<T, true, true>(k, xs, x0, y, z, m, prev + j0)
+                                    : finish_chunk<T, true, false>(k, xs, x0, y, z, m, prev + j0);
         } else {
-            for (int64_t j = 0; j < m; ++j) eps[j] = T(0);
+            finite &= noise_in_pass ? finish_chunk<T, false, true>(k, xs, x0, y, z, m, prev + j0)
+                                    : finish_chunk<T, false, false>(k, xs, x0, y, z, m, prev + j0);
         }
-        for (int64_t j = 0; j < m; ++j) e[j] = step_mean(k, x0[j], x[j0 + j], eps[j]);  // e now holds the mean
-        if (k.add_noise) {
-            if (noise != nullptr) {
-                for (int64_t j = 0; j < m; ++j) z[j] = noise[j0 + j];
-            } else {
-                float* zf = s.zf.data();
-                row_normals((uint64_t)(b * n + j0), (uint64_t)m, sw.seed, sw.call, STREAM_STEP_NOISE, s.u.data(), zf);
-                for (int64_t j = 0; j < m; ++j) z[j] = (T)zf[j];
+        if (z != nullptr && !fixed_std) {  // the learned std: a second pass over the chunk's output
+            int bad = 0;
+            for (int64_t j = 0; j < m; ++j) {
+                const T v = variance[j0 + j];
+                bad |= (v - v) != T(0);
+                const T next = prev[j0 + j] + noise_std(k, sw.variance_mode, v) * z[j];
+                prev[j0 + j] = next;
+                bad |= !(std::abs(next) <= std::numeric_limits<T>::max());
             }
-            if (sw.variance_mode == VARIANCE_FIXED) {
-                for (int64_t j = 0; j < m; ++j) e[j] = e[j] + k.sigma * z[j];
-            } else {
-                for (int64_t j = 0; j < m; ++j) {
-                    finite &= (variance[j0 + j] - variance[j0 + j]) == T(0);
-                    e[j] = e[j] + noise_std(k, sw.variance_mode, variance[j0 + j]) * z[j];
-                }
-            }
+            finite &= bad == 0;
         }
-        // an int OR-reduction: it vectorises, where `finite &= ...` over bools did not (+25% of the step)
-        int not_finite = 0;
-        for (int64_t j = 0; j < m; ++j) {
-            prev[j0 + j] = e[j];
-            not_finite |= !(std::abs(e[j]) <= std::numeric_limits<T>::max());
-        }
-        finite &= not_finite == 0;
     }
     return finite;
 }

@@ -6,6 +6,36 @@
 
 using namespace fastgen;
 
+// The row loops that every CPU family draws through, compiled for several instruction sets
+// and chosen when the extension loads, so that a build for any x86-64 (FASTGEN_NATIVE off,
+// as for a wheel) still runs Philox and Box-Muller on AVX-512 or AVX2 lanes where the CPU
+// has them (measured: the AVX-512 clone of a portable build as fast as -march=native). The
+// clones differ in vector width only: without FMA contraction (-ffp-contract=off) every
+// float operation is the same IEEE operation, so all give the same bits. Not in a build for
+// a CPU with AVX2 already (-march=native): there the header math compiled for that CPU could
+// not be inlined into a clone for another target (15x slower, measured).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__AVX2__)
+#define FG_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define FG_TARGET_CLONES
+#endif
+
+namespace fastgen {
+namespace cpu {
+
+FG_TARGET_CLONES void row_uniforms(uint64_t begin, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream,
+                                   float* u) {
+    over_lane_blocks<uniform_lanes>(begin, n, seed, call, stream, u);
+}
+
+FG_TARGET_CLONES void row_normals(uint64_t begin, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream,
+                                  float* z) {
+    over_lane_blocks<normal_lanes>(begin, n, seed, call, stream, z);
+}
+
+}  // namespace cpu
+}  // namespace fastgen
+
 namespace {
 
 std::array<uint32_t, 4> philox_words(std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key) {

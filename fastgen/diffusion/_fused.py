@@ -62,7 +62,9 @@ class _Fused:
 
     def _run_step(self, rows, t, per_sample, eps_from_clipped, variance_mode, model_output, sample, uncond,
                   generator, variance_noise, backend):
-        adds_noise = bool(np.any(rows[:, StepColumn.ADD_NOISE] != 0))
+        # one row: a scalar test (np.any costs microseconds, and the step's Python is per step)
+        adds_noise = bool(rows[0, StepColumn.ADD_NOISE] != 0) if len(rows) == 1 else bool(
+            np.any(rows[:, StepColumn.ADD_NOISE] != 0))
         if adds_noise and variance_noise is not None and generator is not None:
             raise ValueError("Cannot pass both generator and variance_noise. Please make sure that either "
                              "`generator` or `variance_noise` stays `None`.")

@@ -2,6 +2,7 @@
 of csrc/include/fastgen/diffusion.h, operation for operation (float32 stays float32), so that
 `cpu` and `numba` give bit-identical steps (learned_range's exp aside: library exp on both sides)."""
 import numpy as np
+import numba
 from numba import njit, prange
 
 from .._constants import (
@@ -47,40 +48,82 @@ def _std_ratio(cond, uncond, w):
     return np.sqrt(ss_c / ss_g) if ss_g > 0.0 else 1.0
 
 
+# The loops below index slices of one chunk with the loop variable alone: an index such as
+# x[j0 + j] keeps Numba's negative-index check, which stopped LLVM vectorising them (7x
+# slower, measured).
+
+
 @njit(cache=True)
-def _chunk_prediction(out, uncond, guided, j0, m, w, factor, e):
-    """chunk_prediction of csrc/cpu/diffusion.h; returns whether every value is finite."""
-    if guided:
+def _all_finite(v):
+    """all_finite of csrc/cpu/diffusion.h: an OR-reduction over the chunk, which vectorises."""
+    bad = False
+    for j in range(v.shape[0]):
+        bad = bad | ((v[j] - v[j]) != 0)  # NaN for NaN and infinities
+    return not bad
+
+
+@njit(cache=True)
+def _guided_chunk(out, uncond, w, factor, e):
+    """The guided prediction of one chunk (out, uncond: its slices) into e[0 .. m)
+    (chunk_prediction of csrc/cpu/diffusion.h); returns whether every value is finite."""
+    m = out.shape[0]
+    for j in range(m):
+        e[j] = _guided(out[j], uncond[j], w) * factor
+    return _all_finite(e[:m])
+
+
+@njit(cache=True)
+def _finish_chunk(use_eps, noise_in_pass, x, y, x0c, z, eps_sample, eps_other, eps_scale, prev_x0, prev_sample,
+                  prev_eps, sigma, prev, largest):
+    """finish_chunk of csrc/cpu/diffusion.h on one chunk (x, y, z, prev: its slices; x0c its
+    clipped x0): eps from y, the mean, plus sigma z when noise_in_pass, into prev; returns
+    whether all are finite. One loop per case, so that each has no branch and vectorises."""
+    T = x.dtype.type
+    bad = False
+    m = x.shape[0]
+    if use_eps and noise_in_pass:
         for j in range(m):
-            e[j] = _guided(out[j0 + j], uncond[j0 + j], w) * factor
+            eps = (eps_sample * x[j] - eps_other * y[j]) * eps_scale
+            v = ((prev_x0 * x0c[j] + prev_sample * x[j]) + prev_eps * eps) + sigma * z[j]
+            prev[j] = v
+            bad = bad | (not (abs(v) <= largest))
+    elif use_eps:
+        for j in range(m):
+            eps = (eps_sample * x[j] - eps_other * y[j]) * eps_scale
+            v = (prev_x0 * x0c[j] + prev_sample * x[j]) + prev_eps * eps
+            prev[j] = v
+            bad = bad | (not (abs(v) <= largest))
+    elif noise_in_pass:
+        for j in range(m):
+            v = ((prev_x0 * x0c[j] + prev_sample * x[j]) + prev_eps * T(0)) + sigma * z[j]
+            prev[j] = v
+            bad = bad | (not (abs(v) <= largest))
     else:
         for j in range(m):
-            e[j] = out[j0 + j]
-    finite = True
-    for j in range(m):
-        finite &= (e[j] - e[j]) == 0
-    return finite
+            v = (prev_x0 * x0c[j] + prev_sample * x[j]) + prev_eps * T(0)
+            prev[j] = v
+            bad = bad | (not (abs(v) <= largest))
+    return not bad
 
 
 def _step(rows, per_sample, calls, has_calls, clip_mode, variance_mode, eps_from_clipped, output, uncond, guided,
-          sample, noise, has_noise, prev, x0_out, has_x0, seed, call, finite_per_sample):
+          sample, noise, has_noise, prev, x0_out, has_x0, seed, call, finite_per_sample, n_threads):
     """diffusion_step / step_one_sample of csrc/cpu/diffusion.h for every sample (2-D views:
     (batch, per sample)); `rows` (n_rows, N_STEP_COLUMNS) holds one row, or one per sample."""
     T = sample.dtype.type
     batch, n = sample.shape
     one = T(1)
     largest = np.finfo(sample.dtype).max
-    n_blocks = min(batch, 64)  # scratch is allocated once per block of samples, not per sample
+    n_blocks = min(batch, n_threads)  # scratch is made once per block of samples (one per thread)
     for blk in prange(n_blocks):
         e = np.empty(CHUNK, sample.dtype)
         x0 = np.empty(CHUNK, sample.dtype)
-        eps = np.empty(CHUNK, sample.dtype)
         z = np.empty(CHUNK, sample.dtype)
         zf = np.empty(CHUNK, np.float32)
-        u = np.empty(2 * (CHUNK + 2), np.float32)
-        radius = np.empty(CHUNK // 2 + 1, np.float32)
-        angle = np.empty(CHUNK // 2 + 1, np.float32)
-        bits = np.empty(CHUNK // 2 + 1, np.uint32)
+        u = np.empty(CHUNK + 8, np.float32)
+        radius = np.empty(CHUNK // 2 + 4, np.float32)
+        angle = np.empty(CHUNK // 2 + 4, np.float32)
+        bits = np.empty(CHUNK // 2 + 4, np.uint32)
         sample_x0 = np.empty(n if clip_mode == ClipMode.THRESHOLD else 0, sample.dtype)
         for b in range(blk * batch // n_blocks, (blk + 1) * batch // n_blocks):
             k = rows[b] if per_sample else rows[0]
@@ -107,6 +150,7 @@ def _step(rows, per_sample, calls, has_calls, clip_mode, variance_mode, eps_from
             out_b = output[b]
             unc_b = uncond[b]
             x = sample[b]
+            prev_b = prev[b]
             finite = True
             factor = one
             if guided and rescale != T(0):
@@ -117,9 +161,16 @@ def _step(rows, per_sample, calls, has_calls, clip_mode, variance_mode, eps_from
             if clip_mode == ClipMode.THRESHOLD:
                 for j0 in range(0, n, CHUNK):
                     m = min(CHUNK, n - j0)
-                    finite &= _chunk_prediction(out_b, unc_b, guided, j0, m, w, factor, e)
+                    xs = x[j0:j0 + m]
+                    if guided:
+                        finite &= _guided_chunk(out_b[j0:j0 + m], unc_b[j0:j0 + m], w, factor, e)
+                        pred = e[:m]
+                    else:
+                        pred = out_b[j0:j0 + m]
+                        finite &= _all_finite(pred)
+                    dst = sample_x0[j0:j0 + m]
                     for j in range(m):
-                        sample_x0[j0 + j] = (x0_sample * x[j0 + j] - x0_output * e[j]) * x0_scale
+                        dst[j] = (x0_sample * xs[j] - x0_output * pred[j]) * x0_scale
                 a = np.abs(sample_x0)
                 rank = ratio_q * T(n - 1)
                 below_index = int(rank)
@@ -138,58 +189,53 @@ def _step(rows, per_sample, calls, has_calls, clip_mode, variance_mode, eps_from
                 divisor = s
             for j0 in range(0, n, CHUNK):
                 m = min(CHUNK, n - j0)
-                finite &= _chunk_prediction(out_b, unc_b, guided, j0, m, w, factor, e)
+                xs = x[j0:j0 + m]
+                if guided:  # the prediction: the model output itself, or the guided one in e
+                    finite &= _guided_chunk(out_b[j0:j0 + m], unc_b[j0:j0 + m], w, factor, e)
+                    pred = e[:m]
+                else:
+                    pred = out_b[j0:j0 + m]
+                    finite &= _all_finite(pred)
+                x0c = x0[:m]
                 if clip_mode == ClipMode.THRESHOLD:
+                    src = sample_x0[j0:j0 + m]
                     for j in range(m):
-                        x0[j] = sample_x0[j0 + j]
+                        low = -bound if src[j] < -bound else src[j]
+                        x0c[j] = (bound if low > bound else low) / divisor
                 else:
                     for j in range(m):
-                        x0[j] = (x0_sample * x[j0 + j] - x0_output * e[j]) * x0_scale
-                for j in range(m):
-                    low = -bound if x0[j] < -bound else x0[j]
-                    x0[j] = (bound if low > bound else low) / divisor
+                        v = (x0_sample * xs[j] - x0_output * pred[j]) * x0_scale
+                        low = -bound if v < -bound else v
+                        x0c[j] = (bound if low > bound else low) / divisor
                 if has_x0:
+                    x0_out[b, j0:j0 + m] = x0c
+                zs = z[:m]  # the chunk's noise, when the step adds it
+                if add_noise and has_noise:
+                    zs = noise[b, j0:j0 + m]
+                elif add_noise:
+                    row_normals(b * n + j0, m, seed, own_call, DiffusionStream.STEP_NOISE, u, radius, angle, bits, zf)
                     for j in range(m):
-                        x0_out[b, j0 + j] = x0[j]
-                if use_eps:
-                    if eps_from_clipped:
-                        for j in range(m):
-                            eps[j] = (eps_sample * x[j0 + j] - eps_other * x0[j]) * eps_scale
-                    else:
-                        for j in range(m):
-                            eps[j] = (eps_sample * x[j0 + j] - eps_other * e[j]) * eps_scale
-                else:
+                        zs[j] = T(zf[j])
+                noise_in_pass = add_noise and variance_mode == VarianceMode.FIXED
+                prev_s = prev_b[j0:j0 + m]
+                finite &= _finish_chunk(use_eps, noise_in_pass, xs, x0c if eps_from_clipped else pred, x0c, zs,
+                                        eps_sample, eps_other, eps_scale, prev_x0, prev_sample, prev_eps, sigma,
+                                        prev_s, largest)
+                if add_noise and variance_mode != VarianceMode.FIXED:
+                    variance = out_b[n + j0:n + j0 + m]
+                    bad = False
                     for j in range(m):
-                        eps[j] = T(0)
-                for j in range(m):
-                    e[j] = (prev_x0 * x0[j] + prev_sample * x[j0 + j]) + prev_eps * eps[j]
-                if add_noise:
-                    if has_noise:
-                        for j in range(m):
-                            z[j] = noise[b, j0 + j]
-                    else:
-                        row_normals(b * n + j0, m, seed, own_call, DiffusionStream.STEP_NOISE, u, radius, angle, bits,
-                                    zf)
-                        for j in range(m):
-                            z[j] = T(zf[j])
-                    if variance_mode == VarianceMode.FIXED:
-                        for j in range(m):
-                            e[j] = e[j] + sigma * z[j]
-                    else:
-                        for j in range(m):
-                            v = out_b[n + j0 + j]
-                            finite &= (v - v) == T(0)
-                            if variance_mode == VarianceMode.LEARNED:
-                                std = np.sqrt(v)
-                            else:
-                                frac = (v + one) / T(2)
-                                std = np.exp(T(0.5) * (frac * max_log + (one - frac) * min_log))
-                            e[j] = e[j] + std * z[j]
-                not_finite = 0  # an int OR-reduction, as in csrc/cpu/diffusion.h (it vectorises)
-                for j in range(m):
-                    prev[b, j0 + j] = e[j]
-                    not_finite |= not (abs(e[j]) <= largest)
-                finite &= not_finite == 0
+                        v = variance[j]
+                        bad = bad | ((v - v) != T(0))
+                        if variance_mode == VarianceMode.LEARNED:
+                            std = np.sqrt(v)
+                        else:
+                            frac = (v + one) / T(2)
+                            std = np.exp(T(0.5) * (frac * max_log + (one - frac) * min_log))
+                        nxt = prev_s[j] + std * zs[j]
+                        prev_s[j] = nxt
+                        bad = bad | (not (abs(nxt) <= largest))
+                    finite &= not bad
             finite_per_sample[b] = finite
 
 
@@ -228,7 +274,7 @@ class Kernels(DiffusionKernels):
                      bool(eps_from_clipped), out2, dummy if uncond is None else uncond.reshape(batch, -1),
                      uncond is not None, flat, dummy if noise is None else noise.reshape(batch, -1), noise is not None,
                      prev.reshape(batch, -1), dummy if x0_out is None else x0_out.reshape(batch, -1),
-                     x0_out is not None, np.uint64(seed), np.uint64(call), finite)
+                     x0_out is not None, np.uint64(seed), np.uint64(call), finite, numba.get_num_threads())
         return bool(finite.all())
 
     def scaled_sum(self, a, x, c, y, out):
@@ -237,7 +283,7 @@ class Kernels(DiffusionKernels):
 
 
 NUMBA_DEPENDENCIES = {
-    "fastgen._constants": "7708d71eab207744",
+    "fastgen._constants": "71b9378c4933e03a",
     "fastgen._numba": "883eca73908d4f79",
-    "fastgen.random._numba": "a2ff455a2ff06fa0",
+    "fastgen.random._numba": "2cd162a914a1a6c8",
 }

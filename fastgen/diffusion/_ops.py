@@ -74,7 +74,7 @@ def check_step_shapes(model_output, sample, model_output_uncond, variance_noise,
     for name, a in (("model_output", model_output), ("sample", sample)):
         if a is None:
             raise TypeError(f"{name} must be an array, got None")
-    if len(sample.shape) < 1 or sample.shape[0] == 0 or int(np.prod(sample.shape)) == 0:
+    if len(sample.shape) < 1 or 0 in tuple(sample.shape):  # (a tuple test: np.prod costs microseconds a step)
         raise ValueError(f"sample must be a non-empty array with a batch dimension, got shape {tuple(sample.shape)}")
     check_floats("sample", sample, model_output=model_output, model_output_uncond=model_output_uncond,
                  variance_noise=variance_noise)

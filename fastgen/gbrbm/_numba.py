@@ -39,7 +39,7 @@ class Kernels(GbrbmKernels):
 
 
 NUMBA_DEPENDENCIES = {
-    "fastgen._constants": "7708d71eab207744",
+    "fastgen._constants": "71b9378c4933e03a",
     "fastgen._numba": "883eca73908d4f79",
-    "fastgen.random._numba": "a2ff455a2ff06fa0",
+    "fastgen.random._numba": "2cd162a914a1a6c8",
 }

@@ -170,7 +170,7 @@ class Kernels(ComponentLastKernels):
 
 
 NUMBA_DEPENDENCIES = {
-    "fastgen._constants": "7708d71eab207744",
+    "fastgen._constants": "71b9378c4933e03a",
     "fastgen._numba": "883eca73908d4f79",
     "fastgen._numba_math": "620c77386a45edcb",
 }

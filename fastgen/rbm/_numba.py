@@ -240,8 +240,8 @@ class Kernels(RbmKernels):
 
 
 NUMBA_DEPENDENCIES = {
-    "fastgen._constants": "7708d71eab207744",
+    "fastgen._constants": "71b9378c4933e03a",
     "fastgen._numba": "883eca73908d4f79",
     "fastgen._numba_math": "620c77386a45edcb",
-    "fastgen.random._numba": "a2ff455a2ff06fa0",
+    "fastgen.random._numba": "2cd162a914a1a6c8",
 }
