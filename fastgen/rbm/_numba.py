@@ -110,6 +110,17 @@ def _free_energy(logits, hidden_bias, visible_term, out):
 
 
 @njit(cache=True, inline="always")
+def _sum_rows(dst, src, which, count):
+    """strip_products of csrc/cpu/rbm.h for one row: dst = the sum of the rows `which[:count]`
+    of src, in increasing order from 0."""
+    dst[:] = 0
+    for a in range(count):
+        i = which[a]
+        for j in range(dst.shape[0]):
+            dst[j] += src[i, j]
+
+
+@njit(cache=True, inline="always")
 def _ones(row, which):
     """The indices of the ones of `row` into which[:count], increasing; returns count."""
     count = 0
@@ -164,8 +175,7 @@ def _ais(W, Wt, b, c, base, gain, betas, seed, log_w):
             beta = betas[k]
             beta_prev = betas[k - 1]
             count = _ones(v[0], which)
-            sum_v[:] = 0
-            _add_rows(sum_v, W, which, count)
+            _sum_rows(sum_v, W, which, count)
             visible_term = 0.0
             for q in range(count):
                 visible_term += gain[which[q]]
@@ -180,8 +190,7 @@ def _ais(W, Wt, b, c, base, gain, betas, seed, log_w):
                 x_h[0, j] = tbeta * (sum_v[j] + c[j])
             _bernoulli_row(0, chain * n_hidden, x_h, zero_h, p_h, h, seed, k, RbmStream.HIDDEN)
             count = _ones(h[0], which)
-            sum_h[:] = 0
-            _add_rows(sum_h, Wt, which, count)
+            _sum_rows(sum_h, Wt, which, count)
             for i in range(n_visible):
                 x_v[0, i] = tbeta * (sum_h[i] + b[i]) + (scalar(1) - tbeta) * base[i]
             _bernoulli_row(0, chain * n_visible, x_v, zero_v, p_v, v, seed, k, RbmStream.VISIBLE)
