@@ -174,7 +174,9 @@ def _strip_products(M, counts, which, out):
 def _exp_nonpositive_parts(x, p, bits, j):
     """exp_nonpositive(double) of mathx.h for e^x, x <= 0, in two parts: p[j] the polynomial,
     bits[j] the exponent bits of 2^n (the product p 2^n is taken by the caller through a float
-    view of the bits). Split like this, the loops over a row vectorise; math.ldexp does not."""
+    view of the bits). Split like this, the loops over a row vectorise; math.ldexp does not.
+    It repeats exp_nonpositive_f64 of fastgen/_numba_math.py, which cannot be split in place
+    without rewriting the Numba records of other families (fastgen.random among them)."""
     x = -708.0 if x < -708.0 else x
     n = (x * _LOG2E_F64 + _ROUND_F64) - _ROUND_F64
     r = x - n * _LN2_HI_F64
