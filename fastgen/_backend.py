@@ -46,6 +46,8 @@ class Kernels:
 
 def _runtime(name):
     """The Kernels of backend `name`; raises ImportError or RuntimeError if it cannot run here."""
+    # Thread counts: each runtime's default, every core; when loops go parallel, and what was
+    # measured about OpenMP and OpenBLAS threads sharing two cores: csrc/cpu/parallel.h.
     if name == "cpu":
         import numpy as np
 

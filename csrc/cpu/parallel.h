@@ -4,6 +4,22 @@
 // parallel region, one buffer per thread (ThreadBuffers), never inside it: a failed
 // allocation before the region throws std::bad_alloc, which pybind11 turns into a Python
 // MemoryError, where inside the region it would terminate the process.
+//
+// The policy, and what it rests on. Thread counts are the runtimes' defaults, every core
+// (fastgen/_backend.py sets none).
+// - A loop that runs long without BLAS calls in between takes every thread: AIS walks each
+//   chain through all betas in one call (cpu/rbm.h, ais_chains), chains shared among threads,
+//   so both cores work the whole time.
+// - The epilogues of a training step sit between NumPy's GEMMs and stay serial below the
+//   thresholds: there the GEMMs already run on OpenBLAS's own threads, and an OpenMP team that
+//   spins after its region takes the cores those threads wait for (see cpu/random.h).
+// What was measured (2026-11-29, this 2-core machine shared with other sessions, load average
+// 17-20): a fastgen CD-1 epoch (10k x 784, 500 hidden, batch 100) took 0.9 s wall (0.25 s CPU)
+// with OPENBLAS_NUM_THREADS=1, and 8.0 s wall (2.4 s CPU) with 2 OpenBLAS threads, whatever
+// OMP_NUM_THREADS (1 or 2) and OMP_WAIT_POLICY (passive or active): on a busy machine the cost
+// is OpenBLAS's threads waiting for each other on its small GEMMs, not fastgen's OpenMP team
+// (serial at that size). Whether two OpenBLAS threads pay off on a quiet machine was not
+// measurable here; the thresholds are unchanged.
 #pragma once
 #include <stdint.h>
 
