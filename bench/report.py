@@ -18,7 +18,10 @@ from datetime import datetime
 
 from machine import cpu_model
 
-IMPL_ORDER = ["fastgen-cpu", "fastgen-numba", "fastgen-cuda", "numpy", "sklearn", "torch-cpu", "torch-cuda"]
+# the peaks of bench/test_peaks.py, and which one bounds a benchmark that declares its work
+PEAK_UNITS = {"dgemm": ("GFLOP/s", 1e9), "sgemm": ("GFLOP/s", 1e9), "copy": ("GB/s", 1e9)}
+
+IMPL_ORDER = ["dgemm", "sgemm", "copy", "fastgen-cpu", "fastgen-numba", "fastgen-cuda", "numpy", "sklearn", "torch-cpu", "torch-cuda"]
 
 
 def _version_now(name):
@@ -58,6 +61,42 @@ def _group_key(group):
     return (0, int(match.group(1)), "") if match else (1, 0, group or "")
 
 
+def peaks(data):
+    """{peak name: rate} measured in this run (flop/s or byte/s), from bench/test_peaks.py."""
+    rates = {}
+    for bench in data.get("benchmarks", []):
+        extra = bench.get("extra_info") or {}
+        if "peak" in extra:
+            rates[extra["peak"]] = (extra.get("flops") or extra["bytes"]) / bench["stats"]["median"]
+    return rates
+
+
+def _floor(bench):
+    """(name of the peak that bounds this benchmark, its work per call) or None: extra_info
+    "floor" names it; otherwise "bytes" means copy, and "flops" means sgemm for float32
+    work and dgemm for anything else."""
+    extra = bench.get("extra_info") or {}
+    if "peak" in extra:
+        return extra["peak"], extra.get("flops") or extra["bytes"]
+    if "bytes" in extra:
+        return extra.get("floor", "copy"), extra["bytes"]
+    if "flops" in extra:
+        dtypes = " ".join(str(v) for v in [extra.get("dtype"), *(bench.get("params") or {}).values()])
+        return extra.get("floor", "sgemm" if "float32" in dtypes or "f32" in dtypes else "dgemm"), extra["flops"]
+    return None
+
+
+def _share_of_floor(bench, rates):
+    """This benchmark's achieved rate as a share of its floor measured in the same run, as text."""
+    floor = _floor(bench)
+    if floor is None or floor[0] not in rates:
+        return ""
+    name, work = floor
+    unit, scale = PEAK_UNITS[name]
+    rate = work / bench["stats"]["median"]
+    return f"{100 * rate / rates[name]:.0f}% of {name} ({rate / scale:.1f} {unit})"
+
+
 def _fmt_time(seconds):
     return f"{seconds:.3f} s" if seconds >= 0.1 else f"{seconds * 1e3:.1f} ms"
 
@@ -89,7 +128,7 @@ def header(data):
     commit_text = commit.get("id", "?")[:12] + (" (dirty)" if commit.get("dirty") else "") if commit.get("id") else "?"
 
     lines = [
-        "# RBM benchmarks",
+        "# fastgen benchmarks",
         "",
         f"- date: {when}",
         f"- machine: {cpu}, {cores} cores"
@@ -154,6 +193,7 @@ def header(data):
 
 
 def tables(data):
+    rates = peaks(data)
     groups = {}
     for bench in data.get("benchmarks", []):
         groups.setdefault(bench.get("group") or "(no group)", {}).setdefault(_table_key(bench), []).append(bench)
@@ -179,6 +219,9 @@ def tables(data):
             lines += [f"## {group} — {dataset}", ""]
             cols = ["implementation", "algorithm", "median", "min", "rounds"] + [f"{r} / this" for r in refs]
             cols += [label for label, _, _ in optional]
+            floors = [_share_of_floor(b, rates) for b in by_impl.values()]
+            if any(floors):
+                cols.append("share of floor")
             lines += ["| " + " | ".join(cols) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * (len(cols) - 2)) + "|"]
             for impl in order:
                 b = by_impl[impl]
@@ -198,6 +241,8 @@ def tables(data):
                         row.append(f"{extra['log_z']:.3f} ± {extra.get('log_z_std', float('nan')):.3f}")
                     else:
                         row.append(fmt.format(extra[key]))
+                if any(floors):
+                    row.append(_share_of_floor(b, rates))
                 lines.append("| " + " | ".join(row) + " |")
             lines.append("")
     lines += [
@@ -213,6 +258,13 @@ def tables(data):
             "benchmark checks that the implementations agree within 3 combined σ̂ (fastgen cpu and numba draw the "
             "same numbers). "
             if any("log_z" in (b.get("extra_info") or {}) for b in data.get("benchmarks", []))
+            else ""
+        )
+        + (
+            "share of floor: the work one call must do (extra_info flops or bytes, counted in the benchmark) per "
+            "median time, as a share of this machine's peak measured in the same run (group peak: dgemm and sgemm "
+            "through NumPy's BLAS, copy bandwidth counting one read and one write per byte). "
+            if rates
             else ""
         )
         + "cores used: CPU time of the benchmark process (plus the torch worker's) / wall time; other load: CPU time "

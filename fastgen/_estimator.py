@@ -11,10 +11,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
+import re
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import InvalidParameterError, StrOptions
+from sklearn.utils.validation import validate_data
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 
 from . import _backend
 from ._arrays import host
@@ -24,6 +27,28 @@ from ._arrays import host
 BACKEND_CONSTRAINT = [StrOptions(set(_backend.BACKEND_ORDER)), None]
 
 _GOLDEN = 0x9E3779B97F4A7C15  # odd constant that re-keys the Philox seed when a counter wraps
+
+
+def validate_X(estimator, X, **options):
+    """scikit-learn's validate_data(estimator, X, **options), with its errors naming X: some of
+    its messages say what is wrong but not which argument ("Expected 2D array, got scalar array
+    instead"), and a user calling fit(X, y) should not have to guess. The error type and the
+    rest of the message stay scikit-learn's."""
+    try:
+        return validate_data(estimator, X, **options)
+    except (ValueError, TypeError) as exc:
+        if re.search(r"\bX\b", str(exc)):
+            raise
+        raise reworded(exc, f"X: {exc}") from exc
+
+
+def reworded(exc, message):
+    """An exception of `exc`'s kind with another message: its own class where that can be made
+    from a message alone (NumPy's _ArrayMemoryError cannot), else the builtin it derives from."""
+    try:
+        return type(exc)(message)
+    except TypeError:
+        return next(kind(message) for kind in (MemoryError, TypeError, ValueError, Exception) if isinstance(exc, kind))
 
 
 class _PhiloxStream:
@@ -99,6 +124,7 @@ class FastgenEstimatorMixin:
         `_parameter_constraints`, then `_check_more_hyperparameters` (what constraints cannot
         say), whose errors are raised as the constraints' are, as InvalidParameterError."""
         self._validate_params()
+        self._reject_bool_counts()
         try:
             self._check_more_hyperparameters()
             return self._kernels()
@@ -106,6 +132,17 @@ class FastgenEstimatorMixin:
             raise
         except (TypeError, ValueError) as exc:
             raise InvalidParameterError(str(exc)) from exc
+
+    def _reject_bool_counts(self):
+        """scikit-learn's Interval(Integral, ...) admits True and False (bool is an Integral), which
+        would train True hidden units in batches of True rows: refused, naming the parameter."""
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name, None)
+            counts = any(isinstance(c, Interval) and c.type is Integral for c in constraints)
+            if counts and isinstance(value, (bool, np.bool_)):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be an int, not a bool; got {value!r}."
+                )
 
     def _check_more_hyperparameters(self):
         """Checks beyond `_parameter_constraints` (an estimator overrides it)."""

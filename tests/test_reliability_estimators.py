@@ -166,3 +166,37 @@ def test_float32_weights_whose_products_overflow_are_refused(cpu_backend):
     model.intercept_visible_, model.intercept_hidden_ = b, c
     with pytest.raises(ValueError, match="components_ holds values up to"):
         model.transform(np.ones((2, 6)))
+
+
+ESTIMATOR_CLASSES = [
+    lambda **kw: fastgen.BernoulliRBM(**kw),
+    lambda **kw: fastgen.GaussianBernoulliRBM(**kw),
+    lambda **kw: fastgen.DBN(layer_sizes=(3, 2), **kw),
+    lambda **kw: fastgen.DBM(layer_sizes=(3, 2), n_chains=4, **kw),
+]
+
+
+@pytest.mark.parametrize("make", ESTIMATOR_CLASSES)
+@pytest.mark.parametrize("name", ["batch_size", "n_iter"])
+def test_a_bool_count_is_refused_by_name(make, name):
+    # scikit-learn's Interval(Integral) admits bools; True rows per batch is a mistake
+    with pytest.raises(ValueError, match=f"'{name}' parameter .* not a bool"):
+        make(**{name: True}).fit(_binary())
+
+
+@pytest.mark.parametrize("X, match", [(1.5, "^X: Expected 2D array"), ("abc", "^X: ")])
+@pytest.mark.parametrize("make", ESTIMATOR_CLASSES)
+def test_scikit_learns_data_errors_name_X(make, X, match):
+    with pytest.raises(ValueError, match=match):
+        make().fit(X)
+
+
+@pytest.mark.parametrize("batch_size", [2**32, 2**64])
+def test_persistent_chains_too_many_to_allocate_name_their_count(batch_size, cpu_backend):
+    # n_chains defaults to batch_size, as scikit-learn's h_samples_ (batch_size rows)
+    model = fastgen.BernoulliRBM(n_components=2, n_iter=1, batch_size=2, random_state=0, backend=cpu_backend)
+    model.fit(_binary(rows=4))
+    before = model.components_.copy()
+    with pytest.raises((ValueError, MemoryError), match=f"batch_size={batch_size} persistent chains"):
+        model.set_params(batch_size=batch_size).fit(_binary(rows=4))
+    np.testing.assert_array_equal(model.components_, before)

@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state, gen_even_slices
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .. import dbm as ops
 from .._arrays import host
@@ -19,6 +19,7 @@ from .._estimator import (
     FastgenEstimatorMixin,
     _PhiloxStream,
     public,
+    validate_X,
 )
 from .._validation import check_count, check_dbm
 from . import _loops
@@ -154,7 +155,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         self._check_layer_sizes()
 
     def _check_X(self, X, reset):
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=reset)
+        X = validate_X(self, X, dtype=(np.float64, np.float32), reset=reset)
         if not reset and X.shape[1] != self.weights_[0].shape[0]:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} has "
                              f"{self.weights_[0].shape[0]} visible units (weights_[0].shape[0])")

@@ -13,7 +13,7 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .. import gbrbm as gbrbm_ops
 from .. import rbm as rbm_ops
@@ -23,6 +23,7 @@ from .._estimator import (
     FastgenEstimatorMixin,
     _PhiloxStream,
     public,
+    validate_X,
 )
 from .._validation import check_count, check_probabilities, check_real, check_sigma_values
 from ..gbrbm._estimator import GaussianBernoulliRBM
@@ -177,7 +178,7 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         return self
 
     def _check_X(self, X, reset):
-        X = validate_data(self, X, accept_sparse=self._accepts_sparse(), dtype=(np.float64, np.float32), reset=reset)
+        X = validate_X(self, X, accept_sparse=self._accepts_sparse(), dtype=(np.float64, np.float32), reset=reset)
         if self.first_layer == "bernoulli":  # binary visible units: probabilities only (no peer says otherwise)
             check_probabilities(np, "X", X.data if sp.issparse(X) else X)
         return X

@@ -17,10 +17,10 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state, gen_even_slices
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._arrays import host
-from .._estimator import BACKEND_CONSTRAINT, FastgenEstimatorMixin, _PhiloxStream
+from .._estimator import BACKEND_CONSTRAINT, FastgenEstimatorMixin, _PhiloxStream, reworded, validate_X
 from .._validation import check_products
 from . import _loops
 
@@ -60,7 +60,7 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
     # ------------------------------------------------------------ validation
 
     def _check_X(self, X, reset):
-        X = validate_data(self, X, accept_sparse="csr" if self._accept_sparse else False,
+        X = validate_X(self, X, accept_sparse="csr" if self._accept_sparse else False,
                           dtype=(np.float64, np.float32), reset=reset)
         if not reset and hasattr(self, "components_") and X.shape[1] != self.components_.shape[1]:
             raise ValueError(
@@ -183,14 +183,24 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
         model.__dict__.update(state)
         return model
 
+    def _new_chains(self, n_units, dtype):
+        """The persistent chains' hidden states, all zero: n_chains rows (batch_size when
+        n_chains is None, as scikit-learn's h_samples_). A count too large to allocate is an
+        error naming the hyperparameter it came from, before any training."""
+        name, n_chains = ("batch_size", self.batch_size) if self.n_chains is None else ("n_chains", self.n_chains)
+        try:
+            return np.zeros((n_chains, n_units), dtype=dtype)
+        except (ValueError, MemoryError) as exc:
+            raise reworded(exc, f"{name}={n_chains} persistent chains of {n_units} hidden units cannot be allocated "
+                            f"({exc}); set n_chains to fewer chains") from exc
+
     def _initial_state(self, rng, X, dtype):
         """The trained attributes before any update, drawn as scikit-learn draws them."""
-        n_chains = self.batch_size if self.n_chains is None else self.n_chains
         return {
             "components_": np.asarray(rng.normal(0, 0.01, (self.n_components, X.shape[1])), order="F", dtype=dtype),
             "intercept_hidden_": np.zeros(self.n_components, dtype=dtype),
             "intercept_visible_": np.zeros(X.shape[1], dtype=dtype),
-            "h_samples_": np.zeros((n_chains, self.n_components), dtype=dtype),
+            "h_samples_": self._new_chains(self.n_components, dtype),
         }
 
     def partial_fit(self, X, y=None):
@@ -288,8 +298,7 @@ class Trainer:
         self.c = xp.ascontiguousarray(xp.asarray(state["intercept_hidden_"], dtype=dtype))
         chains = state["h_samples_"]
         if chains is None or np.shape(chains)[1:] != (self.W.shape[1],):  # a hand-set model has none yet
-            chains = np.zeros((estimator.batch_size if estimator.n_chains is None else estimator.n_chains,
-                               self.W.shape[1]))
+            chains = estimator._new_chains(self.W.shape[1], dtype)
         self.chains = xp.ascontiguousarray(xp.asarray(chains, dtype=dtype))
         self.velocity = None  # made at the first step with momentum: one per parameter
 
