@@ -74,11 +74,9 @@ class VarianceMode(IntEnum):
 
 # Responsibilities below e^NEGLIGIBLE_LOG_RESP are exactly 0 (csrc/include/fastgen/gmm.h says why).
 NEGLIGIBLE_LOG_RESP = -500.0
-# The GMM pass's points per block, lanes of its sums over a block, and its chunks (at most
-# that many, and that many bytes of their statistics): they fix the order of the sums
-# (csrc/cpu/gmm.h).
+# The GMM pass's points per block and its chunks (at most that many, and that many bytes of
+# their statistics): they fix the order of the sums (csrc/cpu/gmm.h).
 GMM_BLOCK = 128
-GMM_LANES = 8
 GMM_MAX_CHUNKS = 64
 GMM_CHUNK_BYTES = 1 << 26
 

@@ -167,7 +167,6 @@ def test_enums_match_their_headers(header, name, prefix, mirror):
 CONSTANTS = [  # (Python name, file, C++ name)
     ("NEGLIGIBLE_LOG_RESP", INCLUDE / "gmm.h", "kNegligibleLogResp"),
     ("GMM_BLOCK", CPU / "gmm.h", "kGmmBlock"),
-    ("GMM_LANES", CPU / "gmm.h", "kGmmLanes"),
     ("GMM_MAX_CHUNKS", CPU / "gmm.h", "kGmmMaxChunks"),
     ("GMM_CHUNK_BYTES", CPU / "gmm.h", "kGmmChunkBytes"),
     ("GMM_PARALLEL_WORK", CPU / "gmm.h", "kGmmParallelWork"),

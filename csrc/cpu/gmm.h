@@ -10,8 +10,8 @@
 // function's bit for bit (and the CUDA kernel's, which runs it).
 //
 // Sums over points have a fixed order that depends on N only, never on the thread count:
-// within a block, kGmmLanes interleaved partial sums combined as a fixed tree (lane_dot);
-// blocks added in order into their chunk; chunks (a partition of the blocks fixed by N, K
+// within a block, the pairwise tree that halves the block (block_dot); blocks added in
+// order into their chunk; chunks (a partition of the blocks fixed by N, K
 // and D) added in order at the end. Threads only choose which chunks they run.
 // fastgen/gmm/_numba.py repeats this order, so cpu and numba agree bit for bit.
 #pragma once
@@ -32,8 +32,6 @@ namespace cpu {
 constexpr int64_t kGmmParallelWork = 1 << 20;
 // Points per block: its (D, block) and (K, block) buffers stay in L1/L2 for D, K ~ 16-32.
 constexpr int64_t kGmmBlock = 128;
-// Interleaved partial sums of a block's sums over points: one vector register of doubles.
-constexpr int64_t kGmmLanes = 8;
 // Bytes of a strip of points in the register-blocked loops (one AVX-512 register): a
 // strip's running sums stay in registers (the loops were bound by storing them to L1 and
 // loading them back). It changes no result: each point's sums keep their order.
@@ -42,8 +40,7 @@ constexpr int64_t kGmmStripBytes = 64;
 constexpr int64_t kGmmMaxChunks = 64;
 // ... and at most this many bytes of them, unless one chunk alone takes more.
 constexpr int64_t kGmmChunkBytes = 1 << 26;
-static_assert(kGmmBlock % kGmmLanes == 0 && kGmmBlock % (kGmmStripBytes / 4) == 0, "a block is whole lanes and strips");
-static_assert(kGmmLanes == 8, "lane_tree combines eight lanes");
+static_assert(kGmmBlock == 128, "block_fold folds 128 points: eight vectors of eight pair sums");
 
 // Where the parameters of the per-point math lie (layout in fastgen/gmm.h).
 template <typename T>
@@ -74,10 +71,11 @@ struct GmmStats {
     }
 };
 
-// The lanes of a block sum, and a strip of points, as GCC/Clang vector types: their
-// arithmetic is lane by lane, each lane rounded as the scalar operation (FMA contraction is
-// off), so they fix the vector code the loops compile to without changing what they compute.
-typedef double Lanes __attribute__((vector_size(kGmmLanes * sizeof(double))));
+// A block's pair sums, eight at a time, and a strip of points, as GCC/Clang vector types:
+// their arithmetic is lane by lane, each lane rounded as the scalar operation (FMA
+// contraction is off), so they fix the vector code the loops compile to without changing
+// what they compute.
+typedef double Pairs __attribute__((vector_size(8 * sizeof(double))));
 template <typename T>
 struct StripOf {
     typedef T type __attribute__((vector_size(kGmmStripBytes)));
@@ -91,40 +89,47 @@ inline V load(const T* p) {
     return v;
 }
 
-// The fixed tree that combines the lanes of a block sum.
-inline double lane_tree(Lanes acc) {
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-// sum_b a[b] c[b] over one block: lane l sums the points b = l mod kGmmLanes in order,
-// then lane_tree.
-inline double lane_dot(const double* a, const double* c) {
-    Lanes acc = {};
-    for (int64_t m = 0; m < kGmmBlock; m += kGmmLanes) acc += load<Lanes>(a + m) * load<Lanes>(c + m);
-    return lane_tree(acc);
-}
-
-// out[q] += lane_dot(a, c + q * kGmmBlock) for q < 4, a loaded once for the four.
-inline void lane_dot4(const double* a, const double* c, double* out) {
-    Lanes acc0 = {}, acc1 = {}, acc2 = {}, acc3 = {};
-    for (int64_t m = 0; m < kGmmBlock; m += kGmmLanes) {
-        const Lanes am = load<Lanes>(a + m);
-        acc0 += am * load<Lanes>(c + m);
-        acc1 += am * load<Lanes>(c + kGmmBlock + m);
-        acc2 += am * load<Lanes>(c + 2 * kGmmBlock + m);
-        acc3 += am * load<Lanes>(c + 3 * kGmmBlock + m);
+// Sums over a block's points: the pairwise tree that halves the block. p[b] = v[b] +
+// v[b + 64] for b < 64 (given as eight vectors), then p[b] += p[b + w] for w = 32, 16, ..., 1;
+// returns p[0]. fastgen/gmm/_numba.py (_block_fold) writes the same tree as loops.
+inline double block_fold(Pairs* p) {
+    for (int w = 4; w >= 1; w /= 2) {
+        for (int v = 0; v < w; ++v) p[v] += p[v + w];
     }
-    out[0] += lane_tree(acc0);
-    out[1] += lane_tree(acc1);
-    out[2] += lane_tree(acc2);
-    out[3] += lane_tree(acc3);
+    const Pairs x = p[0];
+    return ((x[0] + x[4]) + (x[2] + x[6])) + ((x[1] + x[5]) + (x[3] + x[7]));
 }
 
-// sum_b a[b] over one block, in lane_dot's order.
-inline double lane_sum(const double* a) {
-    Lanes acc = {};
-    for (int64_t m = 0; m < kGmmBlock; m += kGmmLanes) acc += load<Lanes>(a + m);
-    return lane_tree(acc);
+// sum_b a[b] c[b] over one block, in block_fold's order.
+inline double block_dot(const double* a, const double* c) {
+    constexpr int64_t H = kGmmBlock / 2;
+    Pairs p[8];
+    for (int v = 0; v < 8; ++v) {
+        p[v] = load<Pairs>(a + 8 * v) * load<Pairs>(c + 8 * v) + load<Pairs>(a + H + 8 * v) * load<Pairs>(c + H + 8 * v);
+    }
+    return block_fold(p);
+}
+
+// out[q] += block_dot(a, c + q * kGmmBlock) for q < 2: each vector of a loaded once for both.
+inline void block_dot2(const double* a, const double* c, double* out) {
+    constexpr int64_t H = kGmmBlock / 2;
+    const double* c1 = c + kGmmBlock;
+    Pairs p[8], q[8];
+    for (int v = 0; v < 8; ++v) {
+        const Pairs lo = load<Pairs>(a + 8 * v), hi = load<Pairs>(a + H + 8 * v);
+        p[v] = lo * load<Pairs>(c + 8 * v) + hi * load<Pairs>(c + H + 8 * v);
+        q[v] = lo * load<Pairs>(c1 + 8 * v) + hi * load<Pairs>(c1 + H + 8 * v);
+    }
+    out[0] += block_fold(p);
+    out[1] += block_fold(q);
+}
+
+// sum_b a[b] over one block, in block_fold's order.
+inline double block_sum(const double* a) {
+    constexpr int64_t H = kGmmBlock / 2;
+    Pairs p[8];
+    for (int v = 0; v < 8; ++v) p[v] = load<Pairs>(a + 8 * v) + load<Pairs>(a + H + 8 * v);
+    return block_fold(p);
 }
 
 // One thread's buffers for a block (allocated before any parallel region).
@@ -265,32 +270,32 @@ void block_statistics(const GmmParams<T>& p, GmmBlock<T>& s, GmmStats& stats) {
     const int64_t D = p.D, K = p.K, B = kGmmBlock;
     double* __restrict dd = s.dd.data();
     double* __restrict a = s.a.data();
-    T* __restrict d = s.d.data();
+    const T* __restrict xt = s.xt.data();
     for (int64_t k = 0; k < K; ++k) {
         const double* __restrict r = s.lp.data() + k * B;
-        centre_block<T>(p, k, s.xt.data(), d);
-        for (int64_t c = 0; c < D * B; ++c) dd[c] = (double)d[c];
         for (int64_t i = 0; i < D; ++i) {
-            for (int64_t b = 0; b < B; ++b) a[i * B + b] = r[b] * dd[i * B + b];
+            const T mean = p.means_t[i * K + k];
+            for (int64_t b = 0; b < B; ++b) {
+                dd[i * B + b] = (double)(xt[i * B + b] - mean);  // x - mean_k in T, as in the log density
+                a[i * B + b] = r[b] * dd[i * B + b];
+            }
         }
-        stats.nk[(size_t)k] += lane_sum(r);
+        stats.nk[(size_t)k] += block_sum(r);
         double* __restrict s1 = stats.s1.data() + k * D;
-        for (int64_t i = 0; i < D; ++i) s1[i] += lane_sum(a + i * B);
+        for (int64_t i = 0; i < D; ++i) s1[i] += block_sum(a + i * B);
         if (p.full) {
             double* __restrict s2 = stats.s2.data() + k * D * D;
             for (int64_t i = 0; i < D; ++i) {
                 int64_t j = i;
-                for (; j + 3 < D; j += 4) {
-                    lane_dot4(a + i * B, dd + j * B, s2 + i * D + j);
-                }
-                for (; j < D; ++j) s2[i * D + j] += lane_dot(a + i * B, dd + j * B);
+                for (; j + 1 < D; j += 2) block_dot2(a + i * B, dd + j * B, s2 + i * D + j);
+                if (j < D) s2[i * D + j] += block_dot(a + i * B, dd + j * B);
             }
         } else {
             double* __restrict s2 = stats.s2.data() + k * D;
-            for (int64_t i = 0; i < D; ++i) s2[i] += lane_dot(a + i * B, dd + i * B);
+            for (int64_t i = 0; i < D; ++i) s2[i] += block_dot(a + i * B, dd + i * B);
         }
     }
-    stats.log_likelihood += lane_sum(s.ll.data());
+    stats.log_likelihood += block_sum(s.ll.data());
 }
 
 // The fixed partition of n_blocks blocks into chunks: it depends on N, K and D only.

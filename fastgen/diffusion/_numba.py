@@ -237,7 +237,7 @@ class Kernels(DiffusionKernels):
 
 
 NUMBA_DEPENDENCIES = {
-    "fastgen._constants": "2e0b14b12a78f8ba",
+    "fastgen._constants": "4844f4fa7ce842e3",
     "fastgen._numba": "883eca73908d4f79",
-    "fastgen.random._numba": "5d685857e4a8204c",
+    "fastgen.random._numba": "00444d309055f137",
 }

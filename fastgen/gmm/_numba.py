@@ -1,48 +1,43 @@
 """The `numba` backend of the Gaussian-mixture family: the block loops of csrc/cpu/gmm.h over the
 per-point math of csrc/include/fastgen/gmm.h, same layouts, the same operations in the same order
-(blocks of GMM_BLOCK points, GMM_LANES lanes, chunks fixed by N, K and D), so that its results
+(blocks of GMM_BLOCK points summed by one tree, chunks fixed by N, K and D), so that its results
 equal the cpu backend's bit for bit, whatever either's thread count."""
 import numpy as np
 from numba import njit, prange
 
-from .._constants import GMM_BLOCK, GMM_CHUNK_BYTES, GMM_LANES, GMM_MAX_CHUNKS, GMM_PARALLEL_WORK, NEGLIGIBLE_LOG_RESP
+from .._constants import GMM_BLOCK, GMM_CHUNK_BYTES, GMM_MAX_CHUNKS, GMM_PARALLEL_WORK, NEGLIGIBLE_LOG_RESP
 from .._numba import Variants
 from .._numba_math import exp_nonpositive_f64
 from ._kernels import HostKernels
 
-assert GMM_LANES == 8, "_lane_dot and _lane_sum keep eight lanes"
+@njit(cache=True, inline="always")
+def _block_fold(p):
+    """block_fold of csrc/cpu/gmm.h: p holds the block's GMM_BLOCK / 2 pair sums v[b] + v[b + GMM_BLOCK / 2];
+    p[b] += p[b + w] for w = GMM_BLOCK / 4, ..., 1; returns p[0]."""
+    w = GMM_BLOCK // 4
+    while w >= 1:
+        for b in range(w):
+            p[b] += p[b + w]
+        w //= 2
+    return p[0]
 
 
 @njit(cache=True, inline="always")
-def _lane_dot(a, c):
-    """sum_b a[b] c[b] over one block: lane_dot of csrc/cpu/gmm.h (eight lanes, then its tree)."""
-    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
-    for m in range(0, GMM_BLOCK, GMM_LANES):
-        a0 += a[m] * c[m]
-        a1 += a[m + 1] * c[m + 1]
-        a2 += a[m + 2] * c[m + 2]
-        a3 += a[m + 3] * c[m + 3]
-        a4 += a[m + 4] * c[m + 4]
-        a5 += a[m + 5] * c[m + 5]
-        a6 += a[m + 6] * c[m + 6]
-        a7 += a[m + 7] * c[m + 7]
-    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+def _block_dot(a, c, p):
+    """block_dot: sum_b a[b] c[b] over one block in block_fold's order; p: scratch of GMM_BLOCK / 2."""
+    half = GMM_BLOCK // 2
+    for b in range(half):
+        p[b] = a[b] * c[b] + a[b + half] * c[b + half]
+    return _block_fold(p)
 
 
 @njit(cache=True, inline="always")
-def _lane_sum(a):
-    """sum_b a[b] over one block: lane_sum of csrc/cpu/gmm.h."""
-    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
-    for m in range(0, GMM_BLOCK, GMM_LANES):
-        a0 += a[m]
-        a1 += a[m + 1]
-        a2 += a[m + 2]
-        a3 += a[m + 3]
-        a4 += a[m + 4]
-        a5 += a[m + 5]
-        a6 += a[m + 6]
-        a7 += a[m + 7]
-    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+def _block_sum(a, p):
+    """block_sum: sum_b a[b] over one block in block_fold's order."""
+    half = GMM_BLOCK // 2
+    for b in range(half):
+        p[b] = a[b] + a[b + half]
+    return _block_fold(p)
 
 
 @njit(cache=True, inline="always")
@@ -120,28 +115,27 @@ def _block_responsibilities(lp, w, top, total, ll):
 
 
 @njit(cache=True, inline="always")
-def _block_statistics(xt, means_t, full, lp, ll, d, dd, a, nk, s1, s2):
-    """block_statistics: the block's sums added to nk (K,), s1 (K, D), s2 (K, D, D) or (K, 1, D)."""
+def _block_statistics(xt, means_t, full, lp, ll, dd, a, p, nk, s1, s2):
+    """block_statistics: the block's sums added to nk (K,), s1 (K, D), s2 (K, D, D) or (K, 1, D);
+    returns the block's sum of w log p(x). p: scratch of GMM_BLOCK / 2."""
     D, K = means_t.shape
     for k in range(K):
-        _centre_block(xt, means_t, k, d)
         for i in range(D):
+            mean = means_t[i, k]
             for b in range(GMM_BLOCK):
-                dd[i, b] = np.float64(d[i, b])
-        for i in range(D):
-            for b in range(GMM_BLOCK):
+                dd[i, b] = np.float64(xt[i, b] - mean)  # x - mean_k in X's dtype, as in the log density
                 a[i, b] = lp[k, b] * dd[i, b]
-        nk[k] += _lane_sum(lp[k])
+        nk[k] += _block_sum(lp[k], p)
         for i in range(D):
-            s1[k, i] += _lane_sum(a[i])
+            s1[k, i] += _block_sum(a[i], p)
         if full:
             for i in range(D):
                 for j in range(i, D):
-                    s2[k, i, j] += _lane_dot(a[i], dd[j])
+                    s2[k, i, j] += _block_dot(a[i], dd[j], p)
         else:
             for i in range(D):
-                s2[k, 0, i] += _lane_dot(a[i], dd[i])
-    return _lane_sum(ll)
+                s2[k, 0, i] += _block_dot(a[i], dd[i], p)
+    return _block_sum(ll, p)
 
 
 @njit(cache=True, inline="always")
@@ -186,12 +180,13 @@ def _em_pass_chunks(X, weights, weighted, means_t, prec_t, full, bias, n_chunks)
         ll = np.empty(GMM_BLOCK)
         dd = np.empty((D, GMM_BLOCK))
         a = np.empty((D, GMM_BLOCK))
+        p = np.empty(GMM_BLOCK // 2)
         for blk in range(c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks):
             first = blk * GMM_BLOCK
             _load_block(X, weights, weighted, first, min(GMM_BLOCK, N - first), xt, w)
             _block_log_prob(xt, means_t, prec_t, full, bias, d, y, sq, lp)
             _block_responsibilities(lp, w, top, total, ll)
-            log_likelihood[c] += _block_statistics(xt, means_t, full, lp, ll, d, dd, a, nk[c], s1[c], s2[c])
+            log_likelihood[c] += _block_statistics(xt, means_t, full, lp, ll, dd, a, p, nk[c], s1[c], s2[c])
     for c in range(1, n_chunks):
         nk[0] += nk[c]
         s1[0] += s1[c]
@@ -237,7 +232,7 @@ class Kernels(HostKernels):
 
 
 NUMBA_DEPENDENCIES = {
-    "fastgen._constants": "2e0b14b12a78f8ba",
+    "fastgen._constants": "4844f4fa7ce842e3",
     "fastgen._numba": "883eca73908d4f79",
     "fastgen._numba_math": "620c77386a45edcb",
 }
