@@ -40,7 +40,8 @@ def _symmetric_from_upper(s2_upper):
 class HostKernels(GmmKernels):
     """The CPU backends: their passes write the statistics nk (K), s1 (K, D), s2 (K, D, D)
     upper triangle or (K, D), through `_em_pass` and `_weighted_log_prob`, summed in the
-    fixed order of csrc/cpu/gmm.h (blocks, lanes, chunks) whatever the thread count."""
+    fixed order of csrc/cpu/gmm.h (blocks, a tree within each, chunks) whatever the thread
+    count."""
 
     @staticmethod
     @abc.abstractmethod

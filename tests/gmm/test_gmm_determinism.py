@@ -1,6 +1,6 @@
 """The fused E-step's sums have one order, fixed by N, K and D (csrc/cpu/gmm.h: blocks of
-points, lanes, chunks added in order): the statistics are the same bit for bit with 1 and 2
-threads, and on cpu and numba."""
+points, a tree within each, chunks added in order): the statistics are the same bit for bit
+with 1 and 2 threads, and on cpu and numba."""
 import numpy as np
 import pytest
 from gmm_layout import kernel_inputs, problem
