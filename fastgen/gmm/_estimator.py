@@ -447,8 +447,9 @@ def _estimate_from_resp(X, resp, resp_weight, sample_weight, reg_covar, covarian
     if covariance_type == "full":
         scatter = np.empty((len(nk), D, D))
         for k in range(len(nk)):
-            diff = X - means[k]
-            scatter[k] = (resp[:, k] * diff.T) @ diff
+            r, rows = _component_rows(resp, X, k)
+            diff = rows - means[k]
+            scatter[k] = (r * diff.T) @ diff
         return nk, means, scatter / nk[:, None, None] + reg_covar * np.eye(D)
     if covariance_type == "tied":
         c = w @ X / w.sum()
@@ -458,8 +459,20 @@ def _estimate_from_resp(X, resp, resp_weight, sample_weight, reg_covar, covarian
         scatter = (w * centred.T) @ centred - (nk * e.T) @ e - np.outer(c, s) - np.outer(s, c)
         scatter += (w.sum() - nk.sum()) * np.outer(c, c)
         return nk, means, scatter / nk.sum() + reg_covar * np.eye(D)
-    variances = np.stack([resp[:, k] @ (X - means[k]) ** 2 for k in range(len(nk))]) / nk[:, None] + reg_covar
+    parts = [_component_rows(resp, X, k) for k in range(len(nk))]
+    variances = np.stack([r @ (rows - means[k]) ** 2 for k, (r, rows) in enumerate(parts)]) / nk[:, None] + reg_covar
     return nk, means, variances.mean(axis=1) if covariance_type == "spherical" else variances
+
+
+def _component_rows(resp, X, k):
+    """(resp[:, k], X) restricted to the rows where resp[:, k] is not 0 when they are fewer than
+    half (the hard assignments of the k-means and pick-a-row initialisations: a row of another
+    cluster adds exact zeros, and skipping it makes the init O(N D) instead of O(N K D))."""
+    r = resp[:, k]
+    rows = np.flatnonzero(r)
+    if 2 * len(rows) >= len(r):
+        return r, X
+    return r[rows], X[rows]
 
 
 def _flip(a):
