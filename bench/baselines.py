@@ -226,6 +226,21 @@ def torch_cd_fit(X, n_components=500, learning_rate=0.05, batch_size=100, n_iter
     return RBMParams(W.T.numpy(), c.numpy(), b.numpy())
 
 
+def torch_mmd2(X, Y, sigma):
+    """The straightforward torch MMD^2 (unbiased, Gaussian kernel): cdist, the kernel, the means of
+    the three materialised matrices (the diagonals of Kxx and Kyy left out)."""
+    torch = torch_module()
+    X, Y = torch.from_numpy(X), torch.from_numpy(Y)
+    n, m = X.shape[0], Y.shape[0]
+    with torch.inference_mode():
+        def kernel(A, B):
+            return torch.exp(torch.cdist(A, B).square_().mul_(-1.0 / (2 * sigma * sigma)))
+
+        k_xx, k_yy, k_xy = kernel(X, X), kernel(Y, Y), kernel(X, Y)
+        return float((k_xx.sum() - k_xx.diagonal().sum()) / (n * (n - 1))
+                     + (k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1)) - 2 * k_xy.mean())
+
+
 # ---------------------------------------------------------------- torch in its own process
 
 
@@ -282,6 +297,18 @@ class TorchWorker:
         """The RBMParams of the last fit."""
         return self._call("params")
 
+    def mmd_data(self, X, Y):
+        """Send the two samples of torch_mmd2."""
+        self._call("mmd_data", np.ascontiguousarray(X), np.ascontiguousarray(Y))
+
+    def mmd2(self, sigma):
+        """torch_mmd2 of the samples sent, in the worker."""
+        return self._call("mmd2", sigma)
+
+    def call(self, function, *args):
+        """baselines.`function`(*args) in the worker (a torch baseline), and its result."""
+        return self._call("call", function, *args)
+
     def cpu_seconds(self):
         """User + system CPU time of the worker process so far (Linux; nan elsewhere)."""
         try:
@@ -320,6 +347,14 @@ def _torch_worker_main():
             return None
         if command == "params":
             return state["last"]
+        if command == "mmd_data":
+            state["mmd"] = args
+            return None
+        if command == "mmd2":
+            return torch_mmd2(*state["mmd"], args[0])
+
+        if command == "call":
+            return globals()[args[0]](*args[1:])
         raise ValueError(f"unknown command {command!r}")
 
     while True:
@@ -343,6 +378,22 @@ if __name__ == "__main__" and sys.argv[1:] == ["--torch-worker"]:
     import baselines
 
     baselines._torch_worker_main()
+
+
+# ---------------------------------------------------------------- NumPy MMD
+
+
+def numpy_mmd2(X, Y, sigma):
+    """The straightforward NumPy MMD^2 (unbiased, Gaussian kernel): the three kernel matrices
+    materialised from X Y^T and the squared norms, in the data's dtype."""
+    def kernel(A, B):
+        d2 = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2 * (A @ B.T)
+        return np.exp(np.maximum(d2, 0) * (-1.0 / (2 * sigma * sigma)))
+
+    n, m = X.shape[0], Y.shape[0]
+    k_xx, k_yy, k_xy = kernel(X, X), kernel(Y, Y), kernel(X, Y)
+    return float((k_xx.sum() - np.trace(k_xx)) / (n * (n - 1)) + (k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+                 - 2 * k_xy.mean())
 
 
 # ---------------------------------------------------------------- NumPy DBM mean-field
@@ -400,3 +451,62 @@ def torch_mean_field(v, weights, biases, n_steps=10):
                 pre.addmm_(mu[layer + 1], weights[layer].T)
             mu[layer] = pre.sigmoid_()
     return mu[1:]
+
+
+# ---------------------------------------------------------------- torch NADE (the NADE benchmarks)
+
+
+def _torch_nade_model(W, V, b, c):
+    torch = torch_module()
+    return [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in (W, V, b, c)]
+
+
+def torch_nade_threads(function, n_threads, *args):
+    """baselines.`function`(*args) with torch on `n_threads` intra-op threads (None: as many as
+    cores), the setting restored after. On a loaded machine one thread can be the faster: a step
+    of the sampling loop is a few small parallel regions, each a barrier of the OpenMP team."""
+    torch = torch_module()
+    before = torch.get_num_threads()
+    torch.set_num_threads(n_threads or os.cpu_count() or 1)
+    try:
+        return globals()[function](*args)
+    finally:
+        torch.set_num_threads(before)
+
+
+def torch_nade_log_likelihood(v, W, V, b, c):
+    """log p(v) of each row of a NADE (fastgen.nade's conventions: W, V (D, H)) in PyTorch eager,
+    float32, summed in float64: D Python-level steps, each vectorised over the rows (h = sigmoid(a),
+    logit = h V_d + b_d, log p += -softplus(-(2 v_d - 1) logit), a += v_d W_d). Computing every
+    step's pre-activations at once instead (a cumulative sum over d of (rows, D, H) arrays) was
+    30x slower here: it is bound by the memory traffic of those arrays."""
+    torch = torch_module()
+    W, V, b, c = _torch_nade_model(W, V, b, c)
+    v = torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32))
+    with torch.inference_mode():
+        a = c.expand(v.shape[0], -1).clone()
+        total = torch.zeros(v.shape[0], dtype=torch.float64)
+        for d in range(W.shape[0]):
+            logit = torch.mv(torch.sigmoid(a), V[d]) + b[d]
+            x = v[:, d]
+            total -= torch.nn.functional.softplus(torch.where(x > 0, -logit, logit))
+            a.addr_(x, W[d])
+    return total.numpy()
+
+
+def torch_nade_sample(n, W, V, b, c, seed=0):
+    """`n` ancestral samples of a NADE in PyTorch eager, float32: D Python-level steps, each
+    vectorised over the n rows (h = sigmoid(a), p = sigmoid(h V_d + b_d), v_d = u < p, a += v_d W_d).
+    Returns the mean of each column (the samples stay in the worker)."""
+    torch = torch_module()
+    W, V, b, c = _torch_nade_model(W, V, b, c)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.inference_mode():
+        a = c.expand(n, -1).clone()
+        out = torch.empty((n, W.shape[0]), dtype=torch.float32)
+        for d in range(W.shape[0]):
+            p = torch.sigmoid(torch.mv(torch.sigmoid(a), V[d]) + b[d])
+            x = (torch.rand(n, generator=gen) < p).to(torch.float32)
+            out[:, d] = x
+            a.addr_(x, W[d])
+    return out.mean(dim=0).numpy()

@@ -81,7 +81,7 @@ def main(argv=None):
         verbose=1,
     )
     start = time.perf_counter()
-    model.fit(X_train)
+    model.fit(X_train, progress=args.progress)
     train_seconds = time.perf_counter() - start
     print(f"trained in {train_seconds:.1f} s", flush=True)
 
@@ -89,7 +89,7 @@ def main(argv=None):
     betas = baselines.ais_betas(args.ais_steps)
     options = dict(n_chains=args.chains, betas=betas, base_visible_bias=base, seed=args.seed)
     start = time.perf_counter()
-    ais = model.log_partition("ais", **options)
+    ais = model.log_partition("ais", progress=args.progress, **options)
     ais_seconds = time.perf_counter() - start
     print(f"AIS: log Z = {ais.log_z:.3f} +- {ais.log_z_std:.3f} [{ais.log_z_lower:.3f}, {ais.log_z_upper:.3f}], "
           f"{ais_seconds:.1f} s", flush=True)

@@ -58,6 +58,8 @@ def parse_common(p, argv, counts):
     p.add_argument("--backend", default="cpu", help="fastgen backend for training and AIS (default cpu)")
     p.add_argument("--mnist", default=None, help="t10k-images-idx3-ubyte.gz or its directory")
     p.add_argument("--out", default=os.path.join("bench", "results"), help="output directory (default bench/results/)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                   help="progress bars of the long steps: AIS, and the DBM's training (default: shown)")
     args = p.parse_args(argv)
     for name in (*counts, "chains"):
         if getattr(args, name) < 1:
@@ -208,7 +210,8 @@ def main(argv=None):
     betas = baselines.ais_betas(args.ais_steps)
     start = time.perf_counter()
     ais = partition.log_partition_ais(
-        W, b, c, n_chains=args.chains, betas=betas, base_visible_bias=base, seed=args.seed, backend=args.backend
+        W, b, c, n_chains=args.chains, betas=betas, base_visible_bias=base, seed=args.seed, backend=args.backend,
+        progress=args.progress,
     )
     ais_seconds = time.perf_counter() - start
     print(f"AIS: log Z = {ais.log_z:.3f} +- {ais.log_z_std:.3f} [{ais.log_z_lower:.3f}, {ais.log_z_upper:.3f}], "

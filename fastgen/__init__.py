@@ -20,6 +20,7 @@ _LAZY = {
     "DBN": "fastgen.dbn._estimator",
     "DBM": "fastgen.dbm._estimator",
     "GaussianMixture": "fastgen.gmm._estimator",
+    "NADE": "fastgen.nade._estimator",
     "DDPMScheduler": "fastgen.diffusion",  # diffusers subclasses: an ImportError naming fastgen[diffusers] without it
     "DDIMScheduler": "fastgen.diffusion",
     "sample": "fastgen.diffusion",
@@ -27,13 +28,15 @@ _LAZY = {
     "diffusion": None,
     "gbrbm": None,
     "mixture": None,
+    "mmd": None,
+    "nade": None,
     "random": None,
     "rbm": None,
 }
 
 __all__ = ["BernoulliRBM", "DBM", "DBN", "DDIMScheduler", "DDPMScheduler", "GaussianBernoulliRBM", "GaussianMixture",
-           "available_backends", "get_backend", "sample", "set_backend", "use_backend", "dbm", "diffusion", "gbrbm",
-           "mixture", "random", "rbm"]
+           "NADE", "available_backends", "get_backend", "sample", "set_backend", "use_backend", "dbm", "diffusion",
+           "gbrbm", "mixture", "mmd", "nade", "random", "rbm"]
 
 if importlib.util.find_spec("diffusers") is None:  # the drop-ins need it: `from fastgen import *` skips them
     __all__ = [name for name in __all__ if name not in ("DDIMScheduler", "DDPMScheduler")]

@@ -17,7 +17,7 @@ import os
 import threading
 
 BACKEND_ORDER = ("cuda", "cpu", "numba")
-FAMILIES = ("random", "rbm", "gbrbm", "dbm", "gmm", "diffusion")
+FAMILIES = ("random", "rbm", "gbrbm", "dbm", "gmm", "diffusion", "mmd", "nade")
 ENV_VAR = "FASTGEN_BACKEND"
 
 _state = threading.local()

@@ -23,6 +23,12 @@ class DbmStream(IntEnum):
     LAYER0 = 16
 
 
+class NadeStream(IntEnum):
+    """Philox stream of NADE's ancestral sampling (csrc/include/fastgen/random.h)."""
+
+    SAMPLE = 8  # v_d of sample r: element r * D + d
+
+
 class DiffusionStream(IntEnum):
     """Philox streams of the diffusion samplers (csrc/include/fastgen/random.h)."""
 
@@ -72,6 +78,22 @@ class VarianceMode(IntEnum):
     LEARNED_RANGE = 2
 
 
+class MmdKernel(IntEnum):
+    """The kernels of the MMD family (csrc/include/fastgen/mmd.h)."""
+
+    GAUSSIAN = 0
+    LAPLACIAN = 1
+    POLYNOMIAL = 2
+
+
+class MmdDiagonal(IntEnum):
+    """How an MMD tile meets the diagonal of a symmetric block (csrc/include/fastgen/mmd.h)."""
+
+    NONE = 0
+    INCLUDE = 1
+    EXCLUDE = 2
+
+
 # Responsibilities below e^NEGLIGIBLE_LOG_RESP are exactly 0 (csrc/include/fastgen/gmm.h says why).
 NEGLIGIBLE_LOG_RESP = -500.0
 # The GMM pass's points per block and its chunks (at most that many, and that many bytes of
@@ -88,3 +110,14 @@ PARALLEL_NORMALS = 1 << 20
 PARALLEL_ADDS = 1 << 25
 GMM_PARALLEL_WORK = 1 << 20
 PARALLEL_STEP = 1 << 20
+# Kernel evaluations below which an MMD pass stays on one thread, and pairs per partial sum
+# of its paired pass (csrc/cpu/mmd.h).
+MMD_PARALLEL_WORK = 1 << 14
+MMD_PAIR_BLOCK = 1024
+
+# NADE's loops (csrc/cpu/nade.h): multiply-adds (rows x D x H) below which they stay on one
+# thread, examples per partial sum of the gradient (it fixes the order of the sums), and
+# the interleaved partial sums of its dot products (they fix the order too).
+NADE_PARALLEL_WORK = 1 << 20
+NADE_CHUNK = 32
+NADE_DOT_LANES = 16

@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 
 from . import _backend
 from ._arrays import host
+from ._progress import check_progress
 
 # An estimator's `backend` hyperparameter: a backend name (available or not: resolving it
 # says which are) or None for the current default.
@@ -107,9 +108,10 @@ class _PartitionCache:
 
 
 def keyword_options(function):
-    """The keyword-only parameters of an op, less `backend`: the options an estimator passes on."""
+    """The keyword-only parameters of an op, less `backend` and `progress`: the options an
+    estimator passes on (and caches its results by)."""
     return frozenset(name for name, p in inspect.signature(function).parameters.items()
-                     if p.kind is inspect.Parameter.KEYWORD_ONLY and name != "backend")
+                     if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("backend", "progress"))
 
 
 class FastgenEstimatorMixin:
@@ -187,10 +189,13 @@ class FastgenEstimatorMixin:
 
     # ------------------------------------------------------------ log Z
 
-    def _cached_log_partition(self, method, options, functions, parameters, model):
+    def _cached_log_partition(self, method, options, functions, parameters, model, progress=False):
         """`functions[method](*model, backend=..., **options)` (log Z of the model by "exact" or
         "ais", the options checked against the function's keyword options), cached while
-        `parameters` (the fitted attributes it depends on) and the backend stay the same."""
+        `parameters` (the fitted attributes it depends on) and the backend stay the same.
+        `progress` goes to the functions that take it (fastgen._progress); it is not an
+        option of the result."""
+        check_progress(progress)
         if method not in functions:
             raise ValueError(f"method must be one of {', '.join(map(repr, functions))}, got {method!r}")
         accepted = keyword_options(functions[method])
@@ -199,12 +204,15 @@ class FastgenEstimatorMixin:
             raise ValueError(f"unknown options for method={method!r}: {', '.join(unknown)}; "
                              f"accepted: {', '.join(sorted(accepted)) or 'none'}")
         backend = self._kernels().name
+        # where the chains run does not change the result (bit for bit), so it is no part of the key
+        placement = {name: options.pop(name) for name in ("client",) if name in options}
         cache = getattr(self, "_log_partition_cache", None)
         if cache is None or not cache.holds(parameters, backend):
             cache = self._log_partition_cache = _PartitionCache(parameters, backend)
         found, value = cache.lookup(method, options)
         if not found:
-            value = functions[method](*model, backend=backend, **options)
+            shown = {"progress": progress} if "progress" in inspect.signature(functions[method]).parameters else {}
+            value = functions[method](*model, backend=backend, **options, **placement, **shown)
             if dataclasses.is_dataclass(value):  # an AISResult: its log weights on the host
                 value = dataclasses.replace(value, log_weights=host(value.log_weights))
             cache.store(method, options, value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ def default_ais_betas() -> np.ndarray:
     ])
 
 
-def base_visible_bias(X, smoothing=1.0) -> np.ndarray:
+def base_visible_bias(X: Any, smoothing: float = 1.0) -> np.ndarray:
     """Visible biases of the AIS base model from binary data X (n_samples, n_visible): the
     logits of the per-pixel frequencies of ones, (count + smoothing) / (n + 2 smoothing),
     so that pixels never on (or always on) get a finite bias."""

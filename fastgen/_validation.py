@@ -67,7 +67,7 @@ def check_states(xp, name, a, n_units, dtype, what):
     return a
 
 
-def check_rbm(xp, W, b=None, c=None, sigma=None, nonempty=False):
+def check_rbm(xp, W, b=None, c=None, sigma=None, *, nonempty=False):
     """[W, b, c, sigma] of an RBM, those given: W 2-D (with at least one unit in each layer
     when `nonempty`), the visible bias b (n_visible,), the hidden bias c (n_hidden,) and the
     visible standard deviations sigma (n_visible,) > 0 of a Gaussian-Bernoulli RBM, one float dtype."""
@@ -85,6 +85,23 @@ def check_rbm(xp, W, b=None, c=None, sigma=None, nonempty=False):
         check_precisions(xp, "sigma", checked[-1])
     check_products(xp, W, biases=checked[1:3])
     return checked
+
+
+def check_nade(xp, W, V, b, c):
+    """[W, V, b, c] of a NADE (fastgen.nade): the input weights W and output weights V, both
+    (n_visible, n_hidden) with at least one unit in each layer, the visible bias b (n_visible,)
+    and the hidden bias c (n_hidden,), one float dtype, their sums within the dtype's range."""
+    W = check_float_array(xp, "W", W, 2)
+    if 0 in W.shape:
+        raise ValueError(f"W must have at least one visible and one hidden unit, got shape {tuple(W.shape)}")
+    V = check_float_array(xp, "V", V, 2, W.dtype)
+    if V.shape != W.shape:
+        raise ValueError(f"V must have the shape of W {tuple(W.shape)} (n_visible, n_hidden), got {tuple(V.shape)}")
+    b = check_vector(xp, "b", b, W.shape[0], W.dtype, "the visible units of W")
+    c = check_vector(xp, "c", c, W.shape[1], W.dtype, "the hidden units of W")
+    check_products(xp, W, biases=[c])
+    check_products(xp, V, biases=[b], name="V")
+    return W, V, b, c
 
 
 def _largest(xp, a):
@@ -264,3 +281,31 @@ def check_betas(betas, from_zero):
     if not (np.diff(betas) > 0).all():
         raise ValueError("betas must be strictly increasing")
     return betas
+
+
+def check_sample_pair(xp, X, Y, min_rows):
+    """Two samples X (N, D) and Y (M, D): 2-D float arrays of one dtype and the same number
+    D >= 1 of features, each with at least `min_rows` rows, finite (C-contiguous on return)."""
+    X = check_float_array(xp, "X", X, 2)
+    Y = check_float_array(xp, "Y", Y, 2)
+    if X.dtype != Y.dtype:
+        raise TypeError(f"X and Y must have one float dtype, got {X.dtype} and {Y.dtype}")
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(f"X and Y must have the same number of features (columns), got shapes {tuple(X.shape)} "
+                         f"and {tuple(Y.shape)}")
+    if X.shape[1] < 1:
+        raise ValueError(f"X and Y must have at least one feature (column), got shape {tuple(X.shape)}")
+    for name, a in (("X", X), ("Y", Y)):
+        if a.shape[0] < min_rows:
+            raise ValueError(f"{name} must hold at least {min_rows} rows (samples) for this estimator, "
+                             f"got {a.shape[0]}")
+    return X, Y
+
+
+def check_choice(name, value, choices):
+    """One of the strings `choices`."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value

@@ -1,12 +1,15 @@
 """The `fastgen` console command.
 
+    fastgen --version        print fastgen's version
     fastgen demo             train a BernoulliRBM on scikit-learn's digits and draw samples
     fastgen demo diffusion   sample a 2-D Gaussian mixture with DDPM and its exact denoiser
+
+Every output path is checked before any work starts.
 """
 from __future__ import annotations
 
 import argparse
-import sys
+import os
 import time
 from pathlib import Path
 
@@ -33,9 +36,8 @@ def _grid_image(rows_of_images, scale):
 
 def demo(args) -> int:
     from sklearn.datasets import load_digits
-    from tqdm import tqdm
 
-    from . import BernoulliRBM, available_backends
+    from . import BernoulliRBM, _progress, available_backends
     from ._backend import resolve
 
     backend = resolve(args.backend, on_device=False).name
@@ -54,25 +56,50 @@ def demo(args) -> int:
     print(f"fastgen demo: BernoulliRBM({args.hidden} hidden) on {X.shape[0]} binarized 8x8 digits, "
           f"PCD-1, {args.epochs} epochs, backend '{backend}' (available: {', '.join(available_backends())})")
     start = time.perf_counter()
-    with tqdm(total=args.epochs, unit="epoch", file=sys.stdout, dynamic_ncols=True) as bar:
+    with _progress.bar(True, args.epochs, "training", unit="epoch") as bar:
         for _ in rbm.fit_iter(X):
             bar.set_postfix(pseudo_ll=f"{rbm.score_samples(X).mean():.2f}", time=f"{time.perf_counter() - start:.1f}s")
             bar.update()
-    samples = rbm.sample(args.samples, n_steps=args.steps, random_state=args.seed)
+    # Block Gibbs chains from random states stay in the basin they fall into first (the
+    # samples come out nearly all 2s and 5s); parallel tempering lets them cross between
+    # modes through the hotter replicas, so the samples follow the model's own distribution.
+    sampled = time.perf_counter()
+    if args.sampler == "pt":
+        samples, acceptance = rbm.sample(args.samples, n_steps=args.steps, random_state=args.seed, method="pt",
+                                         n_temperatures=args.temperatures, return_acceptance=True, progress=True)
+        how = f"parallel tempering, {args.temperatures} temperatures, {args.steps} sweeps"
+    else:
+        samples = rbm.sample(args.samples, n_steps=args.steps, random_state=args.seed, progress=True)
+        how = f"{args.steps} Gibbs sweeps each"
+    sampled = time.perf_counter() - sampled
     rng = np.random.default_rng(args.seed)
     shown = X[rng.choice(X.shape[0], args.samples, replace=False)]
     per_row = 10
     rows = [[img.reshape(8, 8) for img in block[i : i + per_row]] for block in (shown, samples)
             for i in range(0, args.samples, per_row)]
     image = _grid_image(rows, scale=6)
-    out = Path(args.output).resolve()
+    out = args.output
     image.save(out)
     print(f"trained in {time.perf_counter() - start:.1f}s; final pseudo-log-likelihood "
           f"{rbm.score_samples(X).mean():.2f} nats per image")
     print(f"wrote {out}: top {args.samples // per_row} rows training digits, "
-          f"bottom rows model samples ({args.steps} Gibbs steps each)")
+          f"bottom rows model samples ({how}, {sampled:.1f}s)")
+    if args.sampler == "pt":
+        print("swap acceptance between neighbouring temperatures: "
+              f"min {np.nanmin(acceptance):.2f}, mean {np.nanmean(acceptance):.2f}")
+    print(f"digit classes of the samples (a 5-nearest-neighbour classifier of the digits): "
+          f"{_class_counts(samples, X, load_digits().target)}")
     print(f"backend: {backend}")
     return 0
+
+
+def _class_counts(samples, X, labels):
+    """'0: n0, 1: n1, ...' of the samples' classes by the 5 nearest training digits: the model's
+    variety in one line (the classes it never draws show as 0)."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    counts = np.bincount(KNeighborsClassifier(5).fit(X, labels).predict(samples), minlength=10)
+    return ", ".join(f"{digit}: {n}" for digit, n in enumerate(counts))
 
 
 def _mixture_ring(n_components=8, radius=2.0, std=0.25):
@@ -105,15 +132,35 @@ def demo_diffusion(args) -> int:
     rng = np.random.default_rng(args.seed)
     component = rng.choice(len(weights), n_samples, p=weights)
     target = means[component] + rng.normal(size=(n_samples, 2)) * np.sqrt(covariances[component, 0, 0])[:, None]
-    out = Path(args.output).resolve()
+    out = args.output
     _grid_image([[_density_image(target), _density_image(x)]], scale=4).save(out)
     print(f"sampled in {elapsed:.1f}s; wrote {out}: left the target mixture, right the samples")
     print(f"backend: {backend}")
     return 0
 
 
+def check_output(path: str) -> Path:
+    """`path` resolved, once it is known that an image can be written there: ValueError (a
+    usage error) otherwise, before any work."""
+    from PIL import Image
+
+    out = Path(path).expanduser().resolve()
+    if out.is_dir():
+        raise ValueError(f"--output {path} is a directory; give a file name, such as {Path(path) / 'demo.png'}")
+    if out.suffix.lower() not in Image.registered_extensions():
+        raise ValueError(f"--output {path}: the file name must end in an image format's extension, such as .png")
+    if not out.parent.is_dir():
+        raise ValueError(f"--output {path}: the directory {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise ValueError(f"--output {path}: no permission to write {out}")
+    return out
+
+
 def main(argv=None) -> int:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="fastgen", description="fastgen: fast inner loops of generative models")
+    parser.add_argument("--version", action="version", version=f"fastgen {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("demo", help="train an RBM on scikit-learn's digits and write a PNG of samples "
                             "('demo diffusion': sample a 2-D Gaussian mixture by DDPM)")
@@ -123,16 +170,21 @@ def main(argv=None) -> int:
     p.add_argument("--hidden", type=int, default=150)
     p.add_argument("--samples", type=int, default=None,
                    help="number of digits and of samples shown (rbm: 30), or of samples drawn (diffusion: 20000)")
-    p.add_argument("--steps", type=int, default=1000, help="Gibbs steps per sample, or diffusion steps")
+    p.add_argument("--steps", type=int, default=1000, help="sweeps per sample (rbm), or diffusion steps")
+    p.add_argument("--sampler", choices=["pt", "gibbs"], default="pt",
+                   help="rbm: parallel tempering (default) or plain block Gibbs chains")
+    p.add_argument("--temperatures", type=int, default=10, help="rbm, parallel tempering: replicas (default 10)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", default=None, help="where to write the PNG (default: fastgen-demo[-diffusion].png)")
     args = parser.parse_args(argv)
     try:
         if args.which == "diffusion":
-            args.output = args.output or "fastgen-demo-diffusion.png"
+            args.output = check_output(args.output or "fastgen-demo-diffusion.png")
             return demo_diffusion(args)
         args.samples = args.samples or 30
-        args.output = args.output or "fastgen-demo.png"
+        if args.temperatures < 2:
+            raise ValueError(f"--temperatures must be >= 2, got {args.temperatures}")
+        args.output = check_output(args.output or "fastgen-demo.png")
         return demo(args)
     except ValueError as exc:
         parser.error(str(exc))

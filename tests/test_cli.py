@@ -33,6 +33,10 @@ def check_demo(backend, tmp_path, capsys):
     used = backend or _backend.host_default()  # the default for host data: cpu, else numba
     assert f"backend: {used}" in stdout
     assert str(out.resolve()) in stdout
+    assert "parallel tempering, 10 temperatures" in stdout and "swap acceptance" in stdout
+    classes = stdout.split("digit classes of the samples")[1].splitlines()[0].split("):")[1]
+    counts = dict(item.split(": ") for item in classes.strip().split(", "))
+    assert sorted(counts) == [str(d) for d in range(10)] and sum(map(int, counts.values())) == 10
 
     assert out.is_file()
     with Image.open(out) as image:
@@ -52,6 +56,22 @@ def check_demo(backend, tmp_path, capsys):
     # Bottom row: binary model samples, not blank.
     samples = np.array(_tiles(canvas, 1))
     assert set(np.unique(samples)) == {0, 255}
+
+
+def test_demo_with_plain_gibbs_chains(tmp_path, capsys):
+    out = tmp_path / "g.png"
+    assert cli.main(DEMO_ARGS + ["--sampler", "gibbs", "--output", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert "20 Gibbs sweeps each" in stdout and "swap acceptance" not in stdout
+    assert out.is_file()
+
+
+def test_too_few_temperatures_is_a_usage_error_before_training(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(DEMO_ARGS + ["--temperatures", "1", "--output", str(tmp_path / "t.png")])
+    assert info.value.code == 2
+    captured = capsys.readouterr()
+    assert "--temperatures must be >= 2" in captured.err and "fastgen demo" not in captured.out
 
 
 def test_unknown_backend_exits_with_usage_error(tmp_path, capsys):
@@ -93,3 +113,59 @@ def test_diffusion_demo_writes_target_beside_samples(tmp_path, capsys):
     dark_t, dark_s = target < 200, samples < 200
     assert dark_s.sum() > 100 and (dark_t & dark_s).sum() > 0.5 * dark_s.sum()
     assert not dark_s[tile // 2 - 8 : tile // 2 + 8, tile // 2 - 8 : tile // 2 + 8].any()  # the ring's hole
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"fastgen {fastgen.__version__}"
+
+
+def test_version_from_the_console_script():
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    beside = Path(sys.executable).parent / "fastgen"  # this environment's console script
+    script = str(beside) if beside.is_file() else shutil.which("fastgen")
+    if script is None:
+        pytest.skip("the fastgen console script is not on PATH (package not installed)")
+    result = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"fastgen {fastgen.__version__}"
+
+
+@pytest.mark.parametrize("which", ["rbm", "diffusion"])
+@pytest.mark.parametrize("output, message", [
+    ("missing/x.png", "does not exist"),
+    (".", "is a directory"),
+    ("x.nope", "extension"),
+])
+def test_an_unwritable_output_is_a_usage_error_before_any_work(tmp_path, monkeypatch, capsys, which, output, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        cli.main(["demo", which, "--output", output])
+    assert info.value.code == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and "Traceback" not in captured.err
+    assert "fastgen demo" not in captured.out  # nothing ran: the demo's first line is not printed
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_read_only_directory_is_a_usage_error(tmp_path, capsys):
+    import os
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who may write anywhere (root)")
+        with pytest.raises(SystemExit) as info:
+            cli.main(["demo", "--output", str(locked / "x.png")])
+        assert info.value.code == 2
+        assert "no permission" in capsys.readouterr().err
+    finally:
+        locked.chmod(0o700)

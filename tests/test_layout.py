@@ -94,7 +94,8 @@ def test_cpu_kernels_instantiate(family, cpu_backend):
 def test_no_module_outside_the_layout():
     """Every module is part of the layout: a family's files, or one of the shared layers."""
     shared = {"fastgen", "fastgen._arrays", "fastgen._backend", "fastgen._constants", "fastgen._cuda",
-              "fastgen._estimator", "fastgen._legacy", "fastgen._numba", "fastgen._numba_math", "fastgen._partition",
+              "fastgen._dask", "fastgen._estimator", "fastgen._legacy", "fastgen._numba", "fastgen._numba_math", "fastgen._partition",
+              "fastgen._progress", "fastgen._typing",
               "fastgen._validation", "fastgen.cli", "fastgen.mixture"}
     families = set(_backend.FAMILIES) | {"dbn"}
     for name in MODULES:
@@ -150,9 +151,12 @@ ENUMS = [  # (header, C++ enum, its members' prefix, the Python mirror)
     ("random.h", "RbmStream", "STREAM_", _constants.RbmStream),
     ("random.h", "DbmStream", "DBM_STREAM_", _constants.DbmStream),
     ("random.h", "DiffusionStream", "STREAM_", _constants.DiffusionStream),
+    ("random.h", "NadeStream", "NADE_STREAM_", _constants.NadeStream),
     ("diffusion.h", "StepColumn", "COL_", _constants.StepColumn),
     ("diffusion.h", "ClipMode", "CLIP_", _constants.ClipMode),
     ("diffusion.h", "VarianceMode", "VARIANCE_", _constants.VarianceMode),
+    ("mmd.h", "MmdKernel", "MMD_", _constants.MmdKernel),
+    ("mmd.h", "MmdDiagonal", "MMD_DIAGONAL_", _constants.MmdDiagonal),
 ]
 
 
@@ -174,6 +178,11 @@ CONSTANTS = [  # (Python name, file, C++ name)
     ("PARALLEL_NORMALS", CPU / "random.h", "kParallelNormals"),
     ("PARALLEL_ADDS", CPU / "rbm.h", "kParallelAdds"),
     ("PARALLEL_STEP", CPU / "diffusion.h", "kParallelStep"),
+    ("MMD_PARALLEL_WORK", CPU / "mmd.h", "kMmdParallelWork"),
+    ("MMD_PAIR_BLOCK", CPU / "mmd.h", "kMmdPairBlock"),
+    ("NADE_PARALLEL_WORK", CPU / "nade.h", "kNadeParallelWork"),
+    ("NADE_CHUNK", CPU / "nade.h", "kNadeChunk"),
+    ("NADE_DOT_LANES", CPU / "nade.h", "kNadeDotLanes"),
 ]
 
 
@@ -245,7 +254,7 @@ def test_numba_rule_catches_a_changed_helper():
 # ---------------------------------------------------------------- public names and pickles
 
 
-@pytest.mark.parametrize("name", ["BernoulliRBM", "GaussianBernoulliRBM", "DBN", "DBM", "GaussianMixture"])
+@pytest.mark.parametrize("name", ["BernoulliRBM", "GaussianBernoulliRBM", "DBN", "DBM", "GaussianMixture", "NADE"])
 def test_estimators_report_the_public_module(name):
     cls = getattr(fastgen, name)
     assert cls.__module__ == "fastgen"
@@ -263,7 +272,9 @@ def test_readme_names_resolve():
                           "dbm": ["mean_field", "gibbs", "log_partition_exact", "log_partition_ais",
                                   "variational_bound"],
                           "diffusion": ["GaussianMixtureDenoiser", "SchedulerOutput", "sample"],
-                          "random": ["uniform", "normal"]}.items():
+                          "random": ["uniform", "normal"],
+                          "mmd": ["mmd2", "kid", "median_bandwidth"],
+                          "nade": ["log_likelihood", "log_likelihood_grad", "sample"]}.items():
         for name in names:
             assert callable(getattr(getattr(fastgen, module), name)), f"fastgen.{module}.{name}"
     from fastgen.mixture import GaussianMixture

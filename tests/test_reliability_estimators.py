@@ -200,3 +200,17 @@ def test_persistent_chains_too_many_to_allocate_name_their_count(batch_size, cpu
     with pytest.raises((ValueError, MemoryError), match=f"batch_size={batch_size} persistent chains"):
         model.set_params(batch_size=batch_size).fit(_binary(rows=4))
     np.testing.assert_array_equal(model.components_, before)
+
+
+@pytest.mark.parametrize("make", [lambda: fastgen.BernoulliRBM(n_components=4, batch_size=20),
+                                  lambda: fastgen.GaussianBernoulliRBM(n_components=4, batch_size=20)])
+def test_a_diverging_partial_fit_leaves_the_fitted_model_as_it_was(make, cpu_backend):
+    model = make().set_params(random_state=0, backend=cpu_backend)
+    # float32: a step of 1e300 times a gradient overflows
+    model.partial_fit(_binary().astype(np.float32)).partial_fit(_binary(seed=1).astype(np.float32))
+    attributes = [*model._model_attributes, "h_samples_"]
+    before = {name: getattr(model, name).copy() for name in attributes}
+    with pytest.raises(FloatingPointError, match="partial_fit"):
+        model.set_params(learning_rate=1e300).partial_fit(_binary(seed=2).astype(np.float32))
+    for name, value in before.items():
+        np.testing.assert_array_equal(getattr(model, name), value, err_msg=name)

@@ -27,3 +27,5 @@ void bind_gbrbm(py::module_& m);
 void bind_dbm(py::module_& m);
 void bind_gmm(py::module_& m);
 void bind_diffusion(py::module_& m);
+void bind_mmd(py::module_& m);
+void bind_nade(py::module_& m);

@@ -43,4 +43,6 @@ PYBIND11_MODULE(_core, m) {
     bind_dbm(m);
     bind_gmm(m);
     bind_diffusion(m);
+    bind_mmd(m);
+    bind_nade(m);
 }

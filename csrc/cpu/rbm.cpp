@@ -105,12 +105,13 @@ void free_energy(carray<T> logits, carray<T> hidden_bias, py::array_t<double, py
     }
 }
 
-// AIS log weights of n_chains chains (csrc/include/fastgen/rbm.h). Wt = W^T (C order),
-// visible_gain = b - base (double).
+// AIS log weights of chains first_chain .. first_chain + n_chains - 1 (csrc/include/fastgen/rbm.h).
+// Wt = W^T (C order), visible_gain = b - base (double).
 template <typename T>
 py::array_t<double> ais_rbm(carray<T> W, carray<T> Wt, carray<T> b, carray<T> c, carray<T> base,
                             py::array_t<double, py::array::c_style> visible_gain,
-                            py::array_t<double, py::array::c_style> betas, uint64_t seed, int64_t n_chains) {
+                            py::array_t<double, py::array::c_style> betas, uint64_t seed, int64_t n_chains,
+                            int64_t first_chain) {
     require(W.ndim() == 2 && Wt.ndim() == 2, "W and Wt must be 2-D");
     const int64_t nv = W.shape(0), nh = W.shape(1);
     require(Wt.shape(0) == nh && Wt.shape(1) == nv, "Wt must be W transposed");
@@ -118,12 +119,13 @@ py::array_t<double> ais_rbm(carray<T> W, carray<T> Wt, carray<T> b, carray<T> c,
     require(c.size() == nh, "c must match W columns");
     require(betas.ndim() == 1 && betas.size() >= 2, "betas needs at least two values");
     require(n_chains >= 1, "n_chains must be >= 1");
+    require(first_chain >= 0, "first_chain must be >= 0");
     const cpu::AisRun<T> run{W.data(), Wt.data(), b.data(), c.data(), base.data(), visible_gain.data(),
                              nv, nh, betas.data(), (int64_t)betas.size(), seed};
     py::array_t<double> log_w(n_chains);
     double* out = log_w.mutable_data();
     py::gil_scoped_release release;
-    cpu::ais_chains<T>(run, n_chains, out);
+    cpu::ais_chains<T>(run, first_chain, n_chains, out);
     return log_w;
 }
 
@@ -145,7 +147,7 @@ void def_rbm_floats(py::module_& r) {
     r.def("ais_rbm", &ais_rbm<T>, py::arg("W").noconvert(), py::arg("Wt").noconvert(),
           py::arg("b").noconvert(), py::arg("c").noconvert(), py::arg("base").noconvert(),
           py::arg("visible_gain").noconvert(), py::arg("betas").noconvert(), py::arg("seed"),
-          py::arg("n_chains"));
+          py::arg("n_chains"), py::arg("first_chain") = 0);
 }
 
 }  // namespace

@@ -282,10 +282,12 @@ void ais_block(const AisRun<T>& run, int64_t first, int64_t n, AisBlock<T>& s, d
     }
 }
 
-// The log weights of chains [0, n_chains): blocks of chains, one thread per block (AIS is
-// always long enough for every thread).
+// The log weights of chains [first_chain, first_chain + n_chains) into log_w[0 .. n_chains):
+// blocks of chains, one thread per block (AIS is always long enough for every thread). A
+// chain's draws depend on its index only, so a range of chains run alone (on a Dask worker)
+// gives the weights the whole run gives them.
 template <typename T>
-void ais_chains(const AisRun<T>& run, int64_t n_chains, double* log_w) {
+void ais_chains(const AisRun<T>& run, int64_t first_chain, int64_t n_chains, double* log_w) {
     const int n_threads = team_size(true);
     constexpr int64_t kMaxBlock = 64;  // chains per block: their states stay small next to a tile of W
     const int64_t block = std::max<int64_t>(1, std::min(kMaxBlock, (n_chains + n_threads - 1) / n_threads));
@@ -297,7 +299,7 @@ void ais_chains(const AisRun<T>& run, int64_t n_chains, double* log_w) {
 #pragma omp for schedule(dynamic, 1)
         for (int64_t q = 0; q < n_blocks; ++q) {
             const int64_t first = q * block;
-            ais_block<T>(run, first, std::min(block, n_chains - first), mine, log_w + first);
+            ais_block<T>(run, first_chain + first, std::min(block, n_chains - first), mine, log_w + first);
         }
     }
 }

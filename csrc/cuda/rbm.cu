@@ -39,12 +39,13 @@ __device__ float draw_uniform(uint64_t seed, uint32_t call, uint32_t stream, uin
 template <typename T>
 __device__ void ais_rbm_impl(const T* W, const T* Wt, const T* b, const T* c, const T* base, const double* gain,
                              const double* betas, int64_t n_betas, uint64_t nv, uint64_t nh, uint64_t seed,
-                             uint64_t n_chains, double* log_w) {
+                             uint64_t first_chain, uint64_t n_chains, double* log_w) {
     extern __shared__ double shared[];  // blockDim.x partial sums, then v (nv) and h (nh)
     double* partial = shared;
     T* v = (T*)(shared + blockDim.x);
     T* h = v + nv;
-    for (uint64_t chain = blockIdx.x; chain < n_chains; chain += gridDim.x) {
+    for (uint64_t r = blockIdx.x; r < n_chains; r += gridDim.x) {
+        const uint64_t chain = first_chain + r;  // draws by the chain's index; log_w by its place here
         for (uint64_t i = threadIdx.x; i < nv; i += blockDim.x) {
             v[i] = bernoulli_state(draw_uniform(seed, 0, STREAM_INIT, chain * nv + i), sigmoid(base[i]));
         }
@@ -89,7 +90,7 @@ __device__ void ais_rbm_impl(const T* W, const T* Wt, const T* b, const T* c, co
             if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
             __syncthreads();
         }
-        if (threadIdx.x == 0) log_w[chain] = partial[0];
+        if (threadIdx.x == 0) log_w[r] = partial[0];
         __syncthreads();
     }
 }
@@ -121,8 +122,8 @@ __global__ void free_energy_f64(const double* logits, const double* hidden_bias,
 #define FASTGEN_AIS_KERNEL(NAME, T)                                                                          \
     __global__ void NAME(const T* W, const T* Wt, const T* b, const T* c, const T* base, const double* gain, \
                          const double* betas, int64_t n_betas, uint64_t nv, uint64_t nh, uint64_t seed,     \
-                         uint64_t n_chains, double* log_w) {                                                 \
-        ais_rbm_impl<T>(W, Wt, b, c, base, gain, betas, n_betas, nv, nh, seed, n_chains, log_w);             \
+                         uint64_t first_chain, uint64_t n_chains, double* log_w) {                           \
+        ais_rbm_impl<T>(W, Wt, b, c, base, gain, betas, n_betas, nv, nh, seed, first_chain, n_chains, log_w); \
     }
 FASTGEN_AIS_KERNEL(ais_rbm_f32, float)
 FASTGEN_AIS_KERNEL(ais_rbm_f64, double)

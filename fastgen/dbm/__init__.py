@@ -22,6 +22,7 @@ import math
 
 from .._arrays import dispatch_layers
 from .._partition import AISResult, default_ais_betas
+from .._typing import Array, Backend
 from .._validation import (
     check_count,
     check_counters,
@@ -40,7 +41,8 @@ __all__ = ["AISResult", "default_ais_betas", "gibbs", "log_partition_ais", "log_
            "variational_bound"]
 
 
-def mean_field(v, weights, biases, *, n_steps=10, tol=None, damping=0.0, backend=None):
+def mean_field(v: Array, weights: list[Array], biases: list[Array], *, n_steps: int = 10, tol: float | None = None,
+               damping: float = 0.0, backend: Backend = None) -> list[Array]:
     """Mean-field posterior of the hidden layers given visible rows `v` (binary or
     probabilities in [0, 1]). Returns [mu_1 .. mu_L], each (rows, n_l).
 
@@ -63,7 +65,8 @@ def mean_field(v, weights, biases, *, n_steps=10, tol=None, damping=0.0, backend
     return [call.wrap(m) for m in _loops.mean_field(call.kernels, v, weights, biases, n_steps, tol, damping)]
 
 
-def gibbs(states, weights, biases, n_steps, *, seed, counter=0, backend=None):
+def gibbs(states: list[Array], weights: list[Array], biases: list[Array], n_steps: int, *, seed: int, counter: int = 0,
+          backend: Backend = None) -> list[Array]:
     """`n_steps` block Gibbs sweeps of every chain: the odd layers given the even ones, then
     the even layers (v included) given the odd ones. `states` = [x_0 .. x_L], binary, one
     row per chain. Sweep n uses counter `counter + n`. Returns the new list of states."""
@@ -81,7 +84,7 @@ def gibbs(states, weights, biases, n_steps, *, seed, counter=0, backend=None):
     return [call.wrap(x) for x in result]
 
 
-def variational_bound(v, mu, weights, biases):
+def variational_bound(v: Array, mu: list[Array], weights: list[Array], biases: list[Array]) -> Array:
     """The mean-field lower bound on log p*(v) (log p(v) + log Z) of each row, float64:
     sum_l b_l.mu_l + sum_l mu_l W_l mu_{l+1} + sum_{l >= 1} H(mu_l), with mu_0 = v and H the
     entropy of independent Bernoulli units. `mu` = [mu_1 .. mu_L], e.g. from `mean_field`."""

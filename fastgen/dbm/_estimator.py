@@ -4,6 +4,7 @@ from __future__ import annotations
 import itertools
 import time
 from numbers import Integral, Real
+from typing import Any, Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -21,6 +22,10 @@ from .._estimator import (
     public,
     validate_X,
 )
+from .._progress import OFF
+from .._progress import bar as progress_bar
+from .._progress import check_progress
+from .._typing import Array, Backend, RandomState
 from .._validation import check_count, check_dbm
 from . import _loops
 
@@ -78,33 +83,43 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
     verbose : int, default 0
         Print the epochs' times (and the variational bound of the data) when > 0.
 
-    Fitted attributes: `weights_` ([W_0 .. W_{L-1}], W_l of shape (n_l, n_{l+1})),
-    `biases_` ([b_0 .. b_L]), `chains_` (the persistent chain states [x_0 .. x_L]),
-    `offsets_` (the centring offsets [o_0 .. o_L], zeros without centering), all NumPy
-    arrays of X's float dtype, and `n_features_in_`.
+    Attributes
+    ----------
+    weights_ : list of arrays
+        [W_0 .. W_{L-1}], W_l of shape (n_l, n_{l+1}).
+    biases_ : list of arrays
+        [b_0 .. b_L].
+    chains_ : list of arrays
+        The persistent chain states [x_0 .. x_L].
+    offsets_ : list of arrays
+        The centring offsets [o_0 .. o_L], zeros without centering.
+    n_features_in_ : int
+        Number of visible units.
+
+    The arrays are NumPy arrays of X's float dtype.
     """
 
     def __init__(
         self,
-        layer_sizes,
+        layer_sizes: Sequence[int],
         *,
-        learning_rate=0.005,
-        batch_size=100,
-        n_iter=10,
-        n_chains=100,
-        n_gibbs_steps=5,
-        mean_field_steps=10,
-        mean_field_tol=None,
-        pretrain=True,
-        pretrain_n_iter=10,
-        pretrain_learning_rate=0.05,
-        centering=False,
-        momentum=0.5,
-        weight_decay=0.0,
-        random_state=None,
-        backend=None,
-        verbose=0,
-    ):
+        learning_rate: float = 0.005,
+        batch_size: int = 100,
+        n_iter: int = 10,
+        n_chains: int = 100,
+        n_gibbs_steps: int = 5,
+        mean_field_steps: int = 10,
+        mean_field_tol: float | None = None,
+        pretrain: bool = True,
+        pretrain_n_iter: int = 10,
+        pretrain_learning_rate: float = 0.05,
+        centering: bool = False,
+        momentum: float = 0.5,
+        weight_decay: float = 0.0,
+        random_state: RandomState = None,
+        backend: Backend = None,
+        verbose: int = 0,
+    ) -> None:
         self.layer_sizes = layer_sizes
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -177,16 +192,20 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ training
 
-    def fit(self, X, y=None):
+    def fit(self, X: Array, y: None = None, *, progress: bool = False) -> DBM:
         """Pretrain (if `pretrain`), then `n_iter` SML epochs on X (n_samples, n_features),
         values in [0, 1]. An exception leaves a previously fitted model unchanged: the
-        fitted attributes are committed only at the end."""
+        fitted attributes are committed only at the end. `progress`: show a bar of the
+        epochs, pretraining included (`verbose` prints a line per SML epoch instead)."""
         kernels = self._check_hyperparameters()
         X, data_attributes = self._validate_for_fit(self._check_X, X)
-        self._commit_fit(data_attributes, self._train(kernels, X))
+        n_layers = len(self._check_layer_sizes())
+        total = self.n_iter + (n_layers * self.pretrain_n_iter if self.pretrain else 0)
+        with progress_bar(progress, total, type(self).__name__, unit="epoch") as shown:
+            self._commit_fit(data_attributes, self._train(kernels, X, shown))
         return self
 
-    def _train(self, kernels, X):
+    def _train(self, kernels, X, bar=OFF):
         xp = kernels.xp
         dtype = X.dtype
         rng = check_random_state(self.random_state)
@@ -196,7 +215,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         n_batches = int(np.ceil(X.shape[0] / self.batch_size))
         batches = list(gen_even_slices(n_batches * self.batch_size, n_batches, n_samples=X.shape[0]))
         if self.pretrain:
-            weights, biases = self._pretrain(kernels, data, sizes, batches, rng, stream)
+            weights, biases = self._pretrain(kernels, data, sizes, batches, rng, stream, bar)
         else:
             weights = [xp.asarray(rng.normal(0, 0.01, (a, b)), dtype=dtype) for a, b in itertools.pairwise(sizes)]
             biases = [xp.zeros(n, dtype=dtype) for n in sizes]
@@ -214,6 +233,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
                     raise FloatingPointError(
                         f"the training diverged: {name} holds NaN or infinity after epoch {epoch}; the estimator is "
                         f"left as it was. Lower learning_rate (now {self.learning_rate}).")
+            bar.update()
             if self.verbose:
                 mu = trainer.mean_field(data)
                 bound = float(_loops.variational_bound(data, mu, trainer.weights, trainer.biases).mean())
@@ -228,8 +248,9 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
             "_philox": stream,
         }
 
-    def _pretrain(self, kernels, data, sizes, batches, rng, stream):
-        """Greedy layer-wise pretraining (see the class docstring): weights and biases."""
+    def _pretrain(self, kernels, data, sizes, batches, rng, stream, bar=OFF):
+        """Greedy layer-wise pretraining (see the class docstring): weights and biases; each
+        epoch ticks `bar`."""
         xp = kernels.xp
         n_layers = len(sizes) - 1
         rbms = []
@@ -238,7 +259,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
             up = 2.0 if layer == 0 else 1.0  # the bottom RBM doubles its weights upward
             down = 2.0 if layer == n_layers - 1 else 1.0  # the top RBM doubles them downward
             W, b, c = _pretrain_rbm(kernels, below, sizes[layer + 1], up, down, self.pretrain_n_iter,
-                                    self.pretrain_learning_rate, batches, rng, stream)
+                                    self.pretrain_learning_rate, batches, rng, stream, bar)
             rbms.append((W, b, c))
             if layer < n_layers - 1:  # the next RBM's data: these means (the draws are not used)
                 _, below = kernels.rbm.bernoulli(below @ W * below.dtype.type(up), c, 0, 0, RbmStream.HIDDEN)
@@ -251,7 +272,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ inference
 
-    def mean_field(self, X, n_steps=None, tol=None):
+    def mean_field(self, X: Array, n_steps: int | None = None, tol: float | None = None) -> list[np.ndarray]:
         """Mean-field posterior [mu_1 .. mu_L] of the hidden layers given the rows of X, by
         fastgen.dbm.mean_field; `n_steps` and `tol` default to `mean_field_steps` and
         `mean_field_tol`."""
@@ -262,36 +283,42 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         mu = ops.mean_field(X, weights, biases, n_steps=n_steps, tol=tol, backend=kernels.name)
         return [np.asarray(host(m)) for m in mu]
 
-    def transform(self, X):
+    def transform(self, X: Array) -> np.ndarray:
         """The top layer's mean-field posterior, shape (n_samples, layer_sizes[-1])."""
         return self.mean_field(X)[-1]
 
-    def sample(self, n_samples, n_steps=1000, random_state=None):
+    def sample(self, n_samples: int, n_steps: int = 1000, random_state: RandomState = None, *,
+               progress: bool = False) -> np.ndarray:
         """`n_samples` binary visible states, each the end of its own chain of `n_steps`
-        Gibbs sweeps (fastgen.dbm.gibbs) started from uniformly random states of every layer."""
+        Gibbs sweeps (fastgen.dbm.gibbs) started from uniformly random states of every layer.
+        `progress`: show a bar of the sweeps."""
         n_samples = check_count("n_samples", n_samples)
         n_steps = check_count("n_steps", n_steps)
+        check_progress(progress)
         kernels, weights, biases = self._fitted()
         seed, counter = self._counters(random_state, n_steps + len(biases))
         dtype = weights[0].dtype
         states = [kernels.random.random_binary((n_samples, b.shape[0]), dtype, seed, counter + n_steps + i)
                   for i, b in enumerate(biases)]
-        states = _loops.gibbs(kernels, states, weights, biases, n_steps, seed, counter)
+        with progress_bar(progress, n_steps, "Gibbs sampling", unit="sweep") as shown:
+            states = _loops.gibbs(kernels, states, weights, biases, n_steps, seed, counter, shown)
         return np.asarray(host(states[0]))
 
     # ------------------------------------------------------------ log-likelihood
 
-    def log_partition(self, method="ais", **kwargs):
+    def log_partition(self, method: str = "ais", *, progress: bool = False, **kwargs: Any) -> Any:
         """log Z: method "exact" (a float, fastgen.dbm.log_partition_exact; at most 25 units
         in the smaller parity class) or "ais" (an AISResult, fastgen.dbm.log_partition_ais
         with the options n_chains, betas, base_visible_bias, seed). Cached for these
-        arguments until the parameters change (by training or by hand)."""
+        arguments until the parameters change (by training or by hand). `progress`: show
+        a bar of the AIS steps."""
         _, weights, biases = self._fitted()
         functions = {"exact": ops.log_partition_exact, "ais": ops.log_partition_ais}
         return self._cached_log_partition(method, kwargs, functions, [*self.weights_, *self.biases_],
-                                          (weights, biases))
+                                          (weights, biases), progress)
 
-    def log_likelihood(self, X, method="ais", return_bounds=False, **kwargs):
+    def log_likelihood(self, X: Array, method: str = "ais", return_bounds: bool = False, *, progress: bool = False,
+                       **kwargs: Any) -> float | tuple[float, float, float]:
         """Estimate of the mean log p(v) over the rows of binary X: the mean of the mean-field
         variational lower bounds of log p*(v) (fastgen.dbm.variational_bound, with
         `mean_field_steps` sweeps) minus log Z from `log_partition(method, **kwargs)`.
@@ -301,7 +328,8 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         return_bounds : return (estimate, lower, upper) instead of the estimate alone: the
             range that the uncertainty of log Z gives, lower = mean bound - log_z_upper and
             upper = mean bound - log_z_lower of the AISResult (+inf when AIS's lower bound
-            is -inf); with "exact" all three are the estimate."""
+            is -inf); with "exact" all three are the estimate.
+        progress : show a bar of the AIS steps (when log Z is not cached yet)."""
         if not isinstance(return_bounds, (bool, np.bool_)):
             raise TypeError(f"return_bounds must be True or False, got {return_bounds!r}")
         self._fitted()
@@ -310,7 +338,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
             raise ValueError("X must hold binary states (0 or 1 only) for a log-likelihood")
         mu = self.mean_field(X)
         bound = float(np.mean(_loops.variational_bound(X, mu, self.weights_, self.biases_)))
-        log_z = self.log_partition(method, **kwargs)
+        log_z = self.log_partition(method, progress=progress, **kwargs)
         if method == "exact":
             estimate = bound - log_z
             return (estimate, estimate, estimate) if return_bounds else estimate
@@ -327,7 +355,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         return tags
 
 
-def _pretrain_rbm(kernels, data, n_hidden, up, down, n_iter, learning_rate, batches, rng, stream):
+def _pretrain_rbm(kernels, data, n_hidden, up, down, n_iter, learning_rate, batches, rng, stream, bar=OFF):
     """CD-1 on an RBM whose weights count `up` times in p(h | v) = sigmoid(up v W + c) and
     `down` times in p(v | h) = sigmoid(down h W^T + b) (Salakhutdinov & Hinton, 2009):
     h0 ~ p(h | v), reconstruction means p(v | h0), their hidden means, as in their code.
@@ -349,6 +377,7 @@ def _pretrain_rbm(kernels, data, n_hidden, up, down, n_iter, learning_rate, batc
             W += (v.T @ p_h - p_v.T @ p_h_model) * scale
             b += (v.sum(axis=0) - p_v.sum(axis=0)) * scale
             c += (p_h.sum(axis=0) - p_h_model.sum(axis=0)) * scale
+        bar.update()
     return W, b, c
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from .._arrays import host
 from .._constants import DbmStream
+from .._progress import OFF
 
 # On the GPU the convergence flag is read back every this many sweeps (sweeps run past it change nothing).
 DEVICE_CHECK_EVERY = 4
@@ -65,8 +66,9 @@ def layer_input(states, weights, layer):
     return total
 
 
-def gibbs(kernels, states, weights, biases, n_steps, seed, counter):
-    """`n_steps` sweeps (odd layers given the even ones, then the even ones); a new list."""
+def gibbs(kernels, states, weights, biases, n_steps, seed, counter, bar=OFF):
+    """`n_steps` sweeps (odd layers given the even ones, then the even ones), each ticking
+    `bar` (fastgen._progress); a new list."""
     states = list(states)
     n_layers = len(weights)
     for sweep in range(n_steps):
@@ -75,6 +77,7 @@ def gibbs(kernels, states, weights, biases, n_steps, seed, counter):
                 states[layer], _ = kernels.rbm.bernoulli(
                     layer_input(states, weights, layer), biases[layer], seed, counter + sweep, DbmStream.LAYER0 + layer
                 )
+        bar.update()
     return states
 
 

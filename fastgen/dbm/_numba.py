@@ -53,4 +53,4 @@ class Kernels(DbmKernels):
                            scalar(damping), mu, changes, slot, scalar(tol), np.empty(mu.shape[0], mu.dtype))
 
 
-NUMBA_DEPENDENCIES = {"fastgen._constants": "4844f4fa7ce842e3", "fastgen._numba": "883eca73908d4f79"}
+NUMBA_DEPENDENCIES = {"fastgen._constants": "27d7c413d2ac9110", "fastgen._numba": "883eca73908d4f79"}

@@ -15,6 +15,9 @@ from .._partition import (
     default_ais_betas,
     log_sum_over_states,
 )
+from .._progress import OFF
+from .._progress import bar as progress_bar
+from .._typing import Array, Backend
 from .._validation import (
     check_betas,
     check_count,
@@ -64,8 +67,9 @@ def even_log_terms(kernels, inputs, base_bias, beta, zeros):
     return total
 
 
-def ais(kernels, weights, biases, n_chains, betas, base, seed, wrap=lambda a: a) -> AISResult:
-    """The AISResult of checked backend arrays, chains over the odd layers (log weights through `wrap`)."""
+def ais(kernels, weights, biases, n_chains, betas, base, seed, wrap=lambda a: a, bar=OFF) -> AISResult:
+    """The AISResult of checked backend arrays, chains over the odd layers (log weights through
+    `wrap`); each beta step ticks `bar` (fastgen._progress)."""
     xp = kernels.xp
     n_layers = len(weights)
     dtype = weights[0].dtype
@@ -86,6 +90,7 @@ def ais(kernels, weights, biases, n_chains, betas, base, seed, wrap=lambda a: a)
             log_w += (beta - beta_prev) * (x @ b)
         log_w += even_log_terms(kernels, inputs, base_bias, beta, zeros)
         log_w -= even_log_terms(kernels, inputs, base_bias, beta_prev, zeros)
+        bar.update()
         if k == betas.size - 1:
             break
         # the transition at beta: even layers given the odd ones, then the odd layers
@@ -105,7 +110,7 @@ def ais(kernels, weights, biases, n_chains, betas, base, seed, wrap=lambda a: a)
 # ---------------------------------------------------------------- checked public ops
 
 
-def log_partition_exact(weights, biases, *, backend=None) -> float:
+def log_partition_exact(weights: list[Array], biases: list[Array], *, backend: Backend = None) -> float:
     """log Z exactly, float64: every state of the parity class (odd or even layers, v
     included) with fewer units, at most 25, the other class summed analytically."""
     call, (weights, biases) = dispatch_layers(backend, weights=check_layer_list("weights", weights),
@@ -120,8 +125,9 @@ def log_partition_exact(weights, biases, *, backend=None) -> float:
     return exact(call.kernels, weights, biases)
 
 
-def log_partition_ais(weights, biases, *, n_chains=100, betas=None, base_visible_bias=None, seed=0,
-                      backend=None) -> AISResult:
+def log_partition_ais(weights: list[Array], biases: list[Array], *, n_chains: int = 100, betas: Array | None = None,
+                      base_visible_bias: Array | None = None, seed: int = 0, backend: Backend = None,
+                      progress: bool = False) -> AISResult:
     """AIS estimate of log Z (Salakhutdinov & Hinton, 2009): chains over the odd layers,
     the even layers (v included) summed analytically at every inverse temperature.
 
@@ -130,7 +136,8 @@ def log_partition_ais(weights, biases, *, n_chains=100, betas=None, base_visible
     (n_1 + ... + n_L) log 2. The intermediate model at beta has
     log p*_beta(x_odd) = beta sum_{odd l} b_l.x_l + sum_{even l} sum_i softplus(beta a_{l,i}
     + (1 - beta) base_{l,i}); a transition samples the even layers, then the odd ones, at
-    beta. `betas`: from 0 to 1, increasing (default `default_ais_betas()`)."""
+    beta. `betas`: from 0 to 1, increasing (default `default_ais_betas()`). `progress`: show a
+    bar of the steps (fastgen._progress)."""
     call, (weights, biases, base) = dispatch_layers(backend, weights=check_layer_list("weights", weights),
                                                     biases=check_layer_list("biases", biases),
                                                     base_visible_bias=base_visible_bias)
@@ -143,4 +150,6 @@ def log_partition_ais(weights, biases, *, n_chains=100, betas=None, base_visible
         base = check_vector(xp, "base_visible_bias", base, n_visible, None, "visible units")
     n_chains = check_count("n_chains", n_chains)
     betas = default_ais_betas() if betas is None else check_betas(betas, from_zero=True)
-    return ais(call.kernels, weights, biases, n_chains, betas, base, check_seed("seed", seed), call.wrap)
+    seed = check_seed("seed", seed)
+    with progress_bar(progress, betas.size - 1, "AIS", unit="beta") as shown:
+        return ais(call.kernels, weights, biases, n_chains, betas, base, seed, call.wrap, shown)

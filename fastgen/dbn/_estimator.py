@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral, Real
+from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,6 +26,8 @@ from .._estimator import (
     public,
     validate_X,
 )
+from .._progress import check_progress
+from .._typing import Array, Backend, RandomState
 from .._validation import check_count, check_probabilities, check_real, check_sigma_values
 from ..gbrbm._estimator import GaussianBernoulliRBM
 from ..rbm._estimator import BernoulliRBM
@@ -82,23 +85,23 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
 
     def __init__(
         self,
-        layer_sizes=(256, 256),
+        layer_sizes: Sequence[int] = (256, 256),
         *,
-        first_layer="bernoulli",
-        learning_rate=0.1,
-        batch_size=10,
-        n_iter=10,
-        cd_k=1,
-        persistent=True,
-        momentum=0.0,
-        weight_decay=0.0,
-        propagate="mean",
-        sigma=1.0,
-        learn_sigma=False,
-        random_state=None,
-        backend=None,
-        verbose=0,
-    ):
+        first_layer: str = "bernoulli",
+        learning_rate: float = 0.1,
+        batch_size: int = 10,
+        n_iter: int = 10,
+        cd_k: int = 1,
+        persistent: bool = True,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        propagate: str = "mean",
+        sigma: float | Array = 1.0,
+        learn_sigma: bool = False,
+        random_state: RandomState = None,
+        backend: Backend = None,
+        verbose: int = 0,
+    ) -> None:
         self.layer_sizes = layer_sizes
         self.first_layer = first_layer
         self.learning_rate = learning_rate
@@ -157,15 +160,17 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
 
     # ------------------------------------------------------------ training
 
-    def fit(self, X, y=None):
-        """Train the layers greedily, bottom first. A failure leaves a fitted model as it was."""
+    def fit(self, X: Array, y: None = None, *, progress: bool = False) -> DBN:
+        """Train the layers greedily, bottom first. A failure leaves a fitted model as it was.
+        `progress`: show a bar of each layer's epochs."""
+        check_progress(progress)
         rng = check_random_state(self.random_state)
         rbms = self._make_rbms(rng)
         X, data_attributes = self._validate_for_fit(self._check_X, X)
         stream = _PhiloxStream(rng)
         data = X
         for layer, rbm in enumerate(rbms):
-            rbm.fit(data)
+            rbm.fit(data, progress=progress)
             below_top = layer + 1 < len(rbms)
             if self.verbose or below_top:
                 means = rbm.transform(data)
@@ -201,14 +206,14 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         check_is_fitted(self, "rbms_")
         return self._check_X(X, reset=False)
 
-    def transform(self, X):
+    def transform(self, X: Array) -> np.ndarray:
         """The up-pass: posterior means of the top hidden layer, shape (n_samples, layer_sizes[-1])."""
         data = self._check_fitted_X(X)
         for rbm in self.rbms_:
             data = rbm.transform(data)
         return data
 
-    def reconstruction_errors(self, X):
+    def reconstruction_errors(self, X: Array) -> list[float]:
         """Mean squared error of each layer's mean reconstruction of its own input (the
         up-pass of X to that layer): E[x | h] at h = p(h = 1 | x), one value per layer."""
         data = self._check_fitted_X(X)
@@ -219,16 +224,18 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
             data = means
         return errors
 
-    def sample(self, n_samples, n_steps=1000, random_state=None):
+    def sample(self, n_samples: int, n_steps: int = 1000, random_state: RandomState = None, *,
+               progress: bool = False) -> np.ndarray:
         """`n_samples` visible vectors: `n_steps` Gibbs sweeps in the top RBM from random
         states, then the ancestral down-pass through the lower layers (each layer drawn, the
-        visible layer too: binary states, or real values for a Gaussian first layer)."""
+        visible layer too: binary states, or real values for a Gaussian first layer).
+        `progress`: show a bar of the sweeps."""
         check_is_fitted(self, "rbms_")
         n_samples = check_count("n_samples", n_samples)
         n_steps = check_count("n_steps", n_steps)
         # The top RBM and the down-pass draw from Philox streams of different seeds.
         rng = None if random_state is None else check_random_state(random_state)
-        x = self.rbms_[-1].sample(n_samples, n_steps, random_state=rng)
+        x = self.rbms_[-1].sample(n_samples, n_steps, random_state=rng, progress=progress)
         stream = self._stream() if rng is None else _PhiloxStream(rng)
         for rbm in reversed(self.rbms_[:-1]):
             seed, counter = stream.take(1)

@@ -237,7 +237,7 @@ class Kernels(DiffusionKernels):
 
 
 NUMBA_DEPENDENCIES = {
-    "fastgen._constants": "4844f4fa7ce842e3",
+    "fastgen._constants": "27d7c413d2ac9110",
     "fastgen._numba": "883eca73908d4f79",
-    "fastgen.random._numba": "00444d309055f137",
+    "fastgen.random._numba": "39051576eea4e9e5",
 }

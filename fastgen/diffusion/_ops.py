@@ -180,7 +180,7 @@ def _randn_tensor():
     except ImportError:  # diffusers' helper, for fastgen's own schedules without diffusers
         import torch
 
-        def randn_tensor(shape, generator=None, device=None, dtype=None):
+        def randn_tensor(shape, generator=None, device=None, dtype=None):  # type: ignore[misc]  # a stand-in
             device = torch.device(device) if device is not None else torch.device("cpu")
             rand_device = device
             if isinstance(generator, (list, tuple)) and len(generator) == 1:

@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 
-from .. import _backend
+from .. import _backend, _progress
 from .._constants import DiffusionStream, StepColumn, VarianceMode
 from .._validation import check_count, check_real, check_seed
 from . import _ops
@@ -144,11 +144,7 @@ def sample(model, shape, scheduler, *, num_inference_steps=None, guidance_scale=
                 raise _ops.not_finite_error(f"timestep {int(t)}", model_output=output, model_output_uncond=uncond,
                                             variance_noise=noise)
 
-    steps = list(enumerate(timesteps))
-    if progress:
-        from tqdm import tqdm
-
-        steps = tqdm(steps, unit="step")
+    steps = _progress.iterate(progress, list(enumerate(timesteps)), "diffusion sampling")
     if cuda_graph and name == "cuda":
         _replay_as_graph(xp, loop, steps)
     else:

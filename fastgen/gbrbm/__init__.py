@@ -24,6 +24,7 @@ import numpy as np
 
 from .._arrays import Dispatch
 from .._partition import AISResult, default_ais_betas
+from .._typing import Array, Backend
 from .._validation import (
     check_count,
     check_counter,
@@ -59,7 +60,8 @@ def _check_energy(xp, v, b, sigma):
                          f"overflows float64")
 
 
-def sample_hidden(v, W, c, sigma, *, seed, counter=0, backend=None):
+def sample_hidden(v: Array, W: Array, c: Array, sigma: Array, *, seed: int, counter: int = 0,
+                  backend: Backend = None) -> tuple[Array, Array]:
     """h ~ p(h | v) = Bernoulli(sigmoid(c + (v / sigma^2) W)). Returns (h, p_h)."""
     call = Dispatch(backend, v=v, W=W, c=c, sigma=sigma)
     xp = call.kernels.xp
@@ -71,7 +73,8 @@ def sample_hidden(v, W, c, sigma, *, seed, counter=0, backend=None):
     return call.wrap(h), call.wrap(p)
 
 
-def sample_visible(h, W, b, sigma, *, seed, counter=0, backend=None):
+def sample_visible(h: Array, W: Array, b: Array, sigma: Array, *, seed: int, counter: int = 0,
+                   backend: Backend = None) -> tuple[Array, Array]:
     """v ~ p(v | h) = N(b + W h, diag sigma^2). Returns (v, mean)."""
     call = Dispatch(backend, h=h, W=W, b=b, sigma=sigma)
     xp = call.kernels.xp
@@ -83,7 +86,8 @@ def sample_visible(h, W, b, sigma, *, seed, counter=0, backend=None):
     return call.wrap(v), call.wrap(mean)
 
 
-def gibbs(v, W, b, c, sigma, n_steps, *, seed, counter=0, backend=None):
+def gibbs(v: Array, W: Array, b: Array, c: Array, sigma: Array, n_steps: int, *, seed: int, counter: int = 0,
+          backend: Backend = None) -> tuple[Array, Array]:
     """`n_steps` block Gibbs sweeps (h ~ p(h|v), then v ~ p(v|h)) of every chain (row of v).
     Returns the final (v, h)."""
     call = Dispatch(backend, v=v, W=W, b=b, c=c, sigma=sigma)
@@ -97,7 +101,7 @@ def gibbs(v, W, b, c, sigma, n_steps, *, seed, counter=0, backend=None):
     return call.wrap(v), call.wrap(h)
 
 
-def free_energy(v, W, b, c, sigma, *, backend=None):
+def free_energy(v: Array, W: Array, b: Array, c: Array, sigma: Array, *, backend: Backend = None) -> Array:
     """F(v) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - sum_j softplus(c_j + ((v / sigma^2) W)_j),
     one float64 value per row of v; log p(v) = -F(v) - log Z."""
     call = Dispatch(backend, v=v, W=W, b=b, c=c, sigma=sigma)
@@ -109,7 +113,8 @@ def free_energy(v, W, b, c, sigma, *, backend=None):
     return call.wrap(_loops.free_energy(call.kernels, v, W, b, c, sigma))
 
 
-def cd_statistics(v_data, W, b, c, sigma, k, *, chains=None, seed, counter=0, sigma_gradient=False, backend=None):
+def cd_statistics(v_data: Array, W: Array, b: Array, c: Array, sigma: Array, k: int, *, chains: Array | None = None,
+                  seed: int, counter: int = 0, sigma_gradient: bool = False, backend: Backend = None) -> tuple:
     """CD-k gradient estimate of the mean log-likelihood of `v_data`.
 
     Returns (dW, db, dc, d_log_var, chains): data minus model statistics (ascend them),

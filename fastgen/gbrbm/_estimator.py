@@ -12,6 +12,9 @@ from .. import gbrbm as ops
 from .._arrays import host
 from .._constants import RbmStream
 from .._estimator import public
+from .._progress import bar as progress_bar
+from .._progress import check_progress
+from .._typing import Array, Backend, RandomState
 from .._validation import check_count, check_precisions, check_sigma_values
 from ..rbm._base import Trainer, _RBMBase
 from . import _loops
@@ -23,21 +26,50 @@ class GaussianBernoulliRBM(_RBMBase):
     hidden units) trained by CD-k or PCD-k.
 
     Model (fastgen.gbrbm), with W = components_.T, b = intercept_visible_,
-    c = intercept_hidden_ and sigma = sigma_ (per-feature standard deviations):
+    c = intercept_hidden_ and sigma = sigma_ (per-feature standard deviations)::
+
         E(v, h) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - c.h - sum_ij (v_i / sigma_i^2) W_ij h_j
         p(v | h) = N(b + W h, diag sigma^2),   p(h | v) = sigmoid(c + (v / sigma^2) W).
 
-    Parameters as fastgen.BernoulliRBM's (n_components, learning_rate, batch_size, n_iter,
-    verbose, random_state, cd_k, persistent, n_chains, momentum, weight_decay, backend), but
-    a smaller default learning_rate (0.01): the visible units are unbounded, and the
-    gradients with them. Besides:
+    Parameters
+    ----------
+    n_components : int, default 256
+        Number of binary hidden units.
+    learning_rate : float > 0, default 0.01
+        Step size of the parameter updates; smaller than BernoulliRBM's 0.1, as the visible
+        units are unbounded, and the gradients with them.
+    batch_size : int, default 10
+        Rows per update; the last batch of an epoch may be shorter.
+    n_iter : int >= 0, default 10
+        Epochs over the training data.
+    verbose : int, default 0
+        Print the mean free energy of X and the time of each epoch, in the format of
+        scikit-learn's BernoulliRBM (which prints its pseudo-likelihood).
+    random_state : int, RandomState instance or None
+        Draws the initial weights and seeds the Philox streams of every draw.
+    cd_k : int >= 1, default 1
+        Gibbs sweeps per gradient estimate (the k of CD-k / PCD-k).
+    persistent : bool, default True
+        Keep the negative chains between updates (PCD) instead of restarting them from
+        the batch (CD).
+    n_chains : int or None, default None
+        Number of persistent chains (None: batch_size).
+    momentum : float in [0, 1), default 0.0
+        Classical momentum of the updates.
+    weight_decay : float >= 0, default 0.0
+        L2 decay of the weights.
+    sigma : float or array of shape (n_features,), default 1.0
+        The standard deviations sigma_ start at (with learn_sigma=False, stay at).
+    learn_sigma : bool, default False
+        Learn z_i = log sigma_i^2 by gradient ascent as well (Cho, Ilin & Raiko, 2011):
+        d log p / d z_i = e^{-z_i} (0.5 (v_i - b_i)^2 - v_i (W h)_i), data minus model.
+    min_sigma : float > 0, default 0.01
+        The floor of a learned sigma_ (after each update).
+    backend : "cpu", "numba", "cuda" or None
+        The kernels' backend (None: the current default, see fastgen.set_backend).
 
-    sigma : float or array of shape (n_features,), default 1.0. The standard deviations
-        sigma_ start at (with learn_sigma=False, stay at).
-    learn_sigma : learn z_i = log sigma_i^2 by gradient ascent as well (Cho, Ilin & Raiko,
-        2011): d log p / d z_i = e^{-z_i} (0.5 (v_i - b_i)^2 - v_i (W h)_i), data minus model.
-    min_sigma : the floor of a learned sigma_ (after each update).
-
+    Notes
+    -----
     intercept_visible_ starts at the mean of the training data (of the first batch for
     partial_fit), the weights as BernoulliRBM's (N(0, 0.01^2)) and the hidden bias at zero.
 
@@ -70,23 +102,23 @@ class GaussianBernoulliRBM(_RBMBase):
 
     def __init__(
         self,
-        n_components=256,
+        n_components: int = 256,
         *,
-        learning_rate=0.01,
-        batch_size=10,
-        n_iter=10,
-        verbose=0,
-        random_state=None,
-        cd_k=1,
-        persistent=True,
-        n_chains=None,
-        momentum=0.0,
-        weight_decay=0.0,
-        sigma=1.0,
-        learn_sigma=False,
-        min_sigma=1e-2,
-        backend=None,
-    ):
+        learning_rate: float = 0.01,
+        batch_size: int = 10,
+        n_iter: int = 10,
+        verbose: int = 0,
+        random_state: RandomState = None,
+        cd_k: int = 1,
+        persistent: bool = True,
+        n_chains: int | None = None,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        sigma: float | Array = 1.0,
+        learn_sigma: bool = False,
+        min_sigma: float = 1e-2,
+        backend: Backend = None,
+    ) -> None:
         self.n_components = n_components
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -131,7 +163,7 @@ class GaussianBernoulliRBM(_RBMBase):
 
     # ------------------------------------------------------------ inference
 
-    def transform(self, X):
+    def transform(self, X: Array) -> np.ndarray:
         """Hidden-unit probabilities p(h = 1 | v = X), shape (n_samples, n_components)."""
         kernels, W, _, c, sigma = self._fitted()
         X = self._check_X(X, reset=False)
@@ -139,7 +171,7 @@ class GaussianBernoulliRBM(_RBMBase):
         _, p_h = _loops.sample_hidden(kernels, v * _loops.inverse_variance(sigma), W, c, 0, 0)
         return host(p_h)
 
-    def gibbs(self, v):
+    def gibbs(self, v: Array) -> np.ndarray:
         """One Gibbs step from visible states v: h ~ p(h|v), then a new v ~ p(v|h)."""
         kernels, W, b, c, sigma = self._fitted()
         v = self._check_X(v, reset=False)
@@ -147,16 +179,20 @@ class GaussianBernoulliRBM(_RBMBase):
         v_new, _ = _loops.gibbs(kernels, self._dense(kernels.xp, v, W.dtype), W, b, c, sigma, 1, seed, counter)
         return host(v_new)
 
-    def sample(self, n_samples, n_steps=1000, random_state=None):
+    def sample(self, n_samples: int, n_steps: int = 1000, random_state: RandomState = None, *,
+               progress: bool = False) -> np.ndarray:
         """`n_samples` visible states, each the end of its own chain of `n_steps` Gibbs
-        sweeps started from v ~ N(intercept_visible_, sigma_^2)."""
+        sweeps started from v ~ N(intercept_visible_, sigma_^2). `progress`: show a bar of
+        the sweeps."""
         n_samples = check_count("n_samples", n_samples)
         n_steps = check_count("n_steps", n_steps)
+        check_progress(progress)
         kernels, W, b, c, sigma = self._fitted()
         seed, counter = self._counters(random_state, n_steps)
         start = kernels.xp.zeros((n_samples, W.shape[0]), dtype=W.dtype)
         v, _ = kernels.gbrbm.gaussian(start, b, sigma, seed, counter, RbmStream.INIT)
-        v, _ = _loops.gibbs(kernels, v, W, b, c, sigma, n_steps, seed, counter)
+        with progress_bar(progress, n_steps, "Gibbs sampling", unit="sweep") as shown:
+            v, _ = _loops.gibbs(kernels, v, W, b, c, sigma, n_steps, seed, counter, shown)
         return host(v)
 
 

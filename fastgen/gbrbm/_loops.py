@@ -5,6 +5,7 @@ conventions as in fastgen.gbrbm."""
 from __future__ import annotations
 
 from .._constants import RbmStream
+from .._progress import OFF
 
 
 def inverse_variance(sigma):
@@ -21,11 +22,13 @@ def sample_visible(kernels, h, W, b, sigma, seed, counter):
     return kernels.gbrbm.gaussian(h @ W.T, b, sigma, seed, counter, RbmStream.VISIBLE)
 
 
-def gibbs(kernels, v, W, b, c, sigma, n_steps, seed, counter):
+def gibbs(kernels, v, W, b, c, sigma, n_steps, seed, counter, bar=OFF):
+    """`n_steps` sweeps from v, each ticking `bar` (fastgen._progress)."""
     precision = inverse_variance(sigma)
     for step in range(n_steps):
         h, _ = sample_hidden(kernels, v * precision, W, c, seed, counter + step)
         v, _ = sample_visible(kernels, h, W, b, sigma, seed, counter + step)
+        bar.update()
     return v, h
 
 

@@ -14,6 +14,9 @@ from .._partition import (
     default_ais_betas,
     log_sum_over_states,
 )
+from .._progress import OFF
+from .._progress import bar as progress_bar
+from .._typing import Array, Backend
 from .._validation import check_betas, check_count, check_rbm, check_seed
 
 
@@ -44,8 +47,9 @@ def exact(xp, W, b, c, sigma) -> float:
     return _log_z_gaussian(xp, sigma) + log_sum_over_states(xp, W.shape[1], W.shape[0], log_weight)
 
 
-def ais(kernels, W, b, c, sigma, n_chains, betas, seed, wrap=lambda a: a) -> AISResult:
-    """The AISResult of checked backend arrays (its log weights through `wrap`).
+def ais(kernels, W, b, c, sigma, n_chains, betas, seed, wrap=lambda a: a, bar=OFF) -> AISResult:
+    """The AISResult of checked backend arrays (its log weights through `wrap`); each beta
+    step ticks `bar` (fastgen._progress).
 
     Anneals the weights and the hidden bias: p*_beta(v) = exp(-sum_i (v_i - b_i)^2 /
     (2 sigma_i^2)) prod_j (1 + exp(beta a_j)), a = c + (v / sigma^2) W. At beta = 0 this is
@@ -67,6 +71,7 @@ def ais(kernels, W, b, c, sigma, n_chains, betas, seed, wrap=lambda a: a) -> AIS
         a = v @ scaled
         a += c
         log_weights += (_softplus(xp, beta * a) - _softplus(xp, beta_prev * a)).sum(axis=1)
+        bar.update()
         if k == last:
             break
         h, _ = kernels.rbm.bernoulli(beta * a, zero_bias, seed, k, RbmStream.HIDDEN)
@@ -77,7 +82,7 @@ def ais(kernels, W, b, c, sigma, n_chains, betas, seed, wrap=lambda a: a) -> AIS
 # ---------------------------------------------------------------- checked public ops
 
 
-def log_partition_exact(W, b, c, sigma, *, backend=None) -> float:
+def log_partition_exact(W: Array, b: Array, c: Array, sigma: Array, *, backend: Backend = None) -> float:
     """log Z of the Gaussian-Bernoulli RBM (W, b, c, sigma), exactly: every hidden state
     (at most 2^25), the visible layer integrated analytically, float64 throughout."""
     call = Dispatch(backend, W=W, b=b, c=c, sigma=sigma)
@@ -91,15 +96,19 @@ def log_partition_exact(W, b, c, sigma, *, backend=None) -> float:
     return exact(xp, W, b, c, sigma)
 
 
-def log_partition_ais(W, b, c, sigma, *, n_chains=100, betas=None, seed=0, backend=None) -> AISResult:
+def log_partition_ais(W: Array, b: Array, c: Array, sigma: Array, *, n_chains: int = 100, betas: Array | None = None,
+                      seed: int = 0, backend: Backend = None, progress: bool = False) -> AISResult:
     """AIS estimate of log Z (Salakhutdinov & Murray, 2008) of the Gaussian-Bernoulli RBM.
 
     The base model (beta = 0) is N(b, sigma^2) on the visible units times uniform hidden
     units, log Z_0 = (n_v / 2) log 2 pi + sum_i log sigma_i + n_h log 2; the weights and the
     hidden bias are annealed in. `betas`: increasing inverse temperatures from 0 to 1
-    (default: `default_ais_betas()`, about 14,500 steps, one batched step each)."""
+    (default: `default_ais_betas()`, about 14,500 steps, one batched step each). `progress`:
+    show a bar of the steps (fastgen._progress)."""
     call = Dispatch(backend, W=W, b=b, c=c, sigma=sigma)
     W, b, c, sigma = check_rbm(call.kernels.xp, *call.arrays, nonempty=True)
     n_chains = check_count("n_chains", n_chains)
     betas = default_ais_betas() if betas is None else check_betas(betas, from_zero=True)
-    return ais(call.kernels, W, b, c, sigma, n_chains, betas, check_seed("seed", seed), call.wrap)
+    seed = check_seed("seed", seed)
+    with progress_bar(progress, betas.size - 1, "AIS", unit="beta") as shown:
+        return ais(call.kernels, W, b, c, sigma, n_chains, betas, seed, call.wrap, shown)

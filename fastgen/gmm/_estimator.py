@@ -26,18 +26,26 @@ argmax(axis=1) are the labels):
 """
 from __future__ import annotations
 
+import copy
 import math
 import typing
+import warnings
 
 import numpy as np
 from sklearn import cluster
 from sklearn.cluster import kmeans_plusplus
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as _SkGaussianMixture
 from sklearn.mixture._gaussian_mixture import _compute_precision_cholesky
+from sklearn.utils import check_random_state
+from sklearn.utils._array_api import get_namespace
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .. import _backend
+from .._dask import check_row_blocks, check_row_weights, is_dask_array
 from .._estimator import BACKEND_CONSTRAINT, public
+from .._progress import OFF
+from .._progress import bar as progress_bar
 
 _ROWS_PER_CHUNK = 65536  # rows of X per kernel call when an (N, K) result is reduced (labels, score_samples)
 # scikit-learn's nk = sum(resp) + 10 eps, which keeps an empty component's mean finite. Its eps is
@@ -45,6 +53,10 @@ _ROWS_PER_CHUNK = 65536  # rows of X per kernel call when an (N, K) result is re
 # its eps is float64's (float32's, 1.2e-6, would shrink a one-point component's mean by that
 # much: 0.012 at 1e4, a spurious variance of 1.4e-4).
 _NK_GUARD = 10 * np.finfo(np.float64).eps
+# Rows of a Dask X that the initialisation gathers to the client and runs on (all rows, and
+# then the in-memory fit's initialisation exactly, when X has no more): 100,000 rows of 16
+# float64 features are 12.8 MB, and k-means on them takes about a second.
+_DASK_INIT_ROWS = 100_000
 
 
 class _FusedFit:
@@ -59,6 +71,7 @@ class _FusedFit:
         self.X_c = None
         self.total_weight = None  # N, or sum(sample_weight): the lower bound is the log-likelihood over it
         self.labels_next = False  # set by _set_parameters: the next _e_step is fit_predict's labels
+        self.bar = OFF  # ticked after each EM iteration (fastgen._progress)
 
 
 class _Statistics:
@@ -130,6 +143,19 @@ class GaussianMixture(_SkGaussianMixture):
     AttributeError); score_samples, predict and predict_proba evaluate the log densities one
     chunk of rows at a time through the kernels.
 
+    Dask arrays (the extra fastgen[dask]): fit, fit_predict, predict, predict_proba,
+        score_samples, score, bic and aic take a Dask X (rows chunked, features in one chunk:
+        rechunked if split; chunk sizes known), and fit a Dask or NumPy sample_weight aligned
+        with its rows. Each EM iteration runs the fused E-step on every chunk where it lives
+        and brings back only the chunks' summed statistics; the n_init restarts iterate
+        together (fastgen/gmm/_dask.py). From the same initial parameters the fit is the
+        in-memory one up to the order of the float64 sums. The initialisation is the
+        in-memory one run on the rows of X gathered to the client: all of them when X has at
+        most 100,000 rows (the in-memory fit's initialisation, the same draws), else about
+        100,000 drawn uniformly. Predictions are lazy Dask arrays; score, bic and aic are
+        floats. Persist X on the cluster first where it fits: an unpersisted X is read again
+        from its source by every iteration.
+
     Private API: inside a fit on NumPy data, `_e_step` returns (mean log-likelihood, the
     fused pass's statistics) instead of (mean log-likelihood, log responsibilities), and
     `_m_step` takes those statistics; scikit-learn's `_estimate_gaussian_parameters` is not
@@ -183,27 +209,36 @@ class GaussianMixture(_SkGaussianMixture):
 
     # ------------------------------------------------------------ fitting: scikit-learn's loop
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None, *, progress=False):
         """Estimate the parameters with the EM algorithm (scikit-learn's GaussianMixture.fit).
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows of X (None: all 1); see the class docstring.
+        progress : bool, default=False
+            Show a bar of the EM iterations (its total, n_init * max_iter, is the most
+            there can be: a fit that converges stops short of it).
         """
-        self._fit(X, y, sample_weight, labels_wanted=False)
+        self._fit(X, y, sample_weight, progress, labels_wanted=False)
         return self
 
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(self, X, y=None, sample_weight=None, *, progress=False):
         """Fit as `fit`, then return the component label of each row of X
-        (scikit-learn's GaussianMixture.fit_predict, plus `sample_weight`)."""
-        return self._fit(X, y, sample_weight, labels_wanted=True)
+        (scikit-learn's GaussianMixture.fit_predict, plus `sample_weight` and `progress`)."""
+        return self._fit(X, y, sample_weight, progress, labels_wanted=True)
 
-    def _fit(self, X, y, sample_weight, labels_wanted):
-        """scikit-learn's fit_predict, all or nothing; its final pass labels the rows only when
-        `labels_wanted` (fit discards them: a third of an EM iteration's work saved)."""
+    def _fit(self, X, y, sample_weight, progress, labels_wanted):
+        """scikit-learn's fit_predict, all or nothing; on NumPy data its final pass labels the rows
+        only when `labels_wanted` (fit discards them: a third of an EM iteration's work saved)."""
+        self._validate_params()  # n_init and max_iter are numbers before the bar counts with them
         saved = dict(self.__dict__)
-        self._fused = _FusedFit(sample_weight, labels_wanted)
         try:
-            labels = super().fit_predict(X, y)
+            if is_dask_array(X):
+                labels = self._fit_dask(X, sample_weight, progress)
+            else:
+                self._fused = _FusedFit(sample_weight, labels_wanted)
+                with progress_bar(progress, self.n_init * self.max_iter, type(self).__name__, unit="iteration") as bar:
+                    self._fused.bar = bar
+                    labels = super().fit_predict(X, y)
             _check_fitted_finite(self)
             return labels
         except BaseException:
@@ -212,6 +247,94 @@ class GaussianMixture(_SkGaussianMixture):
             raise
         finally:
             self.__dict__.pop("_fused", None)
+
+    # ------------------------------------------------------------ fitting a Dask array
+
+    def _fit_dask(self, X, sample_weight, progress):
+        """fit_predict of a Dask X: scikit-learn's loop (fit_predict of BaseMixture) with the
+        restarts advancing together and each E-step run on X's chunks (fastgen/gmm/_dask.py);
+        the initialisation is the in-memory one on a row sample of X (_DASK_INIT_ROWS).
+        Returns the lazy labels."""
+        from . import _dask
+
+        self._validate_params()
+        X = check_row_blocks("X", X)
+        n_samples, n_features = X.shape
+        if n_samples < max(2, self.n_components):
+            raise ValueError(f"Expected n_samples >= n_components and at least 2 samples but got "
+                             f"n_components = {self.n_components}, n_samples = {n_samples}")
+        weights = None if sample_weight is None else check_row_weights("sample_weight", sample_weight, X)
+        xp, _ = get_namespace(np.empty(0))  # scikit-learn's namespace of NumPy arrays: the client's parameters
+        self._check_parameters(X, xp=xp)  # the *_init arrays and a warm start's features, against X's shape
+        backend = _dask.backend_name(self.backend)
+        total_weight = float(n_samples)
+        if weights is not None:
+            total_weight, n_positive = _dask.weight_summary(weights)
+            if n_positive < self.n_components:
+                raise ValueError(f"sample_weight must have at least n_components={self.n_components} positive "
+                                 f"entries, got {n_positive}")
+
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        random_state = check_random_state(self.random_state)
+        runs = []
+        if do_init:
+            rows, row_weights = _dask.row_sample(X, weights, _DASK_INIT_ROWS, random_state)
+            for init in range(self.n_init):
+                run = copy.copy(self)
+                run._print_verbose_msg_init_beg(init)
+                run._fused = _FusedFit(row_weights)
+                run._check_parameters(rows, xp=xp)
+                run._initialize_parameters(rows, random_state, xp=xp)
+                del run._fused
+                runs.append(run)
+        else:
+            runs.append(copy.copy(self))
+        lower_bounds = [-np.inf if do_init else self.lower_bound_] * len(runs)
+        history = [[] for _ in runs]
+        converged = [False] * len(runs)
+        n_iter = [0] * len(runs)
+        iterating = list(range(len(runs))) if self.max_iter > 0 else []
+        with progress_bar(progress, self.max_iter, type(self).__name__, unit="iteration") as bar:
+            for iteration in range(1, self.max_iter + 1):
+                if not iterating:
+                    break
+                params = [runs[r]._kernel_params(X.dtype) for r in iterating]
+                for r, p, (log_likelihood, nk, s1, s2) in zip(iterating, params,
+                                                              _dask.em_statistics(X, weights, backend, params)):
+                    runs[r]._m_step(X, _Statistics(nk, s1, s2, p[0].T.astype(np.float64)))
+                    previous, lower_bounds[r] = lower_bounds[r], log_likelihood / total_weight
+                    history[r].append(np.float64(lower_bounds[r]))
+                    n_iter[r] = iteration
+                    runs[r]._print_verbose_msg_iter_end(iteration, lower_bounds[r] - previous)
+                    converged[r] = abs(lower_bounds[r] - previous) < self.tol
+                iterating = [r for r in iterating if not converged[r] and iteration < self.max_iter]
+                for r in range(len(runs)):
+                    if r not in iterating and n_iter[r] == iteration:
+                        runs[r]._print_verbose_msg_init_end(lower_bounds[r], converged[r])
+                bar.update()  # the restarts advance together: one tick per iteration
+
+        best, max_lower_bound = len(runs) - 1, -np.inf  # max_iter=0: the last initialisation, as scikit-learn's
+        if self.max_iter > 0:
+            for r in range(len(runs)):  # scikit-learn's choice: the first of the highest lower bounds
+                if lower_bounds[r] > max_lower_bound or max_lower_bound == -np.inf:
+                    best, max_lower_bound = r, lower_bounds[r]
+        self.converged_ = converged[best]
+        if not self.converged_ and self.max_iter > 0:
+            warnings.warn("Best performing initialization did not converge. Try different init parameters, or "
+                          "increase max_iter, tol, or check for degenerate data.", ConvergenceWarning)
+        self._set_parameters(tuple(np.asarray(p, dtype=X.dtype) for p in runs[best]._get_parameters()))
+        self.n_iter_ = n_iter[best]
+        self.lower_bound_ = max_lower_bound
+        self.lower_bounds_ = history[best]
+        self.n_features_in_ = n_features
+        self.__dict__.pop("feature_names_in_", None)
+        return self.predict(X)
+
+    def _print_verbose_msg_iter_end(self, n_iter, diff_ll):
+        super()._print_verbose_msg_iter_end(n_iter, diff_ll)
+        fused = self._fused_fit()
+        if fused is not None:
+            fused.bar.update()
 
     def _fused_fit(self):
         """The state of the fastgen fit in progress, or None (no fit, or scikit-learn's own code)."""
@@ -360,8 +483,28 @@ class GaussianMixture(_SkGaussianMixture):
     def _kernels(self):
         return _backend.resolve(self.backend, on_device=False).gmm
 
+    def _map_dask(self, X, method, dtype=None, n_columns=None):
+        """`method` of a copy of this fitted model on each row chunk of the Dask array X, lazily."""
+        from . import _dask
+
+        check_is_fitted(self)
+        X = check_row_blocks("X", X)
+        if X.shape[1] != self.means_.shape[1]:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.means_.shape[1]} features as input.")
+        return _dask.map_rows(X, copy.copy(self), method, X.dtype if dtype is None else dtype, n_columns)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of the samples of X (scikit-learn's score); a float, computed, for a Dask X too."""
+        if is_dask_array(X):
+            return float(self.score_samples(X).mean().compute())
+        return super().score(X, y)
+
     def score_samples(self, X):
-        """Log-likelihood of each sample of X under the model (scikit-learn's score_samples)."""
+        """Log-likelihood of each sample of X under the model (scikit-learn's score_samples);
+        a lazy Dask array for a Dask X."""
+        if is_dask_array(X):
+            return self._map_dask(X, "score_samples")
         X, ours = self._validated(X)
         if not ours:
             return super().score_samples(X)
@@ -369,12 +512,17 @@ class GaussianMixture(_SkGaussianMixture):
         return (np.concatenate(parts) if parts else np.empty(0)).astype(X.dtype)
 
     def predict(self, X):
-        """The most probable component of each sample of X (scikit-learn's predict)."""
+        """The most probable component of each sample of X (scikit-learn's predict); lazy for a Dask X."""
+        if is_dask_array(X):
+            return self._map_dask(X, "predict", dtype=np.intp)
         X, ours = self._validated(X)
         return self._labels(X, self._kernels()) if ours else super().predict(X)
 
     def predict_proba(self, X):
-        """Posterior probability of each component for each sample of X (scikit-learn's predict_proba)."""
+        """Posterior probability of each component for each sample of X (scikit-learn's predict_proba);
+        lazy for a Dask X."""
+        if is_dask_array(X):
+            return self._map_dask(X, "predict_proba", n_columns=self.n_components)
         X, ours = self._validated(X)
         if not ours:
             return super().predict_proba(X)

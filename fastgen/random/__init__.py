@@ -18,10 +18,12 @@ normals, |z| <= 5.77), which is what fastgen's float64 kernels draw too.
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
 
 from .. import _backend
+from .._typing import Array, Backend
 from .._validation import check_counter, check_float_dtype, check_seed
 
 __all__ = ["normal", "uniform"]
@@ -51,7 +53,8 @@ def _draw(kind, shape, seed, counter, stream, dtype, backend):
     return draws.reshape(shape).astype(dtype, copy=False)
 
 
-def uniform(shape, seed, counter=0, *, stream=0, dtype=np.float32, backend=None):
+def uniform(shape: int | tuple[int, ...], seed: int, counter: int = 0, *, stream: int = 0, dtype: Any = np.float32,
+            backend: Backend = None) -> Array:
     """Uniforms in the open interval (0, 1) of draw (seed, counter, stream).
 
     Parameters
@@ -74,7 +77,8 @@ def uniform(shape, seed, counter=0, *, stream=0, dtype=np.float32, backend=None)
     return _draw("uniforms", shape, seed, counter, stream, dtype, backend)
 
 
-def normal(shape, seed, counter=0, *, stream=0, dtype=np.float32, backend=None):
+def normal(shape: int | tuple[int, ...], seed: int, counter: int = 0, *, stream: int = 0, dtype: Any = np.float32,
+           backend: Backend = None) -> Array:
     """Standard normals of draw (seed, counter, stream): Box-Muller on the uniforms of
     elements (2k, 2k + 1), z_2k = r cos(2 pi a), z_2k+1 = r sin(2 pi a) with
     r = sqrt(-2 log u_2k), a = u_2k+1. Parameters and result as `uniform`."""

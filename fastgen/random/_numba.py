@@ -241,7 +241,7 @@ class Kernels(RandomKernels):
 
 
 NUMBA_DEPENDENCIES = {
-    "fastgen._constants": "4844f4fa7ce842e3",
+    "fastgen._constants": "27d7c413d2ac9110",
     "fastgen._numba": "883eca73908d4f79",
     "fastgen._numba_math": "620c77386a45edcb",
 }

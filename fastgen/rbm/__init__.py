@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from .._arrays import Dispatch
 from .._partition import AISResult, base_visible_bias, default_ais_betas
+from .._typing import Array, Backend
 from .._validation import (
     check_count,
     check_counter,
@@ -42,7 +43,8 @@ __all__ = ["AISResult", "PTResult", "base_visible_bias", "cd_statistics", "defau
 # ---------------------------------------------------------------- checked public ops
 
 
-def sample_hidden(v, W, c, *, seed, counter=0, backend=None):
+def sample_hidden(v: Array, W: Array, c: Array, *, seed: int, counter: int = 0,
+                  backend: Backend = None) -> tuple[Array, Array]:
     """h ~ p(h | v) = Bernoulli(sigmoid(v W + c)). Returns (h, p_h)."""
     call = Dispatch(backend, v=v, W=W, c=c)
     xp = call.kernels.xp
@@ -54,7 +56,8 @@ def sample_hidden(v, W, c, *, seed, counter=0, backend=None):
     return call.wrap(h), call.wrap(p)
 
 
-def sample_visible(h, W, b, *, seed, counter=0, backend=None):
+def sample_visible(h: Array, W: Array, b: Array, *, seed: int, counter: int = 0,
+                   backend: Backend = None) -> tuple[Array, Array]:
     """v ~ p(v | h) = Bernoulli(sigmoid(h W^T + b)). Returns (v, p_v)."""
     call = Dispatch(backend, h=h, W=W, b=b)
     xp = call.kernels.xp
@@ -66,7 +69,8 @@ def sample_visible(h, W, b, *, seed, counter=0, backend=None):
     return call.wrap(v), call.wrap(p)
 
 
-def gibbs(v, W, b, c, n_steps, *, seed, counter=0, backend=None):
+def gibbs(v: Array, W: Array, b: Array, c: Array, n_steps: int, *, seed: int, counter: int = 0,
+          backend: Backend = None) -> tuple[Array, Array]:
     """`n_steps` block Gibbs sweeps (h ~ p(h|v), then v ~ p(v|h)) of every chain (row of v).
     Returns the final (v, h)."""
     call = Dispatch(backend, v=v, W=W, b=b, c=c)
@@ -80,7 +84,7 @@ def gibbs(v, W, b, c, n_steps, *, seed, counter=0, backend=None):
     return call.wrap(v), call.wrap(h)
 
 
-def free_energy(v, W, b, c, *, backend=None):
+def free_energy(v: Array, W: Array, b: Array, c: Array, *, backend: Backend = None) -> Array:
     """F(v) = -b.v - sum_j softplus(c_j + (v W)_j), one float64 value per row of v.
     v may be any real-valued visible vector (probabilities too), not only binary."""
     call = Dispatch(backend, v=v, W=W, b=b, c=c)
@@ -95,7 +99,8 @@ def free_energy(v, W, b, c, *, backend=None):
     return call.wrap(_loops.free_energy(call.kernels, v, W, b, c))
 
 
-def cd_statistics(v_data, W, b, c, k, *, chains=None, seed, counter=0, backend=None):
+def cd_statistics(v_data: Array, W: Array, b: Array, c: Array, k: int, *, chains: Array | None = None, seed: int,
+                  counter: int = 0, backend: Backend = None) -> tuple[Array, Array, Array, Array]:
     """CD-k gradient estimate of the mean log-likelihood of `v_data`.
 
     Returns (dW, db, dc, chains): the positive minus negative statistics

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import time
 from numbers import Integral, Real
+from typing import Any, Iterator, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,9 +21,14 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._arrays import host
+from .._dask import check_row_blocks, is_dask_array
 from .._estimator import BACKEND_CONSTRAINT, FastgenEstimatorMixin, _PhiloxStream, reworded, validate_X
+from .._progress import bar as progress_bar
+from .._typing import Array
 from .._validation import check_products
-from . import _loops
+from . import _dask, _loops
+
+_Self = TypeVar("_Self", bound="_RBMBase")  # what fit returns: the estimator itself, of its own class
 
 
 class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -32,9 +38,9 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
     arguments), and provides __init__, _initial_state, _trainer and _progress (the verbose
     line's measure of a fitted state)."""
 
-    _ops = None
-    _loops = None
-    _model_attributes = ("components_", "intercept_visible_", "intercept_hidden_")
+    _ops: Any = None
+    _loops: Any = None
+    _model_attributes: tuple[str, ...] = ("components_", "intercept_visible_", "intercept_hidden_")
     _accept_sparse = False
 
     # scikit-learn's BernoulliRBM constraints, and fastgen's own hyperparameters
@@ -60,8 +66,17 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
     # ------------------------------------------------------------ validation
 
     def _check_X(self, X, reset):
-        X = validate_X(self, X, accept_sparse="csr" if self._accept_sparse else False,
-                          dtype=(np.float64, np.float32), reset=reset)
+        if is_dask_array(X):  # checked by shape and chunks here; its values where they are read
+            X = check_row_blocks("X", X)
+            if reset:
+                self.n_features_in_ = X.shape[1]
+                self.__dict__.pop("feature_names_in_", None)
+            elif getattr(self, "n_features_in_", X.shape[1]) != X.shape[1]:
+                raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                                 f"{self.n_features_in_} features as input.")
+        else:
+            X = validate_X(self, X, accept_sparse="csr" if self._accept_sparse else False,
+                           dtype=(np.float64, np.float32), reset=reset)
         if not reset and hasattr(self, "components_") and X.shape[1] != self.components_.shape[1]:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__} has "
@@ -111,20 +126,23 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
 
     # ------------------------------------------------------------ training
 
-    def fit(self, X, y=None):
+    def fit(self: _Self, X: Array, y: None = None, *, progress: bool = False) -> _Self:
         """Fit the model to X (n_samples, n_features) with `n_iter` epochs of CD-k/PCD-k.
 
         All or nothing: the estimator changes only once every epoch has run; an exception
         (KeyboardInterrupt included) leaves it as it was. A parameter that becomes NaN or
-        infinite stops the fit with a FloatingPointError naming it and the epoch."""
+        infinite stops the fit with a FloatingPointError naming it and the epoch.
+        `progress`: show a bar of the epochs (`verbose` prints a line per epoch instead)."""
         kernels = self._check_hyperparameters()
         X, data_attributes = self._validate_for_fit(self._check_X, X)
-        for _, state in self._epochs(kernels, X):
-            pass
+        with progress_bar(progress, self.n_iter, type(self).__name__, unit="epoch") as shown:
+            for epoch, state in self._epochs(kernels, X):
+                if epoch:
+                    shown.update()
         self._commit_fit(data_attributes, state)
         return self
 
-    def fit_iter(self, X, y=None):
+    def fit_iter(self, X: Array, y: None = None) -> Iterator[int]:
         """Like `fit`, as a generator that yields the epoch number after each epoch.
 
         Unlike `fit`, the estimator is updated after every completed epoch (so that it can be
@@ -152,21 +170,23 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
         n_batches = int(np.ceil(n_samples / self.batch_size))
         batches = list(gen_even_slices(n_batches * self.batch_size, n_batches, n_samples=n_samples))
         xp = kernels.xp
-        data = X if sp.issparse(X) else self._dense(xp, X, dtype)
+        streamed = is_dask_array(X)  # a Dask array: batches streamed from its chunks (rbm/_dask.py)
+        data = X if sp.issparse(X) or streamed else self._dense(xp, X, dtype)
         trainer = self._trainer(kernels, state, dtype, X)
         yield 0, {**state, "_philox": stream}
         begin = time.time()
         for epoch in range(1, self.n_iter + 1):
+            rows = _dask.row_batches(X, batches) if streamed else (data[batch] for batch in batches)
             with np.errstate(over="ignore", invalid="ignore"):  # a diverging fit is reported below
-                for batch in batches:
-                    trainer.step(self._dense(xp, data[batch], dtype), stream)
+                for batch in rows:
+                    trainer.step(self._dense(xp, batch, dtype), stream)
             state = trainer.stored()
             self._check_finite(state, f"epoch {epoch}")
             state["_philox"] = stream
             if self.verbose:
                 end = time.time()
-                print(f"[{type(self).__name__}] Iteration {epoch}, {self._progress(X, state)}, "
-                      f"time = {end - begin:.2f}s")
+                progress = "" if streamed else f"{self._progress(X, state)}, "  # it would read all of X again
+                print(f"[{type(self).__name__}] Iteration {epoch}, {progress}time = {end - begin:.2f}s")
                 begin = end
             yield epoch, state
 
@@ -203,9 +223,20 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
             "h_samples_": self._new_chains(self.n_components, dtype),
         }
 
-    def partial_fit(self, X, y=None):
+    def partial_fit(self: _Self, X: Array, y: None = None) -> _Self:
         """One CD-k/PCD-k update on X as a single batch (initialising the model if needed).
-        All or nothing, as `fit`."""
+        All or nothing, as `fit`. A Dask X gives one update per row chunk, in order, streamed
+        (partial_fit of each chunk in turn), and is all or nothing as a whole."""
+        if is_dask_array(X):
+            saved = copy.deepcopy(self.__dict__)  # deep: an update trains the fitted arrays in place
+            try:
+                for chunk in _dask.chunks(check_row_blocks("X", X)):
+                    self.partial_fit(chunk)
+            except BaseException:
+                self.__dict__.clear()
+                self.__dict__.update(saved)
+                raise
+            return self
         kernels = self._check_hyperparameters()
         first_call = not hasattr(self, "components_")
         if first_call:
@@ -218,8 +249,11 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
             _, *params = self._fitted()  # the hand-set or fitted parameters, checked
             X = self._check_X(X, reset=False)
             dtype = params[0].dtype
-            state = {name: getattr(self, name) for name in self._model_attributes}
-            state["h_samples_"] = getattr(self, "h_samples_", None)
+            # copies: the trainer updates its parameters in place, and a step that diverges (or
+            # is interrupted) must leave the estimator's own arrays as they were
+            state = {name: getattr(self, name).copy() for name in self._model_attributes}
+            chains = getattr(self, "h_samples_", None)
+            state["h_samples_"] = None if chains is None else chains.copy()
             stream = copy.deepcopy(self._stream())
         trainer = self._trainer(kernels, state, dtype, X)
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging step is reported below
@@ -236,7 +270,7 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
 
     # ------------------------------------------------------------ inference
 
-    def free_energy(self, X):
+    def free_energy(self, X: Array) -> np.ndarray:
         """Free energy F(v) of each row of X (float64), F(v) = -log sum_h exp(-E(v, h))."""
         kernels, *params = self._fitted()
         X = self._check_X(X, reset=False)
@@ -244,23 +278,24 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
 
     # ------------------------------------------------------------ log-likelihood
 
-    def log_partition(self, method="ais", **kwargs):
+    def log_partition(self, method: str = "ais", *, progress: bool = False, **kwargs: Any) -> Any:
         """log Z of the model: method "exact" (a float, the `log_partition_exact` of the
         model's ops module, fastgen.rbm or fastgen.gbrbm) or "ais" (an AISResult, its
         `log_partition_ais` with the options it takes besides the model). The result is
-        cached for these arguments until the parameters change (by training or by hand)."""
+        cached for these arguments until the parameters change (by training or by hand).
+        `progress`: show a bar while AIS runs."""
         _, *params = self._fitted()
         functions = {"exact": self._ops.log_partition_exact, "ais": self._ops.log_partition_ais}
         parameters = [getattr(self, name) for name in self._model_attributes]
-        return self._cached_log_partition(method, kwargs, functions, parameters, params)
+        return self._cached_log_partition(method, kwargs, functions, parameters, params, progress)
 
-    def log_likelihood(self, X, method="ais", **kwargs):
+    def log_likelihood(self, X: Array, method: str = "ais", *, progress: bool = False, **kwargs: Any) -> float:
         """Mean over the rows of X of log p(v) = -F(v) - log Z, with log Z from
-        `log_partition(method, **kwargs)` (cached; for "ais", its log_z)."""
+        `log_partition(method, progress=progress, **kwargs)` (cached; for "ais", its log_z)."""
         kernels, *params = self._fitted()
         X = self._check_likelihood_X(X)
         free = host(self._loops.free_energy(kernels, self._dense(kernels.xp, X, params[0].dtype), *params))
-        log_z = self.log_partition(method, **kwargs)
+        log_z = self.log_partition(method, progress=progress, **kwargs)
         return float(-np.mean(free) - (log_z if method == "exact" else log_z.log_z))
 
     @property

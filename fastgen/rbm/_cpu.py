@@ -29,6 +29,6 @@ class Kernels(RbmKernels):
         _core.free_energy(logits, hidden_bias, np.ascontiguousarray(visible_term, dtype=np.float64), out)
         return out
 
-    def ais(self, W, b, c, base, betas, seed, n_chains):
+    def ais(self, W, b, c, base, betas, seed, n_chains, first_chain=0):
         gain = b.astype(np.float64) - base.astype(np.float64)
-        return _core.ais_rbm(W, np.ascontiguousarray(W.T), b, c, base, gain, betas, seed, n_chains)
+        return _core.ais_rbm(W, np.ascontiguousarray(W.T), b, c, base, gain, betas, seed, n_chains, first_chain)

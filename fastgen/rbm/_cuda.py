@@ -38,7 +38,7 @@ class Kernels(RbmKernels):
                                      np.uint64(logits.shape[0]), np.uint64(logits.shape[1])))
         return out
 
-    def ais(self, W, b, c, base, betas, seed, n_chains):
+    def ais(self, W, b, c, base, betas, seed, n_chains, first_chain=0):
         # one block per chain (up to the grid limit; blocks then take further chains)
         n_visible, n_hidden = W.shape
         gain = b.astype(cp.float64) - base.astype(cp.float64)
@@ -51,6 +51,7 @@ class Kernels(RbmKernels):
             (min(n_chains, 65535),), (THREADS,),
             (cp.ascontiguousarray(W), cp.ascontiguousarray(W.T), cp.ascontiguousarray(b), cp.ascontiguousarray(c),
              cp.ascontiguousarray(base), gain, cp.ascontiguousarray(betas, dtype=cp.float64), np.int64(betas.size),
-             np.uint64(n_visible), np.uint64(n_hidden), np.uint64(seed), np.uint64(n_chains), log_w),
+             np.uint64(n_visible), np.uint64(n_hidden), np.uint64(seed), np.uint64(first_chain), np.uint64(n_chains),
+             log_w),
             shared_mem=shared)
         return log_w

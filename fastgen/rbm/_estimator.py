@@ -1,6 +1,8 @@
 """fastgen.BernoulliRBM: a drop-in for sklearn.neural_network.BernoulliRBM on fastgen's kernels."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn import neural_network
@@ -9,6 +11,9 @@ from sklearn.utils import check_random_state
 from .. import rbm as ops
 from .._arrays import host
 from .._estimator import public
+from .._progress import bar as progress_bar
+from .._progress import check_progress
+from .._typing import Array, Backend, RandomState
 from .._validation import check_betas, check_count
 from . import _loops, _tempering
 from ._base import Trainer, _RBMBase, is_binary
@@ -54,17 +59,32 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
 
     Attributes
     ----------
-    components_, intercept_hidden_, intercept_visible_, h_samples_, n_features_in_,
-    feature_names_in_ : as scikit-learn's, in the dtype of X (float32 or float64).
+    components_ : array of shape (n_components, n_features)
+        The weights W^T, in the dtype of X (float32 or float64), as all the arrays below.
+    intercept_hidden_ : array of shape (n_components,)
+        The hidden bias c.
+    intercept_visible_ : array of shape (n_features,)
+        The visible bias b.
+    h_samples_ : array of shape (n_chains, n_components)
+        The hidden states of the persistent chains.
+    n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : array of str
+        Names of the features seen in fit, when X has column names.
 
-    Differences from scikit-learn's BernoulliRBM
-    --------------------------------------------
+    Notes
+    -----
+    Differences from scikit-learn's BernoulliRBM:
+
     - The Gibbs draws come from Philox streams (csrc/include/fastgen/random.h), not from
       the NumPy RandomState: the same random_state gives the same initial weights as
       scikit-learn but other draws, so fitted weights differ (their distribution does not).
       The same seed gives the same model on the same backend, whatever the number of threads.
     - Extra hyperparameters cd_k, n_chains, momentum, weight_decay, backend (with their
       defaults, training is scikit-learn's PCD-1).
+    - fit and partial_fit take a Dask array (fastgen[dask]): fit streams the same mini-batches
+      from its row chunks, one chunk in memory at a time (the model is the in-memory fit's);
+      partial_fit makes one update per chunk (fastgen/rbm/_dask.py).
     - Extra methods: fit_iter (a generator over epochs), sample (Gibbs or parallel tempering),
       free_energy, log_partition (exact or AIS, cached), log_likelihood (binary X only).
     - X may hold any finite values, as in scikit-learn; values outside [0, 1] are used as
@@ -81,20 +101,20 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
 
     def __init__(
         self,
-        n_components=256,
+        n_components: int = 256,
         *,
-        learning_rate=0.1,
-        batch_size=10,
-        n_iter=10,
-        verbose=0,
-        random_state=None,
-        cd_k=1,
-        persistent=True,
-        n_chains=None,
-        momentum=0.0,
-        weight_decay=0.0,
-        backend=None,
-    ):
+        learning_rate: float = 0.1,
+        batch_size: int = 10,
+        n_iter: int = 10,
+        verbose: int = 0,
+        random_state: RandomState = None,
+        cd_k: int = 1,
+        persistent: bool = True,
+        n_chains: int | None = None,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        backend: Backend = None,
+    ) -> None:
         self.n_components = n_components
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -122,7 +142,7 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
 
     # ------------------------------------------------------------ inference
 
-    def transform(self, X):
+    def transform(self, X: Array) -> np.ndarray:
         """Hidden-unit probabilities p(h = 1 | v = X), shape (n_samples, n_components)."""
         self._fitted()
         return self._mean_hiddens(self._check_X(X, reset=False))
@@ -136,7 +156,7 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
         p_h = host(p_h)
         return p_h if rows is v else p_h.reshape(np.shape(v)[:-1] + (W.shape[1],))
 
-    def score_samples(self, X):
+    def score_samples(self, X: Array) -> np.ndarray:
         """Pseudo-log-likelihood of each row, as scikit-learn defines it: n_features times
         log sigmoid(F(v') - F(v)), v' being v with one random unit flipped. The unit of a row
         is drawn from its content and a seed from random_state, not from its position, so a
@@ -153,7 +173,7 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
         )
         return -v.shape[1] * np.logaddexp(0, -(fe_flipped - fe))
 
-    def gibbs(self, v):
+    def gibbs(self, v: Array) -> np.ndarray:
         """One Gibbs step from visible states v: h ~ p(h|v), then a new v ~ p(v|h), as a
         boolean array (scikit-learn's type)."""
         kernels, W, b, c = self._fitted()
@@ -162,8 +182,9 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
         v_new, _ = _loops.gibbs(kernels, self._dense(kernels.xp, v, W.dtype), W, b, c, 1, seed, counter, is_binary(v))
         return host(v_new) != 0
 
-    def sample(self, n_samples, n_steps=1000, random_state=None, method="gibbs", n_temperatures=10, betas=None,
-               return_acceptance=False):
+    def sample(self, n_samples: int, n_steps: int = 1000, random_state: RandomState = None, method: str = "gibbs",
+               n_temperatures: int = 10, betas: Any = None, return_acceptance: bool = False, *,
+               progress: bool = False) -> Any:
         """`n_samples` visible states, each the end of its own chain of `n_steps` sweeps
         started from uniformly random binary states.
 
@@ -173,6 +194,7 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
             are returned, see fastgen.rbm.parallel_tempering).
         return_acceptance : with method "pt", return (samples, acceptance), the swap
             acceptance rate of each pair of neighbouring temperatures.
+        progress : show a bar of the sweeps.
         """
         n_samples = check_count("n_samples", n_samples)
         n_steps = check_count("n_steps", n_steps)
@@ -185,13 +207,16 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
         elif betas is not None or return_acceptance:
             raise ValueError("betas and return_acceptance apply to method='pt' only")
         kernels, W, b, c = self._fitted()
+        check_progress(progress)
         seed, counter = self._counters(random_state, n_steps)
         v = kernels.random.random_binary((n_samples, W.shape[0]), W.dtype, seed, counter)
-        if method == "gibbs":
-            v, _ = _loops.gibbs(kernels, v, W, b, c, n_steps, seed, counter)
-            return host(v)
-        v = kernels.xp.ascontiguousarray(kernels.xp.broadcast_to(v, (betas.size, *v.shape)))
-        states, acceptance = _tempering.run(kernels, v, W, b, c, n_steps, betas, seed, counter)
+        with progress_bar(progress, n_steps, "Gibbs sampling" if method == "gibbs" else "parallel tempering",
+                          unit="sweep") as shown:
+            if method == "gibbs":
+                v, _ = _loops.gibbs(kernels, v, W, b, c, n_steps, seed, counter, bar=shown)
+                return host(v)
+            v = kernels.xp.ascontiguousarray(kernels.xp.broadcast_to(v, (betas.size, *v.shape)))
+            states, acceptance = _tempering.run(kernels, v, W, b, c, n_steps, betas, seed, counter, shown)
         samples = host(states[-1])
         return (samples, acceptance) if return_acceptance else samples
 

@@ -30,7 +30,9 @@ class RbmKernels(abc.ABC):
         """float64 (rows,): -visible_term - sum_j softplus(logits + hidden_bias)."""
 
     @abc.abstractmethod
-    def ais(self, W, b, c, base, betas, seed, n_chains):
+    def ais(self, W, b, c, base, betas, seed, n_chains, first_chain=0):
         """float64 (n_chains,): the log importance weights of annealed importance sampling from
         the base model (visible bias `base`, no weights) to the RBM through float64 `betas`,
-        every chain walking all betas in one call (csrc/include/fastgen/rbm.h)."""
+        every chain walking all betas in one call (csrc/include/fastgen/rbm.h): chains
+        first_chain .. first_chain + n_chains - 1, whose draws depend on (seed, chain index) only,
+        so that a range of chains run alone gives the weights the whole run gives them."""

@@ -5,6 +5,7 @@ estimators, tempering and AIS call them in their loops. Conventions as in fastge
 from __future__ import annotations
 
 from .._constants import RbmStream
+from .._progress import OFF
 
 # Above this fraction of ones, a binary product runs as a dense GEMM: the sums of selected
 # rows cost in proportion to the ones, and measured on a par with BLAS at about 20%.
@@ -42,12 +43,14 @@ def weight_gradient(kernels, v_data, p_data, v_model, p_model, sparse, scale):
     return dW
 
 
-def gibbs(kernels, v, W, b, c, n_steps, seed, counter, binary_start=True):
-    """`n_steps` sweeps from v (`binary_start`: v holds only 0/1; later states always do)."""
+def gibbs(kernels, v, W, b, c, n_steps, seed, counter, binary_start=True, bar=OFF):
+    """`n_steps` sweeps from v (`binary_start`: v holds only 0/1; later states always do),
+    each ticking `bar` (fastgen._progress)."""
     for step in range(n_steps):
         sparse = (binary_start or step > 0) and is_sparse(kernels, v)
         h, _ = sample_hidden(kernels, v, W, c, seed, counter + step, sparse)
         v, _ = sample_visible(kernels, h, W, b, seed, counter + step)
+        bar.update()
     return v, h
 
 

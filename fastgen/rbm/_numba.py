@@ -138,13 +138,15 @@ def _lane_sum(x):
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 
 
-def _ais(W, Wt, b, c, base, gain, betas, seed, log_w):
+def _ais(W, Wt, b, c, base, gain, betas, seed, first_chain, log_w):
     """ais_block of csrc/cpu/rbm.h, chain by chain (each output element adds the same rows in the
-    same order, so the weights are those of the cpu backend); threads take chains."""
+    same order, so the weights are those of the cpu backend); threads take chains. log_w[r] is
+    chain first_chain + r's weight."""
     n_visible, n_hidden = W.shape
     n_betas = betas.shape[0]
     scalar = W.dtype.type
-    for chain in prange(log_w.shape[0]):
+    for r in prange(log_w.shape[0]):
+        chain = first_chain + r
         x_v = np.empty((1, n_visible), W.dtype)
         p_v = np.empty((1, n_visible), W.dtype)
         v = np.empty((1, n_visible), W.dtype)
@@ -185,7 +187,7 @@ def _ais(W, Wt, b, c, base, gain, betas, seed, log_w):
             for i in range(n_visible):
                 x_v[0, i] = tbeta * (sum_h[i] + b[i]) + (scalar(1) - tbeta) * base[i]
             _bernoulli_row(0, chain * n_visible, x_v, zero_v, p_v, v, seed, k, RbmStream.VISIBLE)
-        log_w[chain] = total
+        log_w[r] = total
 
 
 _bernoulli_kernel = Variants(_bernoulli_logits, PARALLEL_WORK)
@@ -224,7 +226,7 @@ class Kernels(RbmKernels):
         _free_energy_kernel(logits.size, logits, hidden_bias, np.asarray(visible_term, dtype=np.float64), out)
         return out
 
-    def ais(self, W, b, c, base, betas, seed, n_chains):
+    def ais(self, W, b, c, base, betas, seed, n_chains, first_chain=0):
         log_w = np.empty(n_chains)
         gain = b.astype(np.float64) - base.astype(np.float64)
         with warnings.catch_warnings():
@@ -233,13 +235,13 @@ class Kernels(RbmKernels):
             # (the tests compare it with the cpu backend bit for bit).
             warnings.simplefilter("ignore", numba.errors.NumbaIRAssumptionWarning)
             _ais_kernel(n_chains * betas.size * (W.shape[0] + W.shape[1]), W, np.ascontiguousarray(W.T), b, c, base,
-                        gain, betas, np.uint64(seed), log_w)
+                        gain, betas, np.uint64(seed), np.int64(first_chain), log_w)
         return log_w
 
 
 NUMBA_DEPENDENCIES = {
-    "fastgen._constants": "4844f4fa7ce842e3",
+    "fastgen._constants": "27d7c413d2ac9110",
     "fastgen._numba": "883eca73908d4f79",
     "fastgen._numba_math": "620c77386a45edcb",
-    "fastgen.random._numba": "00444d309055f137",
+    "fastgen.random._numba": "39051576eea4e9e5",
 }

@@ -3,9 +3,11 @@ annealed importance sampling (Salakhutdinov & Murray, 2008). Public through fast
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
+from .. import _backend, _dask
 from .._arrays import Dispatch, host
 from .._partition import (
     MAX_EXACT_UNITS,
@@ -14,6 +16,8 @@ from .._partition import (
     default_ais_betas,
     log_sum_over_states,
 )
+from .._progress import waiting
+from .._typing import Array, Backend
 from .._validation import check_betas, check_count, check_rbm, check_seed, check_vector
 
 # ---------------------------------------------------------------- unchecked versions
@@ -35,19 +39,33 @@ def exact(kernels, W, b, c) -> float:
     )
 
 
-def ais(kernels, W, b, c, n_chains, betas, base, seed, wrap=lambda a: a) -> AISResult:
-    """The AISResult of checked backend arrays (its log weights through `wrap`)."""
-    log_weights = kernels.rbm.ais(W, b, c, base, kernels.xp.asarray(betas), seed, n_chains)
+def ais(kernels, W, b, c, n_chains, betas, base, seed, wrap=lambda a: a, client=None) -> AISResult:
+    """The AISResult of checked backend arrays (its log weights through `wrap`); with a
+    distributed `client`, the chains in one range per worker (the same weights)."""
+    if client is None:
+        log_weights = kernels.rbm.ais(W, b, c, base, kernels.xp.asarray(betas), seed, n_chains)
+    else:
+        model = (kernels.name, *(host(a) for a in (W, b, c, base)), np.asarray(betas, dtype=np.float64), seed)
+        log_weights = kernels.xp.asarray(_dask.map_chain_ranges(client, _ais_range, model, n_chains))
     # the base model's hidden units (zero bias) are in its partition function too, see rbm.h
     base = np.asarray(host(base), dtype=np.float64)
     log_z_base = float(np.logaddexp(0.0, base).sum()) + W.shape[1] * math.log(2.0)
     return ais_result(log_weights, log_z_base, wrap)
 
 
+def _ais_range(model, first, count):
+    """The log weights of chains first .. first + count - 1 (a task on a Dask worker)."""
+    backend, W, b, c, base, betas, seed = model
+    kernels = _backend.resolve(backend, on_device=False)
+    xp = kernels.xp
+    W, b, c, base = (xp.asarray(a) for a in (W, b, c, base))
+    return host(kernels.rbm.ais(W, b, c, base, xp.asarray(betas), seed, count, first))
+
+
 # ---------------------------------------------------------------- checked public ops
 
 
-def log_partition_exact(W, b, c, *, backend=None) -> float:
+def log_partition_exact(W: Array, b: Array, c: Array, *, backend: Backend = None) -> float:
     """log Z of the RBM (W, b, c), exactly: every state of the smaller layer (at most
     2^25), the other layer summed analytically, float64 throughout."""
     call = Dispatch(backend, W=W, b=b, c=c)
@@ -60,14 +78,22 @@ def log_partition_exact(W, b, c, *, backend=None) -> float:
     return exact(call.kernels, W, b, c)
 
 
-def log_partition_ais(W, b, c, *, n_chains=100, betas=None, base_visible_bias=None, seed=0, backend=None) -> AISResult:
+def log_partition_ais(W: Array, b: Array, c: Array, *, n_chains: int = 100, betas: Array | None = None,
+                      base_visible_bias: Array | None = None, seed: int = 0, backend: Backend = None,
+                      client: Any = None, progress: bool = False) -> AISResult:
     """AIS estimate of log Z (Salakhutdinov & Murray, 2008).
 
     The base model has no weights and visible biases `base_visible_bias` (e.g. from
     `base_visible_bias(X)` of the training data; zeros, the uniform distribution, when
     None). `betas`: increasing inverse temperatures from 0 to 1 (default:
     `default_ais_betas()`, about 14,500 steps). Each chain walks all of them in one kernel
-    call; chain i's draws depend on (seed, i) only."""
+    call; chain i's draws depend on (seed, i) only. `progress`: show a bar while it runs; as
+    the chains walk the betas inside that one call, it shows the elapsed time, not a fraction.
+
+    client: a distributed.Client (fastgen[dask]) to spread the chains over its workers, one
+    range of chains each; only their log weights come back. The result is bit for bit the
+    one-process run's with the same seed, whatever the number of workers (each worker runs
+    the backend named by `backend`, or the default, on its host)."""
     call = Dispatch(backend, W=W, b=b, c=c, base_visible_bias=base_visible_bias)
     xp = call.kernels.xp
     W, b, c, base = call.arrays
@@ -78,4 +104,8 @@ def log_partition_ais(W, b, c, *, n_chains=100, betas=None, base_visible_bias=No
         base = check_vector(xp, "base_visible_bias", base, W.shape[0], None, "visible units").astype(W.dtype)
     n_chains = check_count("n_chains", n_chains)
     betas = default_ais_betas() if betas is None else check_betas(betas, from_zero=True)
-    return ais(call.kernels, W, b, c, n_chains, betas, base, check_seed("seed", seed), call.wrap)
+    seed = check_seed("seed", seed)
+    if client is not None:
+        _dask.check_client(client)
+    with waiting(progress, "AIS"):
+        return ais(call.kernels, W, b, c, n_chains, betas, base, seed, call.wrap, client)

@@ -23,6 +23,9 @@ import numpy as np
 
 from .._arrays import Dispatch, host
 from .._constants import RbmStream
+from .._progress import OFF
+from .._progress import bar as progress_bar
+from .._typing import Array, Backend
 from .._validation import (
     check_betas,
     check_binary,
@@ -92,8 +95,9 @@ class _Exchange:
         return accept.sum(axis=1)
 
 
-def run(kernels, v, W, b, c, n_steps, betas, seed, counter):
-    """`n_steps` sweeps and exchanges of the replicas v (T, N, V) at float64 `betas` (T,).
+def run(kernels, v, W, b, c, n_steps, betas, seed, counter, bar=OFF):
+    """`n_steps` sweeps and exchanges of the replicas v (T, N, V) at float64 `betas` (T,),
+    each ticking `bar` (fastgen._progress).
     Returns the final states and the host float64 acceptance rate of each pair."""
     xp = kernels.xp
     n_temperatures, n_chains, n_visible = v.shape
@@ -125,20 +129,23 @@ def run(kernels, v, W, b, c, n_steps, betas, seed, counter):
                 kernels, v.reshape(shape), a.reshape(shape), b64, zero_hidden, seed, counter + step
             )
             attempts[parity::2] += n_chains
+        bar.update()
     accepted = np.asarray(host(accepted), dtype=np.float64)
     with np.errstate(invalid="ignore"):  # 0 / 0: a pair never attempted has no rate
         acceptance = accepted / attempts
     return v.reshape(n_temperatures, n_chains, n_visible), acceptance
 
 
-def parallel_tempering(v, W, b, c, n_steps, betas, *, seed, counter=0, backend=None) -> PTResult:
+def parallel_tempering(v: Array, W: Array, b: Array, c: Array, n_steps: int, betas: Array, *, seed: int, counter: int = 0,
+                       backend: Backend = None, progress: bool = False) -> PTResult:
     """`n_steps` sweeps of parallel tempering: block Gibbs at every inverse temperature of
     `betas` (strictly increasing in [0, 1], ending at 1), each sweep followed by Metropolis
     exchanges between neighbouring temperatures (see the module docstring).
 
     v: binary starting states, (n_chains, n_visible) for every replica to start there, or
     (n_temperatures, n_chains, n_visible), e.g. a previous result's `states`. Uses counters
-    counter .. counter + n_steps - 1. Returns a PTResult (its arrays of v's kind)."""
+    counter .. counter + n_steps - 1. Returns a PTResult (its arrays of v's kind).
+    `progress`: show a bar of the sweeps (fastgen._progress)."""
     call = Dispatch(backend, v=v, W=W, b=b, c=c)
     xp = call.kernels.xp
     v, W, b, c = call.arrays
@@ -162,7 +169,7 @@ def parallel_tempering(v, W, b, c, n_steps, betas, *, seed, counter=0, backend=N
     counter = check_counters(counter, n_steps, "counter + n_steps - 1")
     if v.ndim == 2:
         v = xp.broadcast_to(v, (n_temperatures, *v.shape))
-    states, acceptance = run(
-        call.kernels, xp.ascontiguousarray(v), W, b, c, n_steps, betas, check_seed("seed", seed), counter
-    )
+    seed = check_seed("seed", seed)
+    with progress_bar(progress, n_steps, "parallel tempering", unit="sweep") as shown:
+        states, acceptance = run(call.kernels, xp.ascontiguousarray(v), W, b, c, n_steps, betas, seed, counter, shown)
     return PTResult(call.wrap(states[-1].copy()), call.wrap(states), acceptance)

@@ -48,6 +48,11 @@ enum DbmStream : uint32_t {
     DBM_STREAM_LAYER0 = 16,
 };
 
+// NADE's ancestral sampling (fastgen.nade): v_d of sample r uses element r * D + d.
+enum NadeStream : uint32_t {
+    NADE_STREAM_SAMPLE = 8,
+};
+
 // The reverse-diffusion samplers' noise.
 enum DiffusionStream : uint32_t {
     STREAM_STEP_NOISE = 0,     // z of a step

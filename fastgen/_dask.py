@@ -1,0 +1,115 @@
+"""What fastgen's Dask paths share (the optional extra fastgen[dask]): telling a Dask array
+apart without importing Dask, checking one for row-wise work, and summing per-chunk results
+in a tree.
+
+fastgen runs its kernels inside Dask tasks, as they are: a task holds one block of rows, so
+the feature axis must be one chunk (rechunked here, with the rows' chunks kept), and every
+chunk size must be known (a reduction needs to know which rows it holds, and the
+initialisation draws row indices). Nothing here starts a cluster: the tasks run on the
+scheduler in use (a `distributed.Client`, when one exists, else Dask's local threads).
+"""
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+# Partial sums combined per task of the reduction tree: log_8 of the chunks levels, few
+# enough tasks above the leaves (1/7 of them) and few inputs per task for its transfers.
+SPLIT_EVERY = 8
+
+
+def is_dask_array(x):
+    """Whether `x` is a dask.array.Array (False when Dask was never imported: then it is not one)."""
+    module = sys.modules.get("dask.array")
+    return module is not None and isinstance(x, module.Array)
+
+
+def require_dask():
+    """dask.array and dask, or an ImportError that names the extra to install."""
+    try:
+        import dask
+        import dask.array
+    except ImportError as exc:  # pragma: no cover - exercised where dask is absent
+        raise ImportError("this needs Dask: pip install 'fastgen[dask]'") from exc
+    return dask, dask.array
+
+
+def check_row_blocks(name, X, ndim=2):
+    """A Dask array `X` of `ndim` dims (rows first) ready for row-block tasks: float32 or
+    float64 (integers and booleans become float64), every chunk size known, the non-row
+    axes in one chunk (rechunked if they were split)."""
+    if X.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {X.shape}")
+    if any(math.isnan(size) for sizes in X.chunks for size in sizes):
+        raise ValueError(f"{name} has unknown chunk sizes (a Dask array made by boolean indexing or from a "
+                         f"dataframe): call {name}.compute_chunk_sizes() first")
+    if X.dtype.kind in "biu":
+        X = X.astype(np.float64)
+    if X.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must hold float32 or float64 numbers, got dtype {X.dtype}")
+    if any(len(sizes) > 1 for sizes in X.chunks[1:]):
+        X = X.rechunk({axis: -1 for axis in range(1, ndim)})  # a task needs whole rows
+    return X
+
+
+def check_row_weights(name, weights, X):
+    """`weights` (a Dask or NumPy vector, one value per row of X) as a float64 Dask array in
+    X's row chunks; its values are checked where it is reduced."""
+    _, da = require_dask()
+    if not is_dask_array(weights):
+        weights = np.asarray(weights)
+        if weights.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold numbers, got dtype {weights.dtype}")
+        weights = da.from_array(weights, chunks=X.chunks[0] if weights.ndim == 1 else -1)
+    if weights.ndim != 1 or weights.shape[0] != X.shape[0]:
+        raise ValueError(f"{name} must have shape ({X.shape[0]},) to match X's rows, got {weights.shape}")
+    weights = check_row_blocks(name, weights, ndim=1)
+    if weights.chunks[0] != X.chunks[0]:
+        weights = weights.rechunk((X.chunks[0],))
+    return weights.astype(np.float64)
+
+
+def tree_sum(parts, combine, split_every=SPLIT_EVERY):
+    """One Delayed: `parts` (Delayed) reduced by `combine(*group)` over groups of `split_every`, level by level."""
+    dask, _ = require_dask()
+    while len(parts) > 1:
+        parts = [dask.delayed(combine)(*parts[i:i + split_every]) for i in range(0, len(parts), split_every)]
+    return parts[0]
+
+
+# ---------------------------------------------------------------- chains over a cluster's workers
+
+
+def check_client(client):
+    """`client` as a connected distributed.Client with at least one worker, or a TypeError /
+    ValueError naming it."""
+    try:
+        import distributed
+    except ImportError as exc:  # pragma: no cover - exercised where distributed is absent
+        raise ImportError("client= needs Dask's distributed scheduler: pip install 'fastgen[dask]'") from exc
+    if not isinstance(client, distributed.Client):
+        raise TypeError(f"client must be a distributed.Client, got {type(client).__name__}")
+    n_workers = len(client.scheduler_info().get("workers", {}))
+    if n_workers < 1:
+        raise ValueError("client has no workers: start them (or wait for them) before spreading chains over them")
+    return n_workers
+
+
+def chain_ranges(n_chains, n_parts):
+    """[(first, count)]: chains 0 .. n_chains - 1 in at most `n_parts` contiguous ranges of near-equal sizes."""
+    n_parts = max(1, min(n_parts, n_chains))
+    bounds = [n_chains * part // n_parts for part in range(n_parts + 1)]
+    return [(start, stop - start) for start, stop in zip(bounds[:-1], bounds[1:])]
+
+
+def map_chain_ranges(client, function, model, n_chains):
+    """np.concatenate of `function(model, first, count)` over ranges of the chains, one range per
+    worker of `client` (model, a tuple of host arrays and numbers, sent to every worker once).
+    Correct whatever the split only if each chain's result depends on its index alone."""
+    n_workers = check_client(client)
+    [shipped] = client.scatter([model], broadcast=True)
+    futures = [client.submit(function, shipped, first, count, pure=False)
+               for first, count in chain_ranges(n_chains, n_workers)]
+    return np.concatenate(client.gather(futures))
