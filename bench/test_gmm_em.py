@@ -1,10 +1,15 @@
-"""One EM iteration of a Gaussian mixture: N = 200,000 rows, D = 16, K = 32, full and diag
-covariances, float64 and float32; fastgen `cpu` and `numba` against scikit-learn, and fastgen `cuda`
-where a GPU is found (NumPy data in and out, the E-step on the GPU; bench/gpu_run.sh).
+"""Gaussian-mixture fits: N = 200,000 rows, D = 16, K = 32, full and diag covariances, float64
+and float32; fastgen `cpu` and `numba` against scikit-learn, and fastgen `cuda` where a GPU is
+found (NumPy data in and out, the E-step on the GPU; bench/gpu_run.sh).
 
-Each implementation is fitted with max_iter=1 from the same explicit initial parameters, so
-the timing is one E-step + M-step + the final E-step that labels the data (scikit-learn's
-fit does it too). Run with: python -m pytest bench/test_gmm_em.py --benchmark-only
+- group `gmm-em-iteration`: `fit` with max_iter=1 from the same explicit initial parameters:
+  one E-step and one M-step (scikit-learn's fit also makes a final E-step that labels the
+  data and then discards the labels; fastgen's fit skips it).
+- group `gmm-fit`: `fit` end to end with the default init (scikit-learn's KMeans, n_init=1,
+  random_state=0, the same for both) and EM to convergence (tol=1e-3, at most 100 iterations).
+- group `gmm-init`: that KMeans init alone, as both make it: how much of `gmm-fit` it takes.
+
+Run with: python -m pytest bench/test_gmm_em.py --benchmark-only
 Set FASTGEN_BENCH_GMM_N to time a smaller problem.
 """
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 N_SAMPLES = int(os.environ.get("FASTGEN_BENCH_GMM_N", "200000"))
 N_FEATURES, N_COMPONENTS = 16, 32
 ROUNDS = 3
+FIT_ROUNDS = 2
 IMPLS = ["fastgen-cpu", "fastgen-numba", "fastgen-cuda", "sklearn"]
 
 
@@ -30,12 +36,26 @@ def _data(dtype):
     return X.astype(dtype), centres
 
 
+def em_flops(covariance_type, iterations=1):
+    """The floating-point operations an EM iteration must do, counted as the GEMMs of the known
+    route: the log densities as a product of the (N, P + D) features (x_i x_j for i <= j, or
+    x_i^2 for diag: P of them; and x) with (P + D, K) coefficients, and the statistics as the
+    product of the (K, N) responsibilities with the same features: 2 * 2 N K (P + D), P =
+    D (D + 1) / 2 (full) or D (diag). Exponentials, log-sum-exp and the M-step are not counted."""
+    P = N_FEATURES * (N_FEATURES + 1) // 2 if covariance_type == "full" else N_FEATURES
+    return iterations * 2 * 2 * N_SAMPLES * N_COMPONENTS * (P + N_FEATURES)
+
+
 def _model(impl, covariance_type, centres):
     precisions = (np.ones((N_COMPONENTS, N_FEATURES)) if covariance_type == "diag"
                   else np.repeat(np.eye(N_FEATURES)[None], N_COMPONENTS, axis=0))
-    settings = {"n_components": N_COMPONENTS, "covariance_type": covariance_type, "max_iter": 1,
-                "weights_init": np.full(N_COMPONENTS, 1 / N_COMPONENTS), "means_init": centres + 0.5,
-                "precisions_init": precisions}
+    return _estimator(impl, n_components=N_COMPONENTS, covariance_type=covariance_type, max_iter=1,
+                      weights_init=np.full(N_COMPONENTS, 1 / N_COMPONENTS), means_init=centres + 0.5,
+                      precisions_init=precisions)
+
+
+def _estimator(impl, **settings):
+    """scikit-learn's GaussianMixture or fastgen's on backend impl[len("fastgen-"):], with `settings`."""
     if impl == "sklearn":
         from sklearn.mixture import GaussianMixture
 
@@ -60,4 +80,39 @@ def test_em_iteration(benchmark, impl, covariance_type, dtype):
     benchmark.pedantic(model.fit, args=(X,), rounds=ROUNDS, iterations=1, warmup_rounds=0)
     assert np.isfinite(model.means_).all()
     benchmark.extra_info.update(impl=impl, covariance_type=covariance_type, dtype=dtype, n_samples=N_SAMPLES,
-                                n_features=N_FEATURES, n_components=N_COMPONENTS, lower_bound=float(model.lower_bound_))
+                                n_features=N_FEATURES, n_components=N_COMPONENTS, lower_bound=float(model.lower_bound_),
+                                flops=em_flops(covariance_type))
+
+
+@pytest.mark.benchmark(group="gmm-fit")
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+@pytest.mark.parametrize("impl", IMPLS)
+def test_fit(benchmark, impl, covariance_type, dtype):
+    X, _ = _data(np.dtype(dtype))
+    model = _estimator(impl, n_components=N_COMPONENTS, covariance_type=covariance_type, random_state=0)
+    model.fit(X[:2000])  # warm-up: Numba JIT, thread pools
+    benchmark.pedantic(model.fit, args=(X,), rounds=FIT_ROUNDS, iterations=1, warmup_rounds=0)
+    assert np.isfinite(model.means_).all()
+    # flops: the EM iterations of the last round only (the KMeans init is not counted; gmm-init times it)
+    benchmark.extra_info.update(impl=impl, covariance_type=covariance_type, dtype=dtype, n_samples=N_SAMPLES,
+                                n_features=N_FEATURES, n_components=N_COMPONENTS, n_iter=int(model.n_iter_),
+                                converged=bool(model.converged_), lower_bound=float(model.lower_bound_),
+                                flops=em_flops(covariance_type, int(model.n_iter_)))
+
+
+@pytest.mark.benchmark(group="gmm-init")
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_kmeans_init(benchmark, dtype):
+    """The default init of both fits: scikit-learn's KMeans labels (GaussianMixture's
+    _initialize_parameters with init_params="kmeans")."""
+    from sklearn.cluster import KMeans
+
+    X, _ = _data(np.dtype(dtype))
+
+    def init():
+        return KMeans(n_clusters=N_COMPONENTS, n_init=1, random_state=np.random.RandomState(0)).fit(X).labels_
+
+    benchmark.pedantic(init, rounds=FIT_ROUNDS, iterations=1, warmup_rounds=0)
+    benchmark.extra_info.update(impl="sklearn", dtype=dtype, n_samples=N_SAMPLES, n_features=N_FEATURES,
+                                n_components=N_COMPONENTS)

@@ -96,8 +96,11 @@ class MmdDiagonal(IntEnum):
 
 # Responsibilities below e^NEGLIGIBLE_LOG_RESP are exactly 0 (csrc/include/fastgen/gmm.h says why).
 NEGLIGIBLE_LOG_RESP = -500.0
-# Points per scatter update of the GMM pass (csrc/cpu/gmm.h): it fixes the order of the sums.
-GMM_TILE = 4
+# The GMM pass's points per block and its chunks (at most that many, and that many bytes of
+# their statistics): they fix the order of the sums (csrc/cpu/gmm.h).
+GMM_BLOCK = 128
+GMM_MAX_CHUNKS = 64
+GMM_CHUNK_BYTES = 1 << 26
 
 # Work below which a CPU kernel stays on one thread (csrc/cpu/*.h say why): elements of the
 # element-wise kernels, normals drawn, vector additions of the selected-row sums, points x

@@ -170,7 +170,9 @@ def test_enums_match_their_headers(header, name, prefix, mirror):
 
 CONSTANTS = [  # (Python name, file, C++ name)
     ("NEGLIGIBLE_LOG_RESP", INCLUDE / "gmm.h", "kNegligibleLogResp"),
-    ("GMM_TILE", CPU / "gmm.h", "kGmmTile"),
+    ("GMM_BLOCK", CPU / "gmm.h", "kGmmBlock"),
+    ("GMM_MAX_CHUNKS", CPU / "gmm.h", "kGmmMaxChunks"),
+    ("GMM_CHUNK_BYTES", CPU / "gmm.h", "kGmmChunkBytes"),
     ("GMM_PARALLEL_WORK", CPU / "gmm.h", "kGmmParallelWork"),
     ("PARALLEL_WORK", CPU / "random.h", "kParallelWork"),
     ("PARALLEL_NORMALS", CPU / "random.h", "kParallelNormals"),

@@ -38,16 +38,16 @@ void gmm_weighted_log_prob(carray<T> X, carray<T> means_t, carray<T> prec_t, boo
     cpu::weighted_log_prob_rows<T>(x, X.shape(0), params, dst);
 }
 
-// The fused E-step: writes the statistics centred on the means into nk (K), s1 (D, K) and
-// s2 (D, D, K) upper triangle (full) or (D, K) (diagonal); returns sum_n w_n log p(x_n).
+// The fused E-step: writes the statistics centred on the means into nk (K), s1 (K, D) and
+// s2 (K, D, D) upper triangle (full) or (K, D) (diagonal); returns sum_n w_n log p(x_n).
 // weights: (N,) sample weights, or None for all ones.
 template <typename T>
 double gmm_em_pass(carray<T> X, carray<T> means_t, carray<T> prec_t, bool full, darray bias, darray nk, darray s1,
                    darray s2, std::optional<darray> weights) {
     const cpu::GmmParams<T> params = gmm_params<T>(X, means_t, prec_t, full, bias);
     const int64_t K = params.K, D = params.D;
-    require(nk.size() == K && s1.size() == D * K && s2.size() == (full ? D * D * K : D * K),
-            "nk, s1, s2 must be (K,), (D, K) and (D, D, K) or (D, K)");
+    require(nk.size() == K && s1.size() == K * D && s2.size() == (full ? K * D * D : K * D),
+            "nk, s1, s2 must be (K,), (K, D) and (K, D, D) or (K, D)");
     require(!weights || (weights->ndim() == 1 && weights->shape(0) == X.shape(0)), "weights must be (N,)");
     const double* w = weights ? weights->data() : nullptr;
     const T* x = X.data();

@@ -39,7 +39,7 @@ class Kernels(GbrbmKernels):
 
 
 NUMBA_DEPENDENCIES = {
-    "fastgen._constants": "71b9378c4933e03a",
+    "fastgen._constants": "357de233da57d201",
     "fastgen._numba": "883eca73908d4f79",
-    "fastgen.random._numba": "2cd162a914a1a6c8",
+    "fastgen.random._numba": "0a5282193bc441aa",
 }

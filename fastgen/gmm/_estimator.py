@@ -62,8 +62,9 @@ _DASK_INIT_ROWS = 100_000
 class _FusedFit:
     """What one fastgen fit (fit / fit_predict on NumPy data) carries between scikit-learn's steps."""
 
-    def __init__(self, sample_weight):
+    def __init__(self, sample_weight, labels_wanted=True):
         self.sample_weight = sample_weight  # as given; (N,) float64 once _check_parameters has validated it
+        self.labels_wanted = labels_wanted  # False for fit, which discards fit_predict's labels
         self.kernels = None
         self.dtype = None  # X's: the fitted attributes' dtype
         self.X = None  # X as scikit-learn validated it, and its C-contiguous copy for the kernels
@@ -123,7 +124,8 @@ class GaussianMixture(_SkGaussianMixture):
 
     Numerics. Each EM iteration is one fused pass over X (log densities, log-sum-exp,
     responsibilities and their sufficient statistics), with no N x K responsibility matrix;
-    the labels fit_predict returns come from a final pass one chunk of rows at a time. The
+    the labels fit_predict returns come from a final pass one chunk of rows at a time (fit,
+    which has no use for them, skips that pass; scikit-learn's fit makes it). The
     statistics are accumulated in float64, centred on the current means, and the M-step (and
     the initial parameters computed from responsibilities) are computed in float64 from them,
     whatever X's dtype: float32 data get no negative or NaN variances from cancellation
@@ -158,7 +160,7 @@ class GaussianMixture(_SkGaussianMixture):
     fused pass's statistics) instead of (mean log-likelihood, log responsibilities), and
     `_m_step` takes those statistics; scikit-learn's `_estimate_gaussian_parameters` is not
     called; the final `_e_step`, after `_set_parameters`, returns (nan, an object whose
-    argmax(axis=1) is the labels). Outside a fit, and for fits of non-NumPy arrays under scikit-learn's
+    argmax(axis=1) is the labels, None in `fit`). Outside a fit, and for fits of non-NumPy arrays under scikit-learn's
     array_api_dispatch (scikit-learn's own code then runs, without sample_weight), every
     private method is scikit-learn's.
     """
@@ -216,19 +218,24 @@ class GaussianMixture(_SkGaussianMixture):
             Show a bar of the EM iterations (its total, n_init * max_iter, is the most
             there can be: a fit that converges stops short of it).
         """
-        self.fit_predict(X, y, sample_weight=sample_weight, progress=progress)
+        self._fit(X, y, sample_weight, progress, labels_wanted=False)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None, *, progress=False):
         """Fit as `fit`, then return the component label of each row of X
         (scikit-learn's GaussianMixture.fit_predict, plus `sample_weight` and `progress`)."""
+        return self._fit(X, y, sample_weight, progress, labels_wanted=True)
+
+    def _fit(self, X, y, sample_weight, progress, labels_wanted):
+        """scikit-learn's fit_predict, all or nothing; on NumPy data its final pass labels the rows
+        only when `labels_wanted` (fit discards them: a third of an EM iteration's work saved)."""
         self._validate_params()  # n_init and max_iter are numbers before the bar counts with them
         saved = dict(self.__dict__)
         try:
             if is_dask_array(X):
                 labels = self._fit_dask(X, sample_weight, progress)
             else:
-                self._fused = _FusedFit(sample_weight)
+                self._fused = _FusedFit(sample_weight, labels_wanted)
                 with progress_bar(progress, self.n_init * self.max_iter, type(self).__name__, unit="iteration") as bar:
                     self._fused.bar = bar
                     labels = super().fit_predict(X, y)
@@ -410,8 +417,8 @@ class GaussianMixture(_SkGaussianMixture):
         if fused is None:
             return super()._e_step(X, **kwargs)
         X_c = fused.X_c if X is fused.X else np.ascontiguousarray(X)
-        if fused.labels_next:  # fit_predict's final E-step: the labels only
-            return math.nan, _Labels(self._labels(X_c, fused.kernels))
+        if fused.labels_next:  # fit_predict's final E-step: the labels only (fit: none)
+            return math.nan, _Labels(self._labels(X_c, fused.kernels) if fused.labels_wanted else None)
         means_t, prec_t, full, bias = self._kernel_params(X.dtype)
         log_likelihood, nk, s1, s2 = fused.kernels.em_pass(X_c, means_t, prec_t, full, bias, fused.sample_weight)
         return np.float64(log_likelihood / fused.total_weight), _Statistics(nk, s1, s2, means_t.T.astype(np.float64))
@@ -588,8 +595,9 @@ def _estimate_from_resp(X, resp, resp_weight, sample_weight, reg_covar, covarian
     if covariance_type == "full":
         scatter = np.empty((len(nk), D, D))
         for k in range(len(nk)):
-            diff = X - means[k]
-            scatter[k] = (resp[:, k] * diff.T) @ diff
+            r, rows = _component_rows(resp, X, k)
+            diff = rows - means[k]
+            scatter[k] = (r * diff.T) @ diff
         return nk, means, scatter / nk[:, None, None] + reg_covar * np.eye(D)
     if covariance_type == "tied":
         c = w @ X / w.sum()
@@ -599,8 +607,20 @@ def _estimate_from_resp(X, resp, resp_weight, sample_weight, reg_covar, covarian
         scatter = (w * centred.T) @ centred - (nk * e.T) @ e - np.outer(c, s) - np.outer(s, c)
         scatter += (w.sum() - nk.sum()) * np.outer(c, c)
         return nk, means, scatter / nk.sum() + reg_covar * np.eye(D)
-    variances = np.stack([resp[:, k] @ (X - means[k]) ** 2 for k in range(len(nk))]) / nk[:, None] + reg_covar
+    parts = [_component_rows(resp, X, k) for k in range(len(nk))]
+    variances = np.stack([r @ (rows - means[k]) ** 2 for k, (r, rows) in enumerate(parts)]) / nk[:, None] + reg_covar
     return nk, means, variances.mean(axis=1) if covariance_type == "spherical" else variances
+
+
+def _component_rows(resp, X, k):
+    """(resp[:, k], X) restricted to the rows where resp[:, k] is not 0 when they are fewer than
+    half (the hard assignments of the k-means and pick-a-row initialisations: a row of another
+    cluster adds exact zeros, and skipping it makes the init O(N D) instead of O(N K D))."""
+    r = resp[:, k]
+    rows = np.flatnonzero(r)
+    if 2 * len(rows) >= len(r):
+        return r, X
+    return r[rows], X[rows]
 
 
 def _flip(a):

@@ -32,14 +32,16 @@ class GmmKernels(abc.ABC):
 
 
 def _symmetric_from_upper(s2_upper):
-    """(D, D, K) upper triangles (j >= i) -> (K, D, D) symmetric matrices."""
-    upper = np.triu(np.moveaxis(s2_upper, -1, 0))
+    """(K, D, D) upper triangles (j >= i) -> (K, D, D) symmetric matrices."""
+    upper = np.triu(s2_upper)
     return upper + np.swapaxes(np.triu(upper, 1), 1, 2)
 
 
-class ComponentLastKernels(GmmKernels):
-    """The CPU backends: their passes write the statistics component-last, nk (K), s1 (D, K),
-    s2 (D, D, K) upper triangle or (D, K), through `_em_pass` and `_weighted_log_prob`."""
+class HostKernels(GmmKernels):
+    """The CPU backends: their passes write the statistics nk (K), s1 (K, D), s2 (K, D, D)
+    upper triangle or (K, D), through `_em_pass` and `_weighted_log_prob`, summed in the
+    fixed order of csrc/cpu/gmm.h (blocks, a tree within each, chunks) whatever the thread
+    count."""
 
     @staticmethod
     @abc.abstractmethod
@@ -54,12 +56,12 @@ class ComponentLastKernels(GmmKernels):
     def em_pass(self, X, means_t, prec_t, full, bias, weights=None):
         D, K = means_t.shape
         nk = np.zeros(K)
-        s1 = np.zeros((D, K))
-        s2 = np.zeros((D, D, K) if full else (D, K))
+        s1 = np.zeros((K, D))
+        s2 = np.zeros((K, D, D) if full else (K, D))
         if weights is not None:
             weights = np.ascontiguousarray(weights, dtype=np.float64)
         log_likelihood = self._em_pass(X, means_t, prec_t, full, bias, nk, s1, s2, weights)
-        return float(log_likelihood), nk, np.ascontiguousarray(s1.T), _symmetric_from_upper(s2) if full else s2.T.copy()
+        return float(log_likelihood), nk, s1, _symmetric_from_upper(s2) if full else s2
 
     def weighted_log_prob(self, X, means_t, prec_t, full, bias):
         out = np.empty((X.shape[0], means_t.shape[1]))

@@ -1,176 +1,238 @@
-"""The `numba` backend of the Gaussian-mixture family: csrc/include/fastgen/gmm.h and the fused
-pass of csrc/cpu/gmm.h, same layouts (component index last) and the same loop structure."""
-import numba
+"""The `numba` backend of the Gaussian-mixture family: the block loops of csrc/cpu/gmm.h over the
+per-point math of csrc/include/fastgen/gmm.h, same layouts, the same operations in the same order
+(blocks of GMM_BLOCK points summed by one tree, chunks fixed by N, K and D), so that its results
+equal the cpu backend's bit for bit, whatever either's thread count."""
 import numpy as np
 from numba import njit, prange
 
-from .._constants import GMM_PARALLEL_WORK, GMM_TILE, NEGLIGIBLE_LOG_RESP
+from .._constants import GMM_BLOCK, GMM_CHUNK_BYTES, GMM_MAX_CHUNKS, GMM_PARALLEL_WORK, NEGLIGIBLE_LOG_RESP
 from .._numba import Variants
 from .._numba_math import exp_nonpositive_f64
-from ._kernels import ComponentLastKernels
+from ._kernels import HostKernels
+
+@njit(cache=True, inline="always")
+def _block_fold(p):
+    """block_fold of csrc/cpu/gmm.h: p holds the block's GMM_BLOCK / 2 pair sums v[b] + v[b + GMM_BLOCK / 2];
+    p[b] += p[b + w] for w = GMM_BLOCK / 4, ..., 1; returns p[0]."""
+    w = GMM_BLOCK // 4
+    while w >= 1:
+        for b in range(w):
+            p[b] += p[b + w]
+        w //= 2
+    return p[0]
 
 
 @njit(cache=True, inline="always")
-def _weighted_log_prob(x, means_t, prec_t, full, bias, work, log_p):
-    """gmm.h weighted_log_prob over all K components; `work` is ((D + 2) * K,) of x's dtype.
-    prec_t is (D, D, K) when `full`, else the diagonal factors as (D, 1, K): one array type for both."""
+def _block_dot(a, c, p):
+    """block_dot: sum_b a[b] c[b] over one block in block_fold's order; p: scratch of GMM_BLOCK / 2."""
+    half = GMM_BLOCK // 2
+    for b in range(half):
+        p[b] = a[b] * c[b] + a[b + half] * c[b + half]
+    return _block_fold(p)
+
+
+@njit(cache=True, inline="always")
+def _block_sum(a, p):
+    """block_sum: sum_b a[b] over one block in block_fold's order."""
+    half = GMM_BLOCK // 2
+    for b in range(half):
+        p[b] = a[b] + a[b + half]
+    return _block_fold(p)
+
+
+@njit(cache=True, inline="always")
+def _load_block(X, weights, weighted, first, count, xt, w):
+    """load_block: rows [first, first + count) of X into xt (D, block), zeros past them; their
+    weights into w (1 when not `weighted`), 0 past them."""
+    xt[:] = 0
+    for b in range(count):
+        for i in range(X.shape[1]):
+            xt[i, b] = X[first + b, i]
+    for b in range(GMM_BLOCK):
+        w[b] = 0.0 if b >= count else (weights[first + b] if weighted else 1.0)
+
+
+@njit(cache=True, inline="always")
+def _centre_block(xt, means_t, k, d):
+    for i in range(xt.shape[0]):
+        mean = means_t[i, k]
+        for b in range(GMM_BLOCK):
+            d[i, b] = xt[i, b] - mean
+
+
+@njit(cache=True, inline="always")
+def _block_log_prob(xt, means_t, prec_t, full, bias, d, y, sq, lp):
+    """block_log_prob: lp (K, block) = log(w_k N(x | mean_k, cov_k)). prec_t is (D, D, K) when
+    `full`, else the diagonal factors as (D, 1, K): one array type for both."""
     D, K = means_t.shape
-    zero = x.dtype.type(0)
-    sq = work[:K]
-    d = work[K:2 * K]
-    sq[:] = zero
-    if full:
-        y = work[2 * K:].reshape((D, K))
-        y[:] = zero
-        for i in range(D):
-            for c in range(K):
-                d[c] = x[i] - means_t[i, c]
-            for j in range(i, D):
-                for c in range(K):
-                    y[j, c] += d[c] * prec_t[i, j, c]
-        for j in range(D):
-            for c in range(K):
-                sq[c] += y[j, c] * y[j, c]
-    else:
-        for i in range(D):
-            for c in range(K):
-                z = (x[i] - means_t[i, c]) * prec_t[i, 0, c]
-                sq[c] += z * z
-    for c in range(K):
-        log_p[c] = bias[c] - 0.5 * np.float64(sq[c])
+    zero = xt.dtype.type(0)
+    for k in range(K):
+        _centre_block(xt, means_t, k, d)
+        sq[:] = zero
+        if full:
+            for j in range(D):
+                y[:] = zero
+                for i in range(j + 1):
+                    u = prec_t[i, j, k]
+                    for b in range(GMM_BLOCK):
+                        y[b] += d[i, b] * u
+                for b in range(GMM_BLOCK):
+                    sq[b] += y[b] * y[b]
+        else:
+            for i in range(D):
+                u = prec_t[i, 0, k]
+                for b in range(GMM_BLOCK):
+                    z = d[i, b] * u
+                    sq[b] += z * z
+        bias_k = bias[k]
+        for b in range(GMM_BLOCK):
+            lp[k, b] = bias_k - 0.5 * np.float64(sq[b])
 
 
 @njit(cache=True, inline="always")
-def _responsibilities(log_p):
-    """gmm.h responsibilities: log_p becomes exp(log_p - lse) in place; returns lse."""
-    K = log_p.shape[0]
-    top = log_p[0]
+def _block_responsibilities(lp, w, top, total, ll):
+    """block_responsibilities: lp (K, block) becomes the responsibilities times w, ll = w log p(x)."""
+    K = lp.shape[0]
+    for b in range(GMM_BLOCK):
+        top[b] = lp[0, b]
     for k in range(1, K):
-        top = max(top, log_p[k])
-    total = 0.0
+        for b in range(GMM_BLOCK):
+            top[b] = lp[k, b] if lp[k, b] > top[b] else top[b]
+    total[:] = 0.0
     for k in range(K):
-        shifted = log_p[k] - top
-        log_p[k] = 0.0 if shifted < NEGLIGIBLE_LOG_RESP else exp_nonpositive_f64(shifted)
-        total += log_p[k]
-    inverse = 1.0 / total
+        for b in range(GMM_BLOCK):
+            shifted = lp[k, b] - top[b]
+            r = 0.0 if shifted < NEGLIGIBLE_LOG_RESP else exp_nonpositive_f64(shifted)
+            lp[k, b] = r
+            total[b] += r
+    for b in range(GMM_BLOCK):
+        lse = top[b] + np.log(total[b])
+        ll[b] = 0.0 if w[b] == 0.0 else w[b] * lse
+        total[b] = 1.0 / total[b]
     for k in range(K):
-        log_p[k] *= inverse
-    return top + np.log(total)
+        for b in range(GMM_BLOCK):
+            lp[k, b] = 0.0 if w[b] == 0.0 else lp[k, b] * total[b] * w[b]
 
 
 @njit(cache=True, inline="always")
-def _weighted_responsibilities(log_p, w):
-    """gmm.h weighted_responsibilities: the responsibilities times w in place; returns w log p(x)."""
-    if w == 0.0:
-        log_p[:] = 0.0
-        return 0.0
-    lse = _responsibilities(log_p)
-    if w == 1.0:
-        return lse
-    for k in range(log_p.shape[0]):
-        log_p[k] *= w
-    return w * lse
+def _block_statistics(xt, means_t, full, lp, ll, dd, a, p, nk, s1, s2):
+    """block_statistics: the block's sums added to nk (K,), s1 (K, D), s2 (K, D, D) or (K, 1, D);
+    returns the block's sum of w log p(x). p: scratch of GMM_BLOCK / 2."""
+    D, K = means_t.shape
+    for k in range(K):
+        for i in range(D):
+            mean = means_t[i, k]
+            for b in range(GMM_BLOCK):
+                dd[i, b] = np.float64(xt[i, b] - mean)  # x - mean_k in X's dtype, as in the log density
+                a[i, b] = lp[k, b] * dd[i, b]
+        nk[k] += _block_sum(lp[k], p)
+        for i in range(D):
+            s1[k, i] += _block_sum(a[i], p)
+        if full:
+            for i in range(D):
+                for j in range(i, D):
+                    s2[k, i, j] += _block_dot(a[i], dd[j], p)
+        else:
+            for i in range(D):
+                s2[k, 0, i] += _block_dot(a[i], dd[i], p)
+    return _block_sum(ll, p)
+
+
+@njit(cache=True, inline="always")
+def _log_prob_buffers(X, K):
+    """A block's buffers of _load_block and _block_log_prob: xt, d (D, block) and y, sq (block)
+    of X's dtype; lp (K, block) and w (block) float64."""
+    D = X.shape[1]
+    xt = np.empty((D, GMM_BLOCK), dtype=X.dtype)
+    d = np.empty((D, GMM_BLOCK), dtype=X.dtype)
+    y = np.empty(GMM_BLOCK, dtype=X.dtype)
+    sq = np.empty(GMM_BLOCK, dtype=X.dtype)
+    return xt, d, y, sq, np.empty((K, GMM_BLOCK)), np.empty(GMM_BLOCK)
+
+
+def _weighted_log_prob_blocks(X, means_t, prec_t, full, bias, out):
+    N, D = X.shape
+    K = means_t.shape[1]
+    for blk in prange((N + GMM_BLOCK - 1) // GMM_BLOCK):
+        xt, d, y, sq, lp, w = _log_prob_buffers(X, K)
+        first = blk * GMM_BLOCK
+        count = min(GMM_BLOCK, N - first)
+        _load_block(X, w, False, first, count, xt, w)
+        _block_log_prob(xt, means_t, prec_t, full, bias, d, y, sq, lp)
+        for b in range(count):
+            for k in range(K):
+                out[first + b, k] = lp[k, b]
+
+
+def _em_pass_chunks(X, weights, weighted, means_t, prec_t, full, bias, n_chunks):
+    """Per-chunk statistics, each chunk's blocks in order, then the chunks added in order."""
+    N, D = X.shape
+    K = means_t.shape[1]
+    n_blocks = (N + GMM_BLOCK - 1) // GMM_BLOCK
+    nk = np.zeros((n_chunks, K))
+    s1 = np.zeros((n_chunks, K, D))
+    s2 = np.zeros((n_chunks, K, D, D) if full else (n_chunks, K, 1, D))
+    log_likelihood = np.zeros(n_chunks)
+    for c in prange(n_chunks):
+        xt, d, y, sq, lp, w = _log_prob_buffers(X, K)
+        top = np.empty(GMM_BLOCK)
+        total = np.empty(GMM_BLOCK)
+        ll = np.empty(GMM_BLOCK)
+        dd = np.empty((D, GMM_BLOCK))
+        a = np.empty((D, GMM_BLOCK))
+        p = np.empty(GMM_BLOCK // 2)
+        for blk in range(c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks):
+            first = blk * GMM_BLOCK
+            _load_block(X, weights, weighted, first, min(GMM_BLOCK, N - first), xt, w)
+            _block_log_prob(xt, means_t, prec_t, full, bias, d, y, sq, lp)
+            _block_responsibilities(lp, w, top, total, ll)
+            log_likelihood[c] += _block_statistics(xt, means_t, full, lp, ll, dd, a, p, nk[c], s1[c], s2[c])
+    for c in range(1, n_chunks):
+        nk[0] += nk[c]
+        s1[0] += s1[c]
+        s2[0] += s2[c]
+        log_likelihood[0] += log_likelihood[c]
+    return log_likelihood[0], nk[0], s1[0], s2[0]
 
 
 def _as_3d(prec_t):
     return prec_t if prec_t.ndim == 3 else prec_t[:, None, :]
 
 
-def _weighted_log_prob_rows(X, means_t, prec_t, full, bias, out):
-    D, K = means_t.shape
-    for n in prange(X.shape[0]):
-        work = np.empty((D + 2) * K, dtype=X.dtype)
-        _weighted_log_prob(X[n], means_t, prec_t, full, bias, work, out[n])
-
-
-@njit(cache=True, inline="always")
-def _accumulate_range(X, weights, weighted, first, last, means_t, prec_t, full, bias, nk, s1, s2):
-    """The statistics of rows [first, last) added to nk (K,), s1 (D, K), s2 (D, D, K) or (D, 1, K),
-    four points per scatter update as accumulate_tile in csrc/cpu/gmm.h; returns their sum of w log p.
-    Row n counts weights[n] times when `weighted` (weights is then (N,), else unused)."""
-    D, K = means_t.shape
-    work = np.empty((D + 2) * K, dtype=X.dtype)
-    resp = np.zeros((GMM_TILE, K))
-    d = np.zeros((GMM_TILE, D, K))
-    a = np.zeros((GMM_TILE, D, K))
-    log_likelihood = 0.0
-    for start in range(first, last, GMM_TILE):
-        count = min(GMM_TILE, last - start)
-        if count < GMM_TILE:
-            d[:] = 0.0
-            a[:] = 0.0
-        for t in range(count):
-            x = X[start + t]
-            _weighted_log_prob(x, means_t, prec_t, full, bias, work, resp[t])
-            if weighted:
-                log_likelihood += _weighted_responsibilities(resp[t], weights[start + t])
-            else:
-                log_likelihood += _responsibilities(resp[t])
-            for k in range(K):
-                nk[k] += resp[t, k]
-            for i in range(D):
-                for k in range(K):
-                    d[t, i, k] = np.float64(x[i] - means_t[i, k])
-                    a[t, i, k] = resp[t, k] * d[t, i, k]
-                    s1[i, k] += a[t, i, k]
-        if full:
-            for i in range(D):
-                for j in range(i, D):
-                    for k in range(K):
-                        s2[i, j, k] += (a[0, i, k] * d[0, j, k] + a[1, i, k] * d[1, j, k]) + (
-                            a[2, i, k] * d[2, j, k] + a[3, i, k] * d[3, j, k]
-                        )
-        else:
-            for i in range(D):
-                for k in range(K):
-                    s2[i, 0, k] += (a[0, i, k] * d[0, i, k] + a[1, i, k] * d[1, i, k]) + (
-                        a[2, i, k] * d[2, i, k] + a[3, i, k] * d[3, i, k]
-                    )
-    return log_likelihood
-
-
-def _em_pass_parts(X, weights, weighted, means_t, prec_t, full, bias, n_parts):
-    """Per-part statistics of n_parts contiguous row ranges (one per thread)."""
-    N = X.shape[0]
-    D, K = means_t.shape
-    nk = np.zeros((n_parts, K))
-    s1 = np.zeros((n_parts, D, K))
-    s2 = np.zeros((n_parts, D, D, K) if full else (n_parts, D, 1, K))
-    log_likelihood = np.zeros(n_parts)
-    for part in prange(n_parts):
-        first = part * N // n_parts
-        last = (part + 1) * N // n_parts
-        log_likelihood[part] = _accumulate_range(X, weights, weighted, first, last, means_t, prec_t, full, bias,
-                                                 nk[part], s1[part], s2[part])
-    return log_likelihood, nk, s1, s2
+def _n_chunks(N, K, D, full):
+    """gmm_chunks of csrc/cpu/gmm.h: the fixed partition of the blocks, by N, K and D only."""
+    n_blocks = -(-N // GMM_BLOCK)
+    stats_bytes = 8 * (K + K * D + (K * D * D if full else K * D))
+    return max(1, min(n_blocks, GMM_MAX_CHUNKS, max(1, GMM_CHUNK_BYTES // stats_bytes)))
 
 
 _NO_WEIGHTS = np.ones(0)  # the weights argument of an unweighted pass (one array type for both)
-_weighted_log_prob_kernel = Variants(_weighted_log_prob_rows, GMM_PARALLEL_WORK)
-_em_pass_kernel = Variants(_em_pass_parts, GMM_PARALLEL_WORK)
+_weighted_log_prob_kernel = Variants(_weighted_log_prob_blocks, GMM_PARALLEL_WORK)
+_em_pass_kernel = Variants(_em_pass_chunks, GMM_PARALLEL_WORK)
 
 
-class Kernels(ComponentLastKernels):
+class Kernels(HostKernels):
     @staticmethod
     def _weighted_log_prob(X, means_t, prec_t, full, bias, out):
         _weighted_log_prob_kernel(X.size * means_t.shape[1], X, means_t, _as_3d(prec_t), bool(full), bias, out)
 
     @staticmethod
     def _em_pass(X, means_t, prec_t, full, bias, nk, s1, s2, weights):
-        work = X.size * means_t.shape[1]
-        n_parts = max(1, min(numba.get_num_threads(), X.shape[0] // 512)) if work >= GMM_PARALLEL_WORK else 1
+        N, D = X.shape
+        K = means_t.shape[1]
         weighted = weights is not None
-        log_likelihood, nk_parts, s1_parts, s2_parts = _em_pass_kernel(
-            work, X, weights if weighted else _NO_WEIGHTS, weighted, means_t, _as_3d(prec_t), bool(full), bias, n_parts
+        log_likelihood, nk_sum, s1_sum, s2_sum = _em_pass_kernel(
+            N * D * K, X, weights if weighted else _NO_WEIGHTS, weighted, means_t, _as_3d(prec_t), bool(full), bias,
+            _n_chunks(N, K, D, bool(full)),
         )
-        nk[:] = nk_parts.sum(axis=0)
-        s1[:] = s1_parts.sum(axis=0)
-        s2[:] = s2_parts.sum(axis=0).reshape(s2.shape)
-        return log_likelihood.sum()
+        nk[:] = nk_sum
+        s1[:] = s1_sum
+        s2[:] = s2_sum.reshape(s2.shape)
+        return log_likelihood
 
 
 NUMBA_DEPENDENCIES = {
-    "fastgen._constants": "71b9378c4933e03a",
+    "fastgen._constants": "357de233da57d201",
     "fastgen._numba": "883eca73908d4f79",
     "fastgen._numba_math": "620c77386a45edcb",
 }

@@ -279,7 +279,7 @@ class Kernels(RandomKernels):
 
 
 NUMBA_DEPENDENCIES = {
-    "fastgen._constants": "71b9378c4933e03a",
+    "fastgen._constants": "357de233da57d201",
     "fastgen._numba": "883eca73908d4f79",
     "fastgen._numba_math": "620c77386a45edcb",
 }

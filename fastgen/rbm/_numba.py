@@ -356,8 +356,8 @@ class Kernels(RbmKernels):
 
 
 NUMBA_DEPENDENCIES = {
-    "fastgen._constants": "71b9378c4933e03a",
+    "fastgen._constants": "357de233da57d201",
     "fastgen._numba": "883eca73908d4f79",
     "fastgen._numba_math": "620c77386a45edcb",
-    "fastgen.random._numba": "2cd162a914a1a6c8",
+    "fastgen.random._numba": "0a5282193bc441aa",
 }

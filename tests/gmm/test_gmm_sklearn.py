@@ -149,6 +149,21 @@ def test_each_iteration_is_one_fused_pass(cpu_backend, blobs, monkeypatch, n_ini
     np.testing.assert_array_equal(labels, gm.predict(blobs))
 
 
+def test_fit_makes_no_labelling_pass(cpu_backend, blobs, monkeypatch):
+    """fit discards fit_predict's labels, so it skips their (N, K) pass, and fits the same model."""
+    counting = _Counting(fastgen._backend.resolve(cpu_backend, on_device=False).gmm)
+    monkeypatch.setattr(fg_estimator._backend, "resolve", lambda *args, **kwargs: type("K", (), {"gmm": counting}))
+    settings = {"n_components": 2, "max_iter": 7, "tol": 0, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = fastgen.GaussianMixture(**settings).fit(blobs)
+        assert counting.em_passes == 7 and counting.log_prob_rows == 0
+        labelled = fastgen.GaussianMixture(**settings)
+        labelled.fit_predict(blobs)
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "lower_bound_", "n_iter_"):
+        np.testing.assert_array_equal(getattr(fitted, name), getattr(labelled, name))
+
+
 def test_all_inits_given_estimate_nothing_at_initialisation(blobs, monkeypatch):
     """What scikit-learn's test_gaussian_mixture_all_init_does_not_estimate_gaussian_parameters
     is for (gh-26015), on fastgen's initialisation: with weights_init, means_init and

@@ -1,0 +1,64 @@
+"""The fused E-step's sums have one order, fixed by N, K and D (csrc/cpu/gmm.h: blocks of
+points, a tree within each, chunks added in order): the statistics are the same bit for bit
+with 1 and 2 threads, and on cpu and numba."""
+import numpy as np
+import pytest
+from gmm_layout import kernel_inputs, problem
+
+from fastgen import _backend
+from fastgen._constants import GMM_BLOCK, GMM_MAX_CHUNKS, GMM_PARALLEL_WORK
+
+REPEATS = 300  # 203 x 300 = 60,900 rows: N * K * D above GMM_PARALLEL_WORK, more blocks than chunks
+
+
+def _large(kind, dtype, weighted):
+    X, means, weights, precisions, *sample_weight = problem(kind, dtype, seed=4, weighted=weighted)
+    X = np.ascontiguousarray(np.tile(X, (REPEATS, 1)))
+    X += np.random.RandomState(5).normal(scale=0.1, size=X.shape).astype(dtype)  # no two blocks alike
+    assert X.size * means.shape[0] >= GMM_PARALLEL_WORK and X.shape[0] > GMM_BLOCK * GMM_MAX_CHUNKS
+    sample_weight = np.tile(sample_weight[0], REPEATS) if weighted else None
+    return X, kernel_inputs(kind, means, weights, precisions, dtype), sample_weight
+
+
+def _on_threads(kernels, n_threads, run):
+    previous = kernels.get_num_threads()
+    try:
+        kernels.set_num_threads(n_threads)
+        return run()
+    finally:
+        kernels.set_num_threads(previous)
+
+
+def _assert_identical(results):
+    for result in results[1:]:
+        for got, expected in zip(result, results[0]):
+            np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("kind", ["full", "diag"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_em_pass_same_bits_on_one_and_two_threads(cpu_backend, kind, dtype, weighted):
+    kernels = _backend.kernels(cpu_backend)
+    if cpu_backend == "numba":
+        import numba
+
+        if numba.config.NUMBA_NUM_THREADS < 2:
+            pytest.skip("Numba has one thread here")
+    X, inputs, sample_weight = _large(kind, dtype, weighted)
+    results = [_on_threads(kernels, n, lambda: kernels.gmm.em_pass(X, *inputs, sample_weight)) for n in (1, 2)]
+    _assert_identical(results)
+    log_probs = [_on_threads(kernels, n, lambda: (kernels.gmm.weighted_log_prob(X, *inputs),)) for n in (1, 2)]
+    _assert_identical(log_probs)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("kind", ["full", "diag"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_em_pass_same_bits_on_cpu_and_numba(cpu_backends, kind, dtype, weighted):
+    if len(cpu_backends) < 2:
+        pytest.skip("one CPU backend here")
+    X, inputs, sample_weight = _large(kind, dtype, weighted)
+    kernels = [_backend.kernels(name).gmm for name in cpu_backends]
+    _assert_identical([k.em_pass(X, *inputs, sample_weight) for k in kernels])
+    _assert_identical([(k.weighted_log_prob(X, *inputs),) for k in kernels])
