@@ -40,6 +40,17 @@ class Kernels:
         setattr(self, family, kernels)  # later lookups find it without __getattr__
         return kernels
 
+    @contextlib.contextmanager
+    def threads(self, n_threads):
+        """This backend's thread count set to `n_threads` inside the block, the count before
+        it restored after (for comparisons across thread counts)."""
+        previous = self.get_num_threads()
+        self.set_num_threads(n_threads)
+        try:
+            yield self
+        finally:
+            self.set_num_threads(previous)
+
     def __repr__(self):
         return f"<fastgen {self.name} kernels>"
 

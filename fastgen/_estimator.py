@@ -30,6 +30,15 @@ BACKEND_CONSTRAINT = [StrOptions(set(_backend.BACKEND_ORDER)), None]
 _GOLDEN = 0x9E3779B97F4A7C15  # odd constant that re-keys the Philox seed when a counter wraps
 
 
+def epoch_batches(data, batches, rng, shuffle, xp=np):
+    """The mini-batches of one epoch: data[batch] for each slice of `batches`, over the rows in
+    their order, or (`shuffle`) in a fresh permutation of them drawn from `rng` now."""
+    if not shuffle:
+        return (data[batch] for batch in batches)
+    order = xp.asarray(rng.permutation(data.shape[0]))
+    return (data[order[batch]] for batch in batches)
+
+
 def validate_X(estimator, X, **options):
     """scikit-learn's validate_data(estimator, X, **options), with its errors naming X: some of
     its messages say what is wrong but not which argument ("Expected 2D array, got scalar array

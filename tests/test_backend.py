@@ -275,3 +275,13 @@ def test_explicit_unknown_backend():
 def test_cpu_backend_refuses_device_arrays(cpu_backend):
     with pytest.raises(ValueError, match="on a GPU"):
         _backend.resolve(cpu_backend, True)
+
+
+def test_threads_sets_the_count_inside_the_block_and_restores_it_after_an_error(cpu_backend):
+    kernels = _backend.kernels(cpu_backend)
+    previous = kernels.get_num_threads()
+    with pytest.raises(KeyError):
+        with kernels.threads(1):
+            assert kernels.get_num_threads() == 1
+            raise KeyError("inside")
+    assert kernels.get_num_threads() == previous

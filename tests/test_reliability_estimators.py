@@ -214,3 +214,40 @@ def test_a_diverging_partial_fit_leaves_the_fitted_model_as_it_was(make, cpu_bac
         model.set_params(learning_rate=1e300).partial_fit(_binary(seed=2).astype(np.float32))
     for name, value in before.items():
         np.testing.assert_array_equal(getattr(model, name), value, err_msg=name)
+
+
+@pytest.mark.parametrize("make", [lambda **kw: fastgen.BernoulliRBM(n_components=3, **kw),
+                                  lambda **kw: fastgen.GaussianBernoulliRBM(n_components=3, **kw)])
+def test_shuffle_visits_every_row_once_per_epoch_in_a_new_order(monkeypatch, make, cpu_backend):
+    X = np.arange(24, dtype=np.float64).reshape(12, 2) % 2  # rows told apart by their index below
+    seen = []
+    original = _base.Trainer.step
+
+    def step(self, v_data, stream):
+        seen.append(np.asarray(v_data).copy())
+        return original(self, v_data, stream)
+
+    monkeypatch.setattr(_base.Trainer, "step", step)
+    index = np.arange(12, dtype=np.float64)[:, None]
+    data = np.hstack([X, index / 100])  # the last column names the row
+    make(n_iter=3, batch_size=5, shuffle=True, random_state=0, backend=cpu_backend).fit(data)
+    epochs = [np.concatenate(seen[i * 3:(i + 1) * 3])[:, -1] * 100 for i in range(3)]
+    for rows in epochs:
+        assert sorted(np.rint(rows).astype(int)) == list(range(12))
+    assert len({tuple(np.rint(rows).astype(int)) for rows in epochs}) == 3  # a new order each epoch
+
+
+@pytest.mark.parametrize("make", [lambda **kw: fastgen.BernoulliRBM(n_components=3, **kw),
+                                  lambda **kw: fastgen.DBN(layer_sizes=(3, 2), **kw),
+                                  lambda **kw: fastgen.DBM(layer_sizes=(3, 2), n_chains=4, **kw)])
+def test_shuffle_is_reproducible_and_changes_the_fit(make, cpu_backend):
+    X = _binary(rows=40, cols=5)
+    fits = [make(n_iter=2, batch_size=8, shuffle=shuffle, random_state=0, backend=cpu_backend).fit(X).transform(X)
+            for shuffle in (True, True, False)]
+    np.testing.assert_array_equal(fits[0], fits[1])
+    assert not np.array_equal(fits[0], fits[2])
+
+
+def test_the_drop_in_keeps_scikit_learns_batch_order_by_default():
+    assert fastgen.BernoulliRBM().shuffle is False
+    assert fastgen.GaussianBernoulliRBM().shuffle and fastgen.DBN().shuffle and fastgen.DBM((2, 2)).shuffle

@@ -19,6 +19,7 @@ from .._estimator import (
     BACKEND_CONSTRAINT,
     FastgenEstimatorMixin,
     _PhiloxStream,
+    epoch_batches,
     public,
     validate_X,
 )
@@ -79,6 +80,9 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
     random_state : int, RandomState or None
         Seeds the initial weights and the Philox streams of every draw; the same seed
         gives the same model on the same backend whatever the number of threads.
+    shuffle : bool, default True
+        Visit the rows in a fresh random order (drawn from random_state) each epoch, in the
+        pretraining and in the training.
     backend : "cpu", "numba", "cuda" or None (the current default).
     verbose : int, default 0
         Print the epochs' times (and the variational bound of the data) when > 0.
@@ -116,11 +120,13 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         centering: bool = False,
         momentum: float = 0.5,
         weight_decay: float = 0.0,
+        shuffle: bool = True,
         random_state: RandomState = None,
         backend: Backend = None,
         verbose: int = 0,
     ) -> None:
         self.layer_sizes = layer_sizes
+        self.shuffle = shuffle
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.n_iter = n_iter
@@ -148,6 +154,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         "mean_field_steps": [Interval(Integral, 0, None, closed="left")],
         "mean_field_tol": [Interval(Real, 0, None, closed="neither"), None],
         "pretrain": ["boolean"],
+        "shuffle": ["boolean"],
         "pretrain_n_iter": [Interval(Integral, 1, None, closed="left")],
         "pretrain_learning_rate": [Interval(Real, 0, None, closed="neither")],
         "centering": ["boolean"],
@@ -226,8 +233,8 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         begin = time.time()
         for epoch in range(1, self.n_iter + 1):
             with np.errstate(over="ignore", invalid="ignore"):  # a diverging fit is reported below
-                for batch in batches:
-                    trainer.step(data[batch], stream)
+                for batch in epoch_batches(data, batches, rng, self.shuffle, xp):
+                    trainer.step(batch, stream)
             for name, arrays in (("weights_", trainer.weights), ("biases_", trainer.biases)):
                 if not all(bool(kernels.xp.isfinite(a).all()) for a in arrays):
                     raise FloatingPointError(
@@ -259,7 +266,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
             up = 2.0 if layer == 0 else 1.0  # the bottom RBM doubles its weights upward
             down = 2.0 if layer == n_layers - 1 else 1.0  # the top RBM doubles them downward
             W, b, c = _pretrain_rbm(kernels, below, sizes[layer + 1], up, down, self.pretrain_n_iter,
-                                    self.pretrain_learning_rate, batches, rng, stream, bar)
+                                    self.pretrain_learning_rate, batches, rng, stream, bar, self.shuffle)
             rbms.append((W, b, c))
             if layer < n_layers - 1:  # the next RBM's data: these means (the draws are not used)
                 _, below = kernels.rbm.bernoulli(below @ W * below.dtype.type(up), c, 0, 0, RbmStream.HIDDEN)
@@ -355,7 +362,8 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         return tags
 
 
-def _pretrain_rbm(kernels, data, n_hidden, up, down, n_iter, learning_rate, batches, rng, stream, bar=OFF):
+def _pretrain_rbm(kernels, data, n_hidden, up, down, n_iter, learning_rate, batches, rng, stream, bar=OFF,
+                  shuffle=False):
     """CD-1 on an RBM whose weights count `up` times in p(h | v) = sigmoid(up v W + c) and
     `down` times in p(v | h) = sigmoid(down h W^T + b) (Salakhutdinov & Hinton, 2009):
     h0 ~ p(h | v), reconstruction means p(v | h0), their hidden means, as in their code.
@@ -367,8 +375,7 @@ def _pretrain_rbm(kernels, data, n_hidden, up, down, n_iter, learning_rate, batc
     b = xp.zeros(data.shape[1], dtype=dtype)
     c = xp.zeros(n_hidden, dtype=dtype)
     for _ in range(n_iter):
-        for batch in batches:
-            v = data[batch]
+        for v in epoch_batches(data, batches, rng, shuffle, xp):
             seed, call = stream.take(1)
             h, p_h = kernels.rbm.bernoulli(v @ W * up, c, seed, call, RbmStream.HIDDEN)
             _, p_v = kernels.rbm.bernoulli(h @ W.T * down, b, seed, call, RbmStream.VISIBLE)

@@ -57,6 +57,8 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         the data first, see there). The layers above are BernoulliRBMs.
     learning_rate, n_iter : one value for every layer or one per layer.
     batch_size, cd_k, persistent, momentum, weight_decay : as in BernoulliRBM, for every layer.
+    shuffle : bool, default True
+        Each layer visits the rows in a fresh random order each epoch (see BernoulliRBM).
     propagate : what each layer is trained on: "mean" (the posterior means p(h = 1 | x) of
         the layer below, the usual choice) or "sample" (binary states drawn from them).
 
@@ -71,7 +73,7 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
     # those shared by every layer are the layers' own constraints
     _parameter_constraints: dict = {
         **{name: BernoulliRBM._parameter_constraints[name]
-           for name in ("batch_size", "cd_k", "persistent", "momentum", "weight_decay")},
+           for name in ("batch_size", "cd_k", "persistent", "momentum", "weight_decay", "shuffle")},
         **{name: GaussianBernoulliRBM._parameter_constraints[name] for name in ("sigma", "learn_sigma")},
         "layer_sizes": ["array-like"],
         "first_layer": [StrOptions(set(_FIRST_LAYERS))],
@@ -98,6 +100,7 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         propagate: str = "mean",
         sigma: float | Array = 1.0,
         learn_sigma: bool = False,
+        shuffle: bool = True,
         random_state: RandomState = None,
         backend: Backend = None,
         verbose: int = 0,
@@ -114,6 +117,7 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         self.propagate = propagate
         self.sigma = sigma
         self.learn_sigma = learn_sigma
+        self.shuffle = shuffle
         self.random_state = random_state
         self.backend = backend
         self.verbose = verbose
@@ -146,7 +150,8 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         """Unfitted RBM estimators of every layer, their hyperparameters checked, seeded from `rng`."""
         self._check_hyperparameters()
         common = dict(batch_size=self.batch_size, cd_k=self.cd_k, persistent=self.persistent,
-                      momentum=self.momentum, weight_decay=self.weight_decay, backend=self.backend)
+                      momentum=self.momentum, weight_decay=self.weight_decay, shuffle=self.shuffle,
+                      backend=self.backend)
         rbms = []
         for layer, (size, rate, n_iter) in enumerate(self._layers()):
             seed = int(rng.randint(0, 2**31 - 1))

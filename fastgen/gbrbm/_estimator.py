@@ -65,6 +65,9 @@ class GaussianBernoulliRBM(_RBMBase):
         d log p / d z_i = e^{-z_i} (0.5 (v_i - b_i)^2 - v_i (W h)_i), data minus model.
     min_sigma : float > 0, default 0.01
         The floor of a learned sigma_ (after each update).
+    shuffle : bool, default True
+        Visit the rows in a fresh random order (drawn from random_state) each epoch: on by
+        default (no peer's order to reproduce; reshuffled mini-batches train better).
     backend : "cpu", "numba", "cuda" or None
         The kernels' backend (None: the current default, see fastgen.set_backend).
 
@@ -117,6 +120,7 @@ class GaussianBernoulliRBM(_RBMBase):
         sigma: float | Array = 1.0,
         learn_sigma: bool = False,
         min_sigma: float = 1e-2,
+        shuffle: bool = True,
         backend: Backend = None,
     ) -> None:
         self.n_components = n_components
@@ -133,6 +137,7 @@ class GaussianBernoulliRBM(_RBMBase):
         self.sigma = sigma
         self.learn_sigma = learn_sigma
         self.min_sigma = min_sigma
+        self.shuffle = shuffle
         self.backend = backend
 
     def _check_more_hyperparameters(self):

@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._arrays import host
 from .._dask import check_row_blocks, is_dask_array
-from .._estimator import BACKEND_CONSTRAINT, FastgenEstimatorMixin, _PhiloxStream, reworded, validate_X
+from .._estimator import BACKEND_CONSTRAINT, FastgenEstimatorMixin, _PhiloxStream, epoch_batches, reworded, validate_X
 from .._progress import bar as progress_bar
 from .._typing import Array
 from .._validation import check_products
@@ -56,6 +56,7 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
         "n_chains": [Interval(Integral, 1, None, closed="left"), None],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "shuffle": ["boolean"],
         "backend": BACKEND_CONSTRAINT,
     }
 
@@ -171,12 +172,17 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
         batches = list(gen_even_slices(n_batches * self.batch_size, n_batches, n_samples=n_samples))
         xp = kernels.xp
         streamed = is_dask_array(X)  # a Dask array: batches streamed from its chunks (rbm/_dask.py)
+        if streamed and self.shuffle:
+            raise ValueError("shuffle=True needs X in memory: a Dask array's mini-batches are streamed from its "
+                             "chunks in order; set shuffle=False (or shuffle the rows of X in Dask first)")
         data = X if sp.issparse(X) or streamed else self._dense(xp, X, dtype)
         trainer = self._trainer(kernels, state, dtype, X)
         yield 0, {**state, "_philox": stream}
         begin = time.time()
         for epoch in range(1, self.n_iter + 1):
-            rows = _dask.row_batches(X, batches) if streamed else (data[batch] for batch in batches)
+            # shuffle: a fresh order of the rows each epoch, drawn from random_state after the
+            # initial parameters and the Philox seed (so shuffle=False draws as before)
+            rows = _dask.row_batches(X, batches) if streamed else epoch_batches(data, batches, rng, self.shuffle, xp)
             with np.errstate(over="ignore", invalid="ignore"):  # a diverging fit is reported below
                 for batch in rows:
                     trainer.step(self._dense(xp, batch, dtype), stream)

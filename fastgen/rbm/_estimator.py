@@ -54,6 +54,9 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
         Classical momentum of the updates.
     weight_decay : float >= 0, default 0.0
         L2 decay of the weights.
+    shuffle : bool, default False
+        Visit the rows in a fresh random order (drawn from random_state) each epoch. Off by
+        default, as scikit-learn's BernoulliRBM, whose fixed batch order it then reproduces.
     backend : "cpu", "numba", "cuda" or None
         The kernels' backend (None: the current default, see fastgen.set_backend).
 
@@ -113,6 +116,7 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
         n_chains: int | None = None,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
+        shuffle: bool = False,
         backend: Backend = None,
     ) -> None:
         self.n_components = n_components
@@ -126,6 +130,7 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
         self.n_chains = n_chains
         self.momentum = momentum
         self.weight_decay = weight_decay
+        self.shuffle = shuffle
         self.backend = backend
 
     def _check_likelihood_X(self, X):

@@ -35,7 +35,8 @@ def test_fit_streams_the_in_memory_batches(client, persistent, dtype):
 def test_gaussian_bernoulli_fit_streams_too():
     """The same batches; the initial visible bias, X's mean, is summed by chunks (to rounding)."""
     X = np.random.RandomState(1).normal(size=(60, 6))
-    params = dict(n_components=4, batch_size=8, n_iter=2, random_state=0, learning_rate=0.01)
+    # shuffle=False: a Dask array's batches stream in order (GaussianBernoulliRBM shuffles by default)
+    params = dict(n_components=4, batch_size=8, n_iter=2, random_state=0, learning_rate=0.01, shuffle=False)
     expected = fastgen.GaussianBernoulliRBM(**params).fit(X)
     with dask.config.set(scheduler="synchronous"):
         got = fastgen.GaussianBernoulliRBM(**params).fit(da.from_array(X, chunks=(25, 6)))
@@ -90,3 +91,11 @@ def test_non_finite_chunks_fail_and_leave_the_model():
             model.partial_fit(Xd[:, :11])
     for name in FITTED:
         np.testing.assert_array_equal(getattr(model, name), before[name], err_msg=name)
+
+
+def test_shuffle_needs_x_in_memory():
+    X = da.from_array(np.random.RandomState(1).normal(size=(60, 6)), chunks=(25, 6))
+    model = fastgen.GaussianBernoulliRBM(n_components=4, n_iter=1)  # shuffle=True by default
+    with pytest.raises(ValueError, match="shuffle=True needs X in memory"):
+        model.fit(X)
+    assert not hasattr(model, "components_")

@@ -19,13 +19,8 @@ def _inputs(dtype):
 
 
 def _on_threads(backend, n_threads, run):
-    kernels = _backend.kernels(backend)
-    previous = kernels.get_num_threads()
-    try:
-        kernels.set_num_threads(n_threads)
+    with _backend.kernels(backend).threads(n_threads):
         return run()
-    finally:
-        kernels.set_num_threads(previous)
 
 
 def _ddpm(m, x, backend):

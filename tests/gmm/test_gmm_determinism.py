@@ -21,12 +21,8 @@ def _large(kind, dtype, weighted):
 
 
 def _on_threads(kernels, n_threads, run):
-    previous = kernels.get_num_threads()
-    try:
-        kernels.set_num_threads(n_threads)
+    with kernels.threads(n_threads):
         return run()
-    finally:
-        kernels.set_num_threads(previous)
 
 
 def _assert_identical(results):

@@ -97,15 +97,11 @@ def test_gradient_and_samples_do_not_depend_on_the_thread_count(cpu_backend):
     W, V, b, c = random_model(40, 30, dtype=np.float32, seed=11)
     v = _binary(rng, 900, 40, dtype=np.float32)
     kernels = fastgen._backend.kernels(cpu_backend)
-    before = kernels.get_num_threads()
     results = []
-    try:
-        for threads in (1, 2):
-            kernels.set_num_threads(threads)
+    for threads in (1, 2):
+        with kernels.threads(threads):
             results.append((*nade.log_likelihood_grad(v, W, V, b, c, backend=cpu_backend),
                             nade.sample(900, W, V, b, c, seed=1, backend=cpu_backend)))
-    finally:
-        kernels.set_num_threads(before)
     for a, b_ in zip(*results):
         np.testing.assert_array_equal(a, b_)
 

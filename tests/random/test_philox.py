@@ -179,11 +179,8 @@ def test_uniforms_thread_independent(cpu_backend):
     k = kernels(cpu_backend)
     n, seed, call, stream = 4_200_003, 2**32 + 77, 9, 1  # above the 2**22 parallel threshold
     previous = k.get_num_threads()
-    try:
-        k.set_num_threads(1)
+    with k.threads(1):
         one = k.random.uniforms(n, seed, call, stream)
-    finally:
-        k.set_num_threads(previous)
     assert k.get_num_threads() == previous
     many = k.random.uniforms(n, seed, call, stream)
     assert np.array_equal(one, many)

@@ -60,13 +60,8 @@ def test_every_cpu_backend_and_thread_count_gives_the_same_numbers(cpu_backends,
     n = 4_200_003 if draw == "uniform" else 1_100_001
     results = []
     for name in cpu_backends:
-        kernels = _backend.kernels(name)
-        previous = kernels.get_num_threads()
-        try:
-            kernels.set_num_threads(1)
+        with _backend.kernels(name).threads(1):
             results.append(getattr(fastgen.random, draw)(n, 2**40 + 3, 17, stream=2, backend=name))
-        finally:
-            kernels.set_num_threads(previous)
         results.append(getattr(fastgen.random, draw)(n, 2**40 + 3, 17, stream=2, backend=name))
     for result in results[1:]:
         np.testing.assert_array_equal(result, results[0])

@@ -399,12 +399,9 @@ def test_thread_count_does_not_change_results(cpu_backend, digits):
         return rbm, rbm.sample(500, n_steps=3, random_state=1), rbm.free_energy(digits)
 
     parallel_model, parallel_samples, parallel_fe = run()
-    try:
-        kernels.set_num_threads(1)
+    with kernels.threads(1):
         assert kernels.get_num_threads() == 1
         serial_model, serial_samples, serial_fe = run()
-    finally:
-        kernels.set_num_threads(default)
     assert kernels.get_num_threads() == default
     _assert_same_params(parallel_model, serial_model)
     assert np.array_equal(parallel_samples, serial_samples)
