@@ -98,7 +98,9 @@ def _share_of_floor(bench, rates):
 
 
 def _fmt_time(seconds):
-    return f"{seconds:.3f} s" if seconds >= 0.1 else f"{seconds * 1e3:.1f} ms"
+    if seconds >= 0.1:
+        return f"{seconds:.3f} s"
+    return f"{seconds * 1e3:.1f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.0f} µs"
 
 
 def header(data):
@@ -204,7 +206,7 @@ def tables(data):
             by_impl = {_impl(b): b for b in benches}
             order = sorted(by_impl, key=lambda i: (IMPL_ORDER.index(i) if i in IMPL_ORDER else len(IMPL_ORDER), i))
             median = {i: by_impl[i]["stats"]["median"] for i in order}
-            refs = [r for r in ("numpy", "sklearn", "torch-cuda") if r in median]
+            refs = [r for r in ("numpy", "sklearn", "diffusers", "torch-cuda") if r in median]
             extras = [b.get("extra_info") or {} for b in benches]
             optional = [
                 (label, key, fmt)
