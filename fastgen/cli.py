@@ -139,6 +139,73 @@ def demo_diffusion(args) -> int:
     return 0
 
 
+def _stretched_ring(n_components=8, radius=2.0):
+    """A ring of Gaussians, each long along its radius (so the fitted full covariances show as
+    ellipses of every orientation): (weights, means, covariances)."""
+    weights, means, _ = _mixture_ring(n_components, radius)
+    radial = means / radius
+    tangent = radial @ np.array([[0.0, 1.0], [-1.0, 0.0]])
+    covariances = 0.30**2 * np.einsum("ki,kj->kij", radial, radial) + 0.08**2 * np.einsum("ki,kj->kij", tangent, tangent)
+    return weights, means, covariances
+
+
+def _mixture_log_likelihood(X, weights, means, covariances):
+    """Mean log-density of the rows of X under a Gaussian mixture (float64, log-sum-exp)."""
+    diff = X[:, None, :] - means[None]  # (n, k, d)
+    solved = np.einsum("kij,nkj->nki", np.linalg.inv(covariances), diff)
+    log_det = np.linalg.slogdet(covariances)[1]
+    log_p = np.log(weights) - 0.5 * (np.einsum("nki,nki->nk", diff, solved) + log_det + X.shape[1] * np.log(2 * np.pi))
+    top = log_p.max(axis=1, keepdims=True)
+    return float(np.mean(top[:, 0] + np.log(np.exp(log_p - top).sum(axis=1))))
+
+
+def _ellipse(mean, covariance, n_sigma=2.0, n_points=60):
+    """Points of the n_sigma contour of a 2-D Gaussian."""
+    values, vectors = np.linalg.eigh(covariance)
+    angles = np.linspace(0.0, 2 * np.pi, n_points)
+    circle = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    return mean + n_sigma * (circle * np.sqrt(values)) @ vectors.T
+
+
+def demo_gmm(args) -> int:
+    from PIL import Image, ImageDraw
+
+    from ._backend import resolve
+    from .gmm._estimator import GaussianMixture
+
+    backend = resolve(args.backend, on_device=False).name
+    n_samples = args.samples or 20000
+    weights, means, covariances = _stretched_ring()
+    rng = np.random.default_rng(args.seed)
+    component = rng.choice(len(weights), n_samples, p=weights)
+    X = means[component] + np.einsum("nij,nj->ni", np.linalg.cholesky(covariances)[component],
+                                     rng.normal(size=(n_samples, 2)))
+    print(f"fastgen demo gmm: {n_samples} points of an 8-component 2-D Gaussian mixture, EM with full "
+          f"covariances (k-means init), backend '{backend}'")
+    start = time.perf_counter()
+    model = GaussianMixture(len(weights), covariance_type="full", random_state=args.seed, backend=backend)
+    model.fit(X, progress=True)
+    elapsed = time.perf_counter() - start
+    print(f"fitted in {elapsed:.2f}s: {model.n_iter_} EM iterations, converged {model.converged_}; mean "
+          f"log-likelihood per point {model.score(X):.4f} (the true mixture's: "
+          f"{_mixture_log_likelihood(X, weights, means, covariances):.4f})")
+
+    size, extent = 480, 3.2
+    image = Image.fromarray((_density_image(X, extent, bins=size) * 255).astype(np.uint8), mode="L").convert("RGB")
+    draw = ImageDraw.Draw(image)
+
+    def pixels(points):
+        return [(float((x + extent) / (2 * extent) * size), float((extent - y) / (2 * extent) * size)) for x, y in points]
+
+    for k in range(len(weights)):
+        draw.line(pixels(_ellipse(means[k], covariances[k])), fill=(40, 160, 40), width=1)
+        draw.line(pixels(_ellipse(model.means_[k], model.covariances_[k])), fill=(220, 30, 30), width=2)
+    image.save(args.output)
+    print(f"wrote {args.output}: the points, the fitted components' 2-sigma ellipses (red) and the true ones (green)")
+    print(f"backend: {backend}")
+    return 0
+
+
 def check_output(path: str) -> Path:
     """`path` resolved, once it is known that an image can be written there: ValueError (a
     usage error) otherwise, before any work."""
@@ -163,24 +230,29 @@ def main(argv=None) -> int:
     parser.add_argument("--version", action="version", version=f"fastgen {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("demo", help="train an RBM on scikit-learn's digits and write a PNG of samples "
-                            "('demo diffusion': sample a 2-D Gaussian mixture by DDPM)")
-    p.add_argument("which", nargs="?", choices=["rbm", "diffusion"], default="rbm", help="which demo (default: rbm)")
+                            "('demo diffusion': sample a 2-D Gaussian mixture by DDPM; 'demo gmm': fit one by EM)")
+    p.add_argument("which", nargs="?", choices=["rbm", "diffusion", "gmm"], default="rbm",
+                   help="which demo (default: rbm)")
     p.add_argument("--backend", default=None, help="cpu, numba or cuda (default: the best for host data)")
     p.add_argument("--epochs", type=int, default=200)
     p.add_argument("--hidden", type=int, default=150)
     p.add_argument("--samples", type=int, default=None,
-                   help="number of digits and of samples shown (rbm: 30), or of samples drawn (diffusion: 20000)")
+                   help="number of digits and of samples shown (rbm: 30), or of samples drawn (diffusion: 20000), "
+                   "or of points fitted (gmm: 20000)")
     p.add_argument("--steps", type=int, default=1000, help="sweeps per sample (rbm), or diffusion steps")
     p.add_argument("--sampler", choices=["pt", "gibbs"], default="pt",
                    help="rbm: parallel tempering (default) or plain block Gibbs chains")
     p.add_argument("--temperatures", type=int, default=10, help="rbm, parallel tempering: replicas (default 10)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--output", default=None, help="where to write the PNG (default: fastgen-demo[-diffusion].png)")
+    p.add_argument("--output", default=None, help="where to write the PNG (default: fastgen-demo[-diffusion|-gmm].png)")
     args = parser.parse_args(argv)
     try:
         if args.which == "diffusion":
             args.output = check_output(args.output or "fastgen-demo-diffusion.png")
             return demo_diffusion(args)
+        if args.which == "gmm":
+            args.output = check_output(args.output or "fastgen-demo-gmm.png")
+            return demo_gmm(args)
         args.samples = args.samples or 30
         if args.temperatures < 2:
             raise ValueError(f"--temperatures must be >= 2, got {args.temperatures}")

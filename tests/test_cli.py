@@ -115,6 +115,23 @@ def test_diffusion_demo_writes_target_beside_samples(tmp_path, capsys):
     assert not dark_s[tile // 2 - 8 : tile // 2 + 8, tile // 2 - 8 : tile // 2 + 8].any()  # the ring's hole
 
 
+def test_gmm_demo_fits_the_mixture_as_well_as_its_truth(tmp_path, capsys):
+    import re
+
+    Image = pytest.importorskip("PIL.Image")
+    out = tmp_path / "gmm.png"
+    assert cli.main(["demo", "gmm", "--samples", "4000", "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    fitted, true = map(float, re.search(r"per point (-?[\d.]+) \(the true mixture's: (-?[\d.]+)\)", printed).groups())
+    # maximum likelihood on the points: at least the true mixture's likelihood of them (EM's tol 1e-3)
+    assert fitted >= true - 1e-3 and fitted - true < 0.05
+    with Image.open(out) as image:
+        pixels = np.asarray(image.convert("RGB")).astype(int)
+    red = (pixels[..., 0] > 180) & (pixels[..., 1] < 80)
+    green = (pixels[..., 1] > 120) & (pixels[..., 0] < 80)
+    assert red.sum() > 500 and green.sum() > 100  # the fitted and the true ellipses are drawn
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(["--version"])
@@ -137,7 +154,7 @@ def test_version_from_the_console_script():
     assert result.stdout.strip() == f"fastgen {fastgen.__version__}"
 
 
-@pytest.mark.parametrize("which", ["rbm", "diffusion"])
+@pytest.mark.parametrize("which", ["rbm", "diffusion", "gmm"])
 @pytest.mark.parametrize("output, message", [
     ("missing/x.png", "does not exist"),
     (".", "is a directory"),
