@@ -11,7 +11,7 @@ GEMM tile of dot products goes through one fused kernel that applies the kernel 
 and `biased` estimators), or the N / 2 pairs of the `linear` one. Results are float64 sums,
 the same for any number of threads.
 
-Kernels, with d = |x - y| (Euclidean) and several bandwidths summed (as in generative moment
+Kernels, with d = ‖x - y‖ (Euclidean) and several bandwidths summed (as in generative moment
 matching networks, Li et al. 2015):
     gaussian     sum_s exp(-d^2 / (2 sigma_s^2))
     laplacian    sum_s exp(-d / sigma_s)
@@ -91,8 +91,8 @@ def mmd2(X, Y, kernel="gaussian", *, bandwidth="median", degree=3, gamma=None, c
     X, Y : NumPy, CuPy or torch arrays of one float dtype (float32 or float64), same D
     kernel : "gaussian", "laplacian" or "polynomial"
     bandwidth : "median", a number > 0 or a sequence of them (gaussian and laplacian)
-        sigma: the Gaussian kernel is exp(-|x - y|^2 / (2 sigma^2)), the Laplacian one
-        exp(-|x - y| / sigma); several bandwidths sum their kernels. "median": sigma = the
+        sigma: the Gaussian kernel is exp(-‖x - y‖² / (2 sigma²)), the Laplacian one
+        exp(-‖x - y‖ / sigma); several bandwidths sum their kernels. "median": sigma = the
         median distance between the points of the pooled sample (Gretton et al. 2012), taken
         on up to 1,000 of them spread evenly over X and Y (`median_bandwidth`).
     degree, gamma, coef0 : the polynomial kernel (gamma x.y + coef0)^degree; gamma None: 1 / D
