@@ -79,8 +79,10 @@ _EXP_TAYLOR_F64 = np.array([1.0 / math.factorial(k) for k in range(13, 1, -1)]) 
 
 
 @njit(cache=True, inline="always")
-def exp_nonpositive_f64(x):
-    """exp_nonpositive(double) of mathx.h, operation for operation (2^n scaling is exact)."""
+def exp_nonpositive_parts_f64(x):
+    """exp_nonpositive(double) of mathx.h before its last step: (p, n) with e^x = p 2^n, n a
+    whole number held as a float. Loops that must vectorise scale by 2^n through the exponent
+    bits themselves (math.ldexp does not vectorise)."""
     x = -708.0 if x < -708.0 else x
     n = (x * _LOG2E_F64 + _ROUND_F64) - _ROUND_F64
     r = x - n * _LN2_HI_F64
@@ -90,6 +92,13 @@ def exp_nonpositive_f64(x):
         p = p * r + _EXP_TAYLOR_F64[k]
     p = p * r + 1.0
     p = p * r + 1.0
+    return p, n
+
+
+@njit(cache=True, inline="always")
+def exp_nonpositive_f64(x):
+    """exp_nonpositive(double) of mathx.h, operation for operation (2^n scaling is exact)."""
+    p, n = exp_nonpositive_parts_f64(x)
     return math.ldexp(p, int(n))
 
 

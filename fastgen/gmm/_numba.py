@@ -234,5 +234,5 @@ class Kernels(HostKernels):
 NUMBA_DEPENDENCIES = {
     "fastgen._constants": "357de233da57d201",
     "fastgen._numba": "883eca73908d4f79",
-    "fastgen._numba_math": "620c77386a45edcb",
+    "fastgen._numba_math": "90e6c4648a2765f0",
 }

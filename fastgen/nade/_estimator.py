@@ -10,10 +10,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._arrays import host
-from .._estimator import BACKEND_CONSTRAINT, FastgenEstimatorMixin, public
+from .._estimator import BACKEND_CONSTRAINT, FastgenEstimatorMixin, epoch_batches, public, validate_X
 from .._validation import check_count, check_nade
 from . import _training
 from ._kernels import split_gradient
@@ -95,7 +95,7 @@ class NADE(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMi
 
     def _check_X(self, X, reset):
         """X as a float32 or float64 array of binary rows (with the feature count of the fit)."""
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=reset)
+        X = validate_X(self, X, dtype=(np.float64, np.float32), reset=reset)
         if not ((X == 0) | (X == 1)).all():
             raise ValueError("X must hold binary values (0 or 1 only): NADE models binary data")
         return X
@@ -188,13 +188,12 @@ class NADE(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMi
         """One pass over X in minibatches, updating `params` in place; checks they stay finite."""
         xp = kernels.xp
         n = X.shape[0]
-        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        batches = [slice(start, start + self.batch_size) for start in range(0, n, self.batch_size)]
         begin = time.time()
         total = 0.0
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging fit is reported below
-            for start in range(0, n, self.batch_size):
-                rows = order[start:start + self.batch_size]
-                batch = xp.ascontiguousarray(xp.asarray(X[rows]))
+            for rows in epoch_batches(X, batches, rng, self.shuffle):
+                batch = xp.ascontiguousarray(xp.asarray(rows))
                 grad, log_p = kernels.nade.gradient(batch, *params, 1.0 / batch.shape[0])
                 total += float(log_p.sum())
                 _training.step(optimizer, xp, params, split_gradient(grad, *params[0].shape), self.learning_rate,

@@ -204,6 +204,6 @@ class Kernels(NadeKernels):
 NUMBA_DEPENDENCIES = {
     "fastgen._constants": "357de233da57d201",
     "fastgen._numba": "883eca73908d4f79",
-    "fastgen._numba_math": "620c77386a45edcb",
-    "fastgen.random._numba": "0a5282193bc441aa",
+    "fastgen._numba_math": "90e6c4648a2765f0",
+    "fastgen.random._numba": "73b5a899012197ab",
 }

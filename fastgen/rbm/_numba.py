@@ -9,7 +9,7 @@ from numba import njit, prange
 
 from .._constants import PARALLEL_ADDS, PARALLEL_WORK, RbmStream
 from .._numba import Variants
-from .._numba_math import _EXP_TAYLOR_F64, _LN2_HI_F64, _LN2_LO_F64, _LOG2E_F64, _ROUND_F64, log1p_unit, sigmoid_row, softplus
+from .._numba_math import exp_nonpositive_parts_f64, log1p_unit, sigmoid_row, softplus
 from ..random._numba import row_uniforms
 from ._kernels import RbmKernels
 
@@ -174,18 +174,8 @@ def _strip_products(M, counts, which, out):
 def _exp_nonpositive_parts(x, p, bits, j):
     """exp_nonpositive(double) of mathx.h for e^x, x <= 0, in two parts: p[j] the polynomial,
     bits[j] the exponent bits of 2^n (the product p 2^n is taken by the caller through a float
-    view of the bits). Split like this, the loops over a row vectorise; math.ldexp does not.
-    It repeats exp_nonpositive_f64 of fastgen/_numba_math.py, which cannot be split in place
-    without rewriting the Numba records of other families (fastgen.random among them)."""
-    x = -708.0 if x < -708.0 else x
-    n = (x * _LOG2E_F64 + _ROUND_F64) - _ROUND_F64
-    r = x - n * _LN2_HI_F64
-    r = r - n * _LN2_LO_F64
-    q = _EXP_TAYLOR_F64[0]
-    for k in range(1, _EXP_TAYLOR_F64.shape[0]):
-        q = q * r + _EXP_TAYLOR_F64[k]
-    q = q * r + 1.0
-    q = q * r + 1.0
+    view of the bits). Split like this, the loops over a row vectorise; math.ldexp does not."""
+    q, n = exp_nonpositive_parts_f64(x)
     p[j] = q
     bits[j] = (np.int64(n) + np.int64(1023)) << np.int64(52)
 
@@ -358,6 +348,6 @@ class Kernels(RbmKernels):
 NUMBA_DEPENDENCIES = {
     "fastgen._constants": "357de233da57d201",
     "fastgen._numba": "883eca73908d4f79",
-    "fastgen._numba_math": "620c77386a45edcb",
-    "fastgen.random._numba": "0a5282193bc441aa",
+    "fastgen._numba_math": "90e6c4648a2765f0",
+    "fastgen.random._numba": "73b5a899012197ab",
 }

@@ -3,19 +3,8 @@
 The kernels take and return NumPy arrays on every backend (cuda copies to the device and back)."""
 import numpy as np
 import pytest
-from gmm_layout import D, K, gmm_kernels, kernel_inputs, problem
+from gmm_layout import K, gmm_kernels, kernel_inputs, problem, reference_log_prob
 from scipy.special import logsumexp
-
-
-def _reference_log_prob(X, means, weights, precisions, kind):
-    X = X.astype(np.float64)
-    out = np.empty((len(X), K))
-    for k in range(K):
-        P = precisions[k] if kind == "full" else np.diag(precisions[k])
-        diff = X - means[k]
-        quad = np.einsum("ni,ij,nj->n", diff, P, diff)
-        out[:, k] = np.log(weights[k]) + 0.5 * np.linalg.slogdet(P)[1] - 0.5 * D * np.log(2 * np.pi) - 0.5 * quad
-    return out
 
 
 @pytest.mark.parametrize("kind", ["full", "diag"])
@@ -25,7 +14,7 @@ def test_weighted_log_prob_matches_reference(backend, kind, dtype):
     inputs = kernel_inputs(kind, means, weights, precisions, dtype)
     got = gmm_kernels(backend).weighted_log_prob(X, *inputs)
     # the means and factors are rounded to dtype before use: compare with those
-    ref = _reference_log_prob(X, inputs[0].T.astype(np.float64), weights, precisions, kind)
+    ref = reference_log_prob(X, inputs[0].T.astype(np.float64), weights, precisions, kind)
     tol = 1e-10 if dtype == np.float64 else 2e-4
     np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * np.abs(ref).max())
 
@@ -38,7 +27,7 @@ def test_em_pass_statistics_match_reference(backend, kind, dtype):
     log_likelihood, nk, s1, s2 = gmm_kernels(backend).em_pass(X, *inputs)
 
     centre = inputs[0].T.astype(np.float64)
-    log_prob = _reference_log_prob(X, centre, weights, precisions, kind)
+    log_prob = reference_log_prob(X, centre, weights, precisions, kind)
     resp = np.exp(log_prob - logsumexp(log_prob, axis=1)[:, None])
     Xd = X.astype(np.float64)
     ref_s1 = np.stack([resp[:, k] @ (Xd - centre[k]) for k in range(K)])
@@ -60,7 +49,7 @@ def test_em_pass_tied_factor_broadcast(backend):
     tied = np.repeat(precisions[:1], K, axis=0)
     inputs = kernel_inputs("full", means, weights, tied, np.float64)
     _, nk, _, _ = gmm_kernels(backend).em_pass(X, *inputs)
-    log_prob = _reference_log_prob(X, means, weights, tied, "full")
+    log_prob = reference_log_prob(X, means, weights, tied, "full")
     np.testing.assert_allclose(nk, np.exp(log_prob - logsumexp(log_prob, axis=1)[:, None]).sum(axis=0), rtol=1e-10)
 
 
