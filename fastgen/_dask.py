@@ -15,6 +15,8 @@ import sys
 
 import numpy as np
 
+from ._progress import OFF
+
 # Partial sums combined per task of the reduction tree: log_8 of the chunks levels, few
 # enough tasks above the leaves (1/7 of them) and few inputs per task for its transfers.
 SPLIT_EVERY = 8
@@ -108,8 +110,33 @@ def map_chain_ranges(client, function, model, n_chains):
     """np.concatenate of `function(model, first, count)` over ranges of the chains, one range per
     worker of `client` (model, a tuple of host arrays and numbers, sent to every worker once).
     Correct whatever the split only if each chain's result depends on its index alone."""
+    return np.concatenate(map_row_blocks(client, function, model, n_chains))
+
+
+# ---------------------------------------------------------------- a batch's rows over a cluster's workers
+
+
+def check_rows_per_worker(name, n_rows, client):
+    """The number of blocks to split `n_rows` rows into, one per worker of `client`
+    (check_client); fewer rows than workers is a ValueError naming `name`."""
     n_workers = check_client(client)
-    [shipped] = client.scatter([model], broadcast=True)
+    if n_rows < n_workers:
+        raise ValueError(f"{name}={n_rows} is fewer than the client's {n_workers} workers: each worker takes a "
+                         f"block of at least one row; ask for more rows, or run without client")
+    return n_workers
+
+
+def map_row_blocks(client, function, shared, n_rows, bar=OFF):
+    """[function(shared, first, count)] over contiguous blocks of rows 0 .. n_rows - 1, one block
+    per worker of `client`, in row order (`shared` sent to every worker once; `bar` ticked as
+    each block finishes). A block lost with its worker is run again by Dask (the same result,
+    when a block's result depends on its rows only), or the call raises."""
+    from distributed import as_completed
+
+    n_workers = check_client(client)
+    [shipped] = client.scatter([shared], broadcast=True)
     futures = [client.submit(function, shipped, first, count, pure=False)
-               for first, count in chain_ranges(n_chains, n_workers)]
-    return np.concatenate(client.gather(futures))
+               for first, count in chain_ranges(n_rows, n_workers)]
+    for _ in as_completed(futures):
+        bar.update()
+    return client.gather(futures)

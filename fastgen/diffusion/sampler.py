@@ -57,7 +57,8 @@ def _output_array(out):
 
 
 def sample(model, shape, scheduler, *, num_inference_steps=None, guidance_scale=None, condition=None, seed=0,
-           backend=None, progress=False, eta=0.0, guidance_rescale=0.0, dtype=np.float32, cuda_graph=False):
+           backend=None, progress=False, eta=0.0, guidance_rescale=0.0, dtype=np.float32, cuda_graph=False,
+           client=None):
     """Draw samples of `shape` (batch first) by running `scheduler` over `model`.
 
     model: `model(x, t)`, or `model(x, t, condition)` when `condition` is given, returning the
@@ -78,6 +79,13 @@ def sample(model, shape, scheduler, *, num_inference_steps=None, guidance_scale=
         keeps x in float32 for float16 and bfloat16 and hands the model a copy in `dtype`.
     eta: DDIM's eta. cuda_graph: on `cuda`, capture the loop in a CUDA graph and replay it
         (the model must be capturable: work on the current stream, no host syncs; int seeds).
+    client: a distributed.Client (fastgen[dask]): the batch split into one contiguous block of
+        samples per worker (at least one each), each worker running this loop on its block
+        with its own copy of `model` and `scheduler` (both must pickle) and the rows of a
+        `condition` whose first axis is the batch; the blocks come back concatenated, bit for
+        bit the one-process result with the same int seed (sample i's noise depends on (seed,
+        i) only). Not with a torch.Generator (one sequential stream) or cuda_graph. `progress`
+        then shows the blocks done.
     Raises ValueError when a model output has the wrong shape or dtype (before the step
     runs), and as soon as one holds NaN or infinity (on `cuda`: after the loop).
     """
@@ -89,20 +97,38 @@ def sample(model, shape, scheduler, *, num_inference_steps=None, guidance_scale=
     torch_generator = _ops.is_torch_generator(seed)
     if torch_generator and cuda_graph:
         raise ValueError("cuda_graph needs an int seed: a torch.Generator draws its noise outside the graph")
+    if not torch_generator:
+        seed = _ops.seed_from_generator(None) if seed is None else check_seed("seed", seed)
+    _dtypes(dtype)  # its errors, before the scheduler changes
+    if num_inference_steps is not None or scheduler.num_inference_steps is None:
+        scheduler.set_timesteps(scheduler.config.num_train_timesteps if num_inference_steps is None
+                                else num_inference_steps)
+    options = dict(guidance_scale=guidance_scale, condition=condition, backend=backend, eta=eta,
+                   guidance_rescale=guidance_rescale, dtype=dtype)
+    if client is not None:
+        from . import _dask
+
+        return _dask.sample_on_workers(client, sample_rows, model, shape, scheduler, seed, options, progress,
+                                       torch_generator, cuda_graph)
+    return sample_rows(model, shape, scheduler, seed, options, progress=progress, cuda_graph=cuda_graph)
+
+
+def sample_rows(model, shape, scheduler, seed, options, first_row=0, progress=False, cuda_graph=False):
+    """The loop of `sample` after its checks (scheduler's timesteps set, `seed` an int or a
+    torch.Generator; `options` its other keywords), its batch drawing as samples first_row ..
+    of a larger batch (one worker's block of `sample(..., client=)`)."""
+    guidance_scale, condition, backend = options["guidance_scale"], options["condition"], options["backend"]
+    eta, guidance_rescale, dtype = options["eta"], options["guidance_rescale"], options["dtype"]
+    torch_generator = _ops.is_torch_generator(seed)
     generator = seed if torch_generator else None
     if torch_generator:
         seed = 0  # the kernels draw nothing
-    else:
-        seed = _ops.seed_from_generator(None) if seed is None else check_seed("seed", seed)
     torch_mode = _is_torch_model(model) or _torch_dtype(dtype) or torch_generator
     on_device = backend == "cuda" or (backend is None and _is_torch_model(model) and _model_device(model) == "cuda")
     backend_kernels = _backend.resolve(backend, on_device=on_device)
     name, xp, kernels = backend_kernels.name, backend_kernels.xp, backend_kernels.diffusion
     out_dtype, compute, model_dtype = _dtypes(dtype)
 
-    if num_inference_steps is not None or scheduler.num_inference_steps is None:
-        scheduler.set_timesteps(scheduler.config.num_train_timesteps if num_inference_steps is None
-                                else num_inference_steps)
     timesteps = np.array([int(t) for t in scheduler.timesteps], dtype=np.int64)
     if isinstance(scheduler, FusedDDIM):
         rows = scheduler._step_rows(timesteps, float(eta), False, guidance_scale, guidance_rescale)
@@ -119,7 +145,8 @@ def sample(model, shape, scheduler, *, num_inference_steps=None, guidance_scale=
         first = _ops.randn_tensor(shape, generator, device, _ops.torch_dtype(model_dtype))
         x = xp.ascontiguousarray(_native(first, xp).astype(compute, copy=False))
     else:
-        x = backend_kernels.random.normals(size, seed, 0, DiffusionStream.INITIAL_NOISE).astype(compute)
+        x = backend_kernels.random.normals(size, seed, 0, DiffusionStream.INITIAL_NOISE,
+                                           first_row * (size // shape[0])).astype(compute)
         x = x.reshape(shape)
     caller = _ModelCall(model, x, xp, torch_mode, model_dtype, compute)
     finite = xp.ones(1, dtype=xp.int32) if name == "cuda" else None
@@ -139,7 +166,7 @@ def sample(model, shape, scheduler, *, num_inference_steps=None, guidance_scale=
                 noise = _ops.diffusers_noise(x.shape, generator, caller.last_raw)
                 noise = xp.ascontiguousarray(_native(noise, xp).astype(compute, copy=False))
             ok = kernels.step(device_rows[i], clip_mode, variance_mode[0], False, output, uncond, x, noise, x, None,
-                              seed, int(t), finite)
+                              seed, int(t), finite, first_row=first_row)
             if name != "cuda" and not ok:  # x is the step's result by now: only the other inputs can be named
                 raise _ops.not_finite_error(f"timestep {int(t)}", model_output=output, model_output_uncond=uncond,
                                             variance_noise=noise)

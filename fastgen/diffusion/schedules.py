@@ -114,6 +114,11 @@ class Config(dict):
 
     __setitem__ = __delitem__ = update = pop = popitem = setdefault = clear = _readonly
 
+    def __reduce__(self):
+        # pickle would fill a dict subclass item by item through the refused __setitem__
+        # (a schedule goes to Dask workers pickled: sample(..., client=))
+        return (Config, (dict(self),))
+
 
 class SchedulerOutput(NamedTuple):
     """`prev_sample` (x_{t-1}) and `pred_original_sample` (x0): by name, by key

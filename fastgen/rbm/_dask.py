@@ -1,4 +1,11 @@
-"""RBM training on a Dask array (fastgen[dask]): mini-batches streamed from its row chunks, one
+"""The binary RBM on Dask (fastgen[dask]): sampling over a cluster's workers, and training on a
+Dask array.
+
+BernoulliRBM.sample(..., client=) splits the chains into one contiguous block per worker;
+each worker runs the same chains as one process would (the kernels' first_row: a chain's
+draws depend on (seed, chain index) only), and the blocks come back concatenated.
+
+Training: mini-batches streamed from its row chunks, one
 chunk in memory at a time (and the next one, computed while the current one trains), so
 that X is never loaded whole. The batches are those of the in-memory fit (the same rows in
 the same order), so the fitted model is the in-memory one, bit for bit.
@@ -13,6 +20,12 @@ from __future__ import annotations
 import concurrent.futures
 
 import numpy as np
+
+from .. import _backend
+from .. import _dask as shared
+from .._arrays import host
+from .._progress import OFF
+from . import _sampling
 
 
 def row_batches(X, slices):
@@ -41,3 +54,24 @@ def chunks(X):
     """The row chunks of the Dask array X as NumPy arrays, in order (the next one computing in the background)."""
     bounds = np.cumsum((0, *X.chunks[0]))
     return row_batches(X, [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a])
+
+
+def sample_on_workers(client, backend, W, b, c, n_samples, n_steps, seed, counter, betas, bar=OFF):
+    """sample_chains of all n_samples chains, in one block per worker of `client`: the host
+    samples and, for tempering (betas not None), the swaps accepted and attempted, summed."""
+    model = (backend, *(host(a) for a in (W, b, c)), n_steps, seed, counter, betas, n_samples)
+    blocks = shared.map_row_blocks(client, _sample_block, model, n_samples, bar)
+    samples = np.concatenate([block[0] for block in blocks])
+    if betas is None:
+        return samples, None, None
+    return samples, sum(block[1] for block in blocks), sum(block[2] for block in blocks)
+
+
+def _sample_block(model, first, count):
+    """(samples, accepted, attempts) of chains first .. first + count - 1 (a task on a Dask worker)."""
+    backend, W, b, c, n_steps, seed, counter, betas, n_samples = model
+    kernels = _backend.resolve(backend, on_device=False)
+    xp = kernels.xp
+    samples, accepted, attempts = _sampling.sample_chains(kernels, *(xp.asarray(a) for a in (W, b, c)), count, n_steps,
+                                                          seed, counter, betas, first, n_samples)
+    return host(samples), accepted, attempts

@@ -10,12 +10,13 @@ from sklearn.utils import check_random_state
 
 from .. import rbm as ops
 from .._arrays import host
+from .._dask import check_rows_per_worker
 from .._estimator import public
 from .._progress import bar as progress_bar
 from .._progress import check_progress
 from .._typing import Array, Backend, RandomState
 from .._validation import check_betas, check_count
-from . import _loops, _tempering
+from . import _dask, _loops, _sampling, _tempering
 from ._base import Trainer, _RBMBase, is_binary
 
 
@@ -189,7 +190,7 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
 
     def sample(self, n_samples: int, n_steps: int = 1000, random_state: RandomState = None, method: str = "gibbs",
                n_temperatures: int = 10, betas: Any = None, return_acceptance: bool = False, *,
-               progress: bool = False) -> Any:
+               progress: bool = False, client: Any = None) -> Any:
         """`n_samples` visible states, each the end of its own chain of `n_steps` sweeps
         started from uniformly random binary states.
 
@@ -199,7 +200,12 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
             are returned, see fastgen.rbm.parallel_tempering).
         return_acceptance : with method "pt", return (samples, acceptance), the swap
             acceptance rate of each pair of neighbouring temperatures.
-        progress : show a bar of the sweeps.
+        progress : show a bar of the sweeps (with `client`: of the workers' blocks done).
+        client : a distributed.Client (fastgen[dask]): the chains split into one contiguous
+            block per worker (at least one chain each), every worker running this model on
+            the backend of the fit. The samples (and acceptance rates) are bit for bit the
+            one-process call's with the same random_state: chain i's draws depend on
+            (seed, i) only.
         """
         n_samples = check_count("n_samples", n_samples)
         n_steps = check_count("n_steps", n_steps)
@@ -213,17 +219,23 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
             raise ValueError("betas and return_acceptance apply to method='pt' only")
         kernels, W, b, c = self._fitted()
         check_progress(progress)
+        if client is not None:
+            n_blocks = check_rows_per_worker("n_samples", n_samples, client)
         seed, counter = self._counters(random_state, n_steps)
-        v = kernels.random.random_binary((n_samples, W.shape[0]), W.dtype, seed, counter)
-        with progress_bar(progress, n_steps, "Gibbs sampling" if method == "gibbs" else "parallel tempering",
-                          unit="sweep") as shown:
-            if method == "gibbs":
-                v, _ = _loops.gibbs(kernels, v, W, b, c, n_steps, seed, counter, bar=shown)
-                return host(v)
-            v = kernels.xp.ascontiguousarray(kernels.xp.broadcast_to(v, (betas.size, *v.shape)))
-            states, acceptance = _tempering.run(kernels, v, W, b, c, n_steps, betas, seed, counter, shown)
-        samples = host(states[-1])
-        return (samples, acceptance) if return_acceptance else samples
+        betas = betas if method == "pt" else None
+        if client is not None:
+            with progress_bar(progress, n_blocks, "RBM sampling on Dask workers", unit="block") as shown:
+                samples, accepted, attempts = _dask.sample_on_workers(client, kernels.name, W, b, c, n_samples,
+                                                                      n_steps, seed, counter, betas, shown)
+        else:
+            with progress_bar(progress, n_steps, "Gibbs sampling" if method == "gibbs" else "parallel tempering",
+                              unit="sweep") as shown:
+                samples, accepted, attempts = _sampling.sample_chains(kernels, W, b, c, n_samples, n_steps, seed,
+                                                                      counter, betas, bar=shown)
+            samples = host(samples)
+        if return_acceptance:
+            return samples, _tempering.acceptance_rate(accepted, attempts)
+        return samples
 
 
 def _flipped_units(v, rng):

@@ -20,15 +20,16 @@ def is_sparse(kernels, states):
     return int(kernels.xp.count_nonzero(states)) <= SPARSE_DENSITY_MAX * states.size
 
 
-def sample_hidden(kernels, v, W, c, seed, counter, sparse):
-    """h ~ p(h | v). `sparse`: v is binary with few ones, so v W is a sum of selected rows of W."""
+def sample_hidden(kernels, v, W, c, seed, counter, sparse, first_row=0):
+    """h ~ p(h | v). `sparse`: v is binary with few ones, so v W is a sum of selected rows of W.
+    `first_row`: v is rows first_row .. of a larger batch, whose draws these rows take."""
     if sparse:
-        return kernels.rbm.bernoulli_binary(v, W, c, seed, counter, RbmStream.HIDDEN)
-    return kernels.rbm.bernoulli(v @ W, c, seed, counter, RbmStream.HIDDEN)
+        return kernels.rbm.bernoulli_binary(v, W, c, seed, counter, RbmStream.HIDDEN, first_row)
+    return kernels.rbm.bernoulli(v @ W, c, seed, counter, RbmStream.HIDDEN, first_row)
 
 
-def sample_visible(kernels, h, W, b, seed, counter):
-    return kernels.rbm.bernoulli(h @ W.T, b, seed, counter, RbmStream.VISIBLE)
+def sample_visible(kernels, h, W, b, seed, counter, first_row=0):
+    return kernels.rbm.bernoulli(h @ W.T, b, seed, counter, RbmStream.VISIBLE, first_row)
 
 
 def weight_gradient(kernels, v_data, p_data, v_model, p_model, sparse, scale):
@@ -43,13 +44,13 @@ def weight_gradient(kernels, v_data, p_data, v_model, p_model, sparse, scale):
     return dW
 
 
-def gibbs(kernels, v, W, b, c, n_steps, seed, counter, binary_start=True, bar=OFF):
+def gibbs(kernels, v, W, b, c, n_steps, seed, counter, binary_start=True, bar=OFF, first_row=0):
     """`n_steps` sweeps from v (`binary_start`: v holds only 0/1; later states always do),
-    each ticking `bar` (fastgen._progress)."""
+    each ticking `bar` (fastgen._progress); v's rows draw as rows first_row .. of a larger batch."""
     for step in range(n_steps):
         sparse = (binary_start or step > 0) and is_sparse(kernels, v)
-        h, _ = sample_hidden(kernels, v, W, c, seed, counter + step, sparse)
-        v, _ = sample_visible(kernels, h, W, b, seed, counter + step)
+        h, _ = sample_hidden(kernels, v, W, c, seed, counter + step, sparse, first_row)
+        v, _ = sample_visible(kernels, h, W, b, seed, counter + step, first_row)
         bar.update()
     return v, h
 

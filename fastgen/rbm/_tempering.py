@@ -14,6 +14,11 @@ Draws (random.h layout): sweep `counter + step` uses that call with RbmStream.HI
 stacked batch would; the swap of pair (k, k + 1) for chain n uses element k * n_chains + n
 of the same call in RbmStream.SWAP (after the streams of the Gibbs draws, so that swaps never
 reuse their uniforms).
+
+A run can hold a block of the chains only (chains first .. first + n - 1 of a run of
+total chains, at every temperature: BernoulliRBM.sample over Dask workers): each draw then
+takes the elements its chains have in the whole run, so the blocks' results are the whole
+run's, and their swap counts add up to its counts.
 """
 from __future__ import annotations
 
@@ -68,7 +73,7 @@ class _Exchange:
         self.betas = [xp.asarray(np.ascontiguousarray(x)[:, :, None], dtype=dtype) for x in (own, own[:, ::-1])]
         self.betas64 = [x.astype(xp.float64) for x in self.betas]
 
-    def __call__(self, kernels, v, a, b64, zero_hidden, seed, call):
+    def __call__(self, kernels, v, a, b64, zero_hidden, seed, call, block):
         """Exchanges after sweep `call`, in place on the visible states v (T, N, V) and their
         products a = v W + c (T, N, H), which follow their states. Returns the number of
         accepted swaps of each pair (first, first + 1), (first + 2, first + 3), ..."""
@@ -87,7 +92,7 @@ class _Exchange:
         )
         # log of the Metropolis ratio of each pair's swap
         log_ratio = (own - cross).reshape(n_pairs, 2, n_chains).sum(axis=1)
-        u = kernels.random.uniforms((n_temperatures - 1) * n_chains, seed, call, RbmStream.SWAP)
+        u = block.uniforms(kernels, n_temperatures - 1, seed, call, RbmStream.SWAP)
         accept = xp.log(u.reshape(n_temperatures - 1, n_chains)[self.first::2].astype(xp.float64)) <= log_ratio
         mask = accept[:, None, :, None]
         v[self.paired] = xp.where(mask, v_pairs[:, ::-1], v_pairs).reshape(2 * n_pairs, n_chains, -1)
@@ -95,12 +100,50 @@ class _Exchange:
         return accept.sum(axis=1)
 
 
-def run(kernels, v, W, b, c, n_steps, betas, seed, counter, bar=OFF):
+class _ChainBlock:
+    """Chains first .. first + n - 1 of a run of `total` chains, stacked by temperature as
+    `run` holds them: the draws of each temperature's rows are the whole run's rows
+    k * total + first .. (one kernel call for the whole stack when the block is the run)."""
+
+    def __init__(self, n, first, total):
+        self.n, self.first, self.total = n, first, total
+        self.whole = first == 0 and total == n
+
+    def spans(self, n_replicas):
+        """[(first stacked row, rows, their first row in the whole run's stack)], one per replica."""
+        return [(k * self.n, self.n, k * self.total + self.first) for k in range(n_replicas)]
+
+    def bernoulli(self, kernels, logits, bias, seed, call, stream):
+        if self.whole:
+            return kernels.rbm.bernoulli(logits, bias, seed, call, stream)
+        state = kernels.xp.empty_like(logits)
+        for start, rows, first_row in self.spans(logits.shape[0] // self.n):  # prob in place of each block
+            state[start:start + rows], _ = kernels.rbm.bernoulli(logits[start:start + rows], bias, seed, call, stream,
+                                                                 first_row)
+        return state, logits
+
+    def uniforms(self, kernels, n_replicas, seed, call, stream):
+        if self.whole:
+            return kernels.random.uniforms(n_replicas * self.n, seed, call, stream)
+        return kernels.xp.concatenate([kernels.random.uniforms(rows, seed, call, stream, first_row)
+                                       for _, rows, first_row in self.spans(n_replicas)])
+
+
+def acceptance_rate(accepted, attempts):
+    """float64 host array: accepted / attempted swaps per pair (NaN for a pair never attempted)."""
+    accepted = np.asarray(host(accepted), dtype=np.float64)
+    with np.errstate(invalid="ignore"):  # 0 / 0: a pair never attempted has no rate
+        return accepted / attempts
+
+
+def run(kernels, v, W, b, c, n_steps, betas, seed, counter, bar=OFF, first_chain=0, total_chains=None):
     """`n_steps` sweeps and exchanges of the replicas v (T, N, V) at float64 `betas` (T,),
-    each ticking `bar` (fastgen._progress).
-    Returns the final states and the host float64 acceptance rate of each pair."""
+    each ticking `bar` (fastgen._progress); v's chains are chains first_chain .. of a run of
+    `total_chains` (default N, the whole run).
+    Returns the final states and the accepted (host int64) and attempted swaps of each pair."""
     xp = kernels.xp
     n_temperatures, n_chains, n_visible = v.shape
+    block = _ChainBlock(n_chains, first_chain, n_chains if total_chains is None else total_chains)
     rows = n_temperatures * n_chains
     # Each row's beta, to fold into its logits: beta (x + bias) goes to the kernels with a zero bias.
     row_betas = xp.asarray(np.repeat(betas, n_chains)[:, None], dtype=W.dtype)
@@ -115,25 +158,22 @@ def run(kernels, v, W, b, c, n_steps, betas, seed, counter, bar=OFF):
     a += c
     for step in range(n_steps):
         a *= row_betas
-        h, _ = kernels.rbm.bernoulli(a, zero_hidden, seed, counter + step, RbmStream.HIDDEN)
+        h, _ = block.bernoulli(kernels, a, zero_hidden, seed, counter + step, RbmStream.HIDDEN)
         logits = h @ W.T
         logits += b
         logits *= row_betas
-        v, _ = kernels.rbm.bernoulli(logits, zero_visible, seed, counter + step, RbmStream.VISIBLE)
+        v, _ = block.bernoulli(kernels, logits, zero_visible, seed, counter + step, RbmStream.VISIBLE)
         a = v @ W  # the exchange's free energies need it, and so does the next sweep
         a += c
         parity = (counter + step) % 2
         if parity < len(exchanges):
             shape = (n_temperatures, n_chains, -1)
             accepted[parity::2] += exchanges[parity](
-                kernels, v.reshape(shape), a.reshape(shape), b64, zero_hidden, seed, counter + step
+                kernels, v.reshape(shape), a.reshape(shape), b64, zero_hidden, seed, counter + step, block
             )
             attempts[parity::2] += n_chains
         bar.update()
-    accepted = np.asarray(host(accepted), dtype=np.float64)
-    with np.errstate(invalid="ignore"):  # 0 / 0: a pair never attempted has no rate
-        acceptance = accepted / attempts
-    return v.reshape(n_temperatures, n_chains, n_visible), acceptance
+    return v.reshape(n_temperatures, n_chains, n_visible), np.asarray(host(accepted)), attempts
 
 
 def parallel_tempering(v: Array, W: Array, b: Array, c: Array, n_steps: int, betas: Array, *, seed: int, counter: int = 0,
@@ -171,5 +211,6 @@ def parallel_tempering(v: Array, W: Array, b: Array, c: Array, n_steps: int, bet
         v = xp.broadcast_to(v, (n_temperatures, *v.shape))
     seed = check_seed("seed", seed)
     with progress_bar(progress, n_steps, "parallel tempering", unit="sweep") as shown:
-        states, acceptance = run(call.kernels, xp.ascontiguousarray(v), W, b, c, n_steps, betas, seed, counter, shown)
-    return PTResult(call.wrap(states[-1].copy()), call.wrap(states), acceptance)
+        states, accepted, attempts = run(call.kernels, xp.ascontiguousarray(v), W, b, c, n_steps, betas, seed, counter,
+                                         shown)
+    return PTResult(call.wrap(states[-1].copy()), call.wrap(states), acceptance_rate(accepted, attempts))

@@ -329,3 +329,17 @@ def test_sampler_with_guidance_calls_the_model_with_and_without_condition(cpu_ba
     for t in s.timesteps:  # guided eps = 0.1 + 2 (0.3 - 0.1) = 0.5
         ref_x = s.step(np.full_like(ref_x, 0.5), t, ref_x).prev_sample
     np.testing.assert_allclose(out, ref_x, rtol=1e-5, atol=1e-6)
+
+
+def test_schedules_pickle_with_their_read_only_config():
+    """A schedule travels pickled (to Dask workers, sample(..., client=)): its config comes back
+    equal, and still read-only."""
+    import pickle
+
+    for schedule in (fastgen.diffusion.DDPMSchedule(beta_end=0.01), fastgen.diffusion.DDIMSchedule(clip_sample=False)):
+        schedule.set_timesteps(7)
+        copy = pickle.loads(pickle.dumps(schedule))
+        assert copy.config == schedule.config and type(copy.config) is type(schedule.config)
+        np.testing.assert_array_equal(copy.timesteps, schedule.timesteps)
+        with pytest.raises(TypeError, match="read-only"):
+            copy.config["beta_end"] = 1.0
