@@ -2,7 +2,8 @@
 samples per worker of a distributed cluster. Every worker runs the whole loop on its block
 with its own copy of the model (the denoiser is pickled to it) and draws what those samples
 draw in the one-process loop (the kernels' first_row: sample i's noise depends on (seed, i)
-only), so the concatenated blocks are the one-process result, bit for bit.
+only), so the concatenated blocks are the one-process result, bit for bit when the model's
+output for a sample does not depend on the rest of its batch.
 
 Left to one process: a torch.Generator seed (one sequential stream, whose draws for a block
 depend on every sample before it) and cuda_graph (a capture of one process's loop).

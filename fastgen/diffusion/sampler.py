@@ -82,9 +82,10 @@ def sample(model, shape, scheduler, *, num_inference_steps=None, guidance_scale=
     client: a distributed.Client (fastgen[dask]): the batch split into one contiguous block of
         samples per worker (at least one each), each worker running this loop on its block
         with its own copy of `model` and `scheduler` (both must pickle) and the rows of a
-        `condition` whose first axis is the batch; the blocks come back concatenated, bit for
-        bit the one-process result with the same int seed (sample i's noise depends on (seed,
-        i) only). Not with a torch.Generator (one sequential stream) or cuda_graph. `progress`
+        `condition` whose first axis is the batch; the blocks come back concatenated. Sample
+        i's noise depends on (seed, i) only, so this is the one-process result with the same
+        int seed, bit for bit when the model's output for a sample does not depend on its
+        batch. Not with a torch.Generator (one sequential stream) or cuda_graph. `progress`
         then shows the blocks done.
     Raises ValueError when a model output has the wrong shape or dtype (before the step
     runs), and as soon as one holds NaN or infinity (on `cuda`: after the loop).

@@ -3,7 +3,9 @@ Dask array.
 
 BernoulliRBM.sample(..., client=) splits the chains into one contiguous block per worker;
 each worker runs the same chains as one process would (the kernels' first_row: a chain's
-draws depend on (seed, chain index) only), and the blocks come back concatenated.
+draws depend on (seed, chain index) only), and the blocks come back concatenated: the
+one-process samples, where the GEMMs give a block's rows the whole batch's bits
+(fastgen._dask.ROW_TILE).
 
 Training: mini-batches streamed from its row chunks, one
 chunk in memory at a time (and the next one, computed while the current one trains), so

@@ -203,9 +203,10 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
         progress : show a bar of the sweeps (with `client`: of the workers' blocks done).
         client : a distributed.Client (fastgen[dask]): the chains split into one contiguous
             block per worker (at least one chain each), every worker running this model on
-            the backend of the fit. The samples (and acceptance rates) are bit for bit the
-            one-process call's with the same random_state: chain i's draws depend on
-            (seed, i) only.
+            the backend of the fit. Chain i's draws depend on (seed, i) only, so the samples
+            (and acceptance rates) are the one-process call's with the same random_state, bit
+            for bit where the products v W come out the same in a block (blocks start on
+            multiples of fastgen._dask.ROW_TILE rows for BLAS; README "Beyond one machine").
         """
         n_samples = check_count("n_samples", n_samples)
         n_steps = check_count("n_steps", n_steps)

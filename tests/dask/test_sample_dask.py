@@ -38,6 +38,19 @@ def _fresh(model):
     return pickle.loads(pickle.dumps(model))
 
 
+def test_row_blocks_cover_the_rows_once_and_start_on_row_tiles():
+    from fastgen._dask import ROW_TILE, row_blocks
+
+    for n_rows, n_parts in [(7, 2), (2, 2), (191, 2), (192, 2), (2000, 2), (10_001, 3), (5000, 7)]:
+        blocks = row_blocks(n_rows, n_parts)
+        assert len(blocks) == n_parts and min(count for _, count in blocks) >= 1
+        assert [first for first, _ in blocks] == list(np.cumsum([0] + [n for _, n in blocks[:-1]]))
+        assert sum(count for _, count in blocks) == n_rows
+        if n_rows >= n_parts * ROW_TILE:
+            assert all(first % ROW_TILE == 0 for first, _ in blocks)
+            assert max(count for _, count in blocks) - min(count for _, count in blocks) < 2 * ROW_TILE
+
+
 @pytest.mark.parametrize("method,n_temperatures", [("gibbs", None), ("pt", 4), ("pt", 2)])
 @pytest.mark.parametrize("n_samples", [7, 2])
 def test_rbm_samples_on_two_workers_are_the_one_process_samples(client, rbm, method, n_temperatures, n_samples):
