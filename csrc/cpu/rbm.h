@@ -396,6 +396,24 @@ inline double lane_sum(const double* x, int64_t n) {
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+// increment[j] = ais_hidden_increment(sum[j] + c[j], beta, beta_prev) for the n hidden units of
+// one chain, its two softplus in two passes (softplus_exp, then softplus_given_exp: the same
+// operations). One pass with everything ran 1.27x slower (thread CPU time, 784 x 500).
+template <typename T>
+inline void hidden_increments(const T* __restrict sum, const T* __restrict c, int64_t n, double beta,
+                              double beta_prev, double* __restrict exp_x, double* __restrict exp_y,
+                              double* __restrict increment) {
+    for (int64_t j = 0; j < n; ++j) {
+        const double a = (double)(sum[j] + c[j]);
+        exp_x[j] = softplus_exp(beta * a);
+        exp_y[j] = softplus_exp(beta_prev * a);
+    }
+    for (int64_t j = 0; j < n; ++j) {
+        const double a = (double)(sum[j] + c[j]);
+        increment[j] = softplus_given_exp(beta * a, exp_x[j]) - softplus_given_exp(beta_prev * a, exp_y[j]);
+    }
+}
+
 // A block of chains that one thread walks through all betas in step, so that each strip
 // of W read into its cache serves every chain of the block (strip_products).
 template <typename T>
@@ -403,7 +421,8 @@ struct AisBlock {
     AisBlock(int64_t max_chains, int64_t n_visible, int64_t n_hidden)
         : v((size_t)(max_chains * n_visible)), h((size_t)(max_chains * n_hidden)), prob_v((size_t)n_visible),
           prob_h((size_t)n_hidden), sum_v(max_chains * Strips<T>::padded(n_hidden)),
-          sum_h(max_chains * Strips<T>::padded(n_visible)), increment((size_t)n_hidden), row_v(n_visible),
+          sum_h(max_chains * Strips<T>::padded(n_visible)), increment((size_t)n_hidden), exp_x((size_t)n_hidden),
+          exp_y((size_t)n_hidden), row_v(n_visible),
           row_h(n_hidden) {
         // active_units fills these inside the parallel region: their room is taken here
         offsets.reserve((size_t)(max_chains + 1));
@@ -413,6 +432,7 @@ struct AisBlock {
     std::vector<T> prob_v, prob_h;  // one row's probabilities (not kept)
     Aligned64<T> sum_v, sum_h;      // v W and h W^T, one padded row per chain
     std::vector<double> increment;  // per hidden unit, one chain and step
+    std::vector<double> exp_x, exp_y;  // hidden_increments' first pass
     std::vector<int64_t> offsets;
     std::vector<int64_t> ones;
     RowScratch<T> row_v, row_h;
@@ -441,9 +461,7 @@ void ais_block(const AisRun<T>& run, const AisProducts<T>& products, int64_t fir
             double* __restrict increment = s.increment.data();
             double visible_term = 0.0;
             for (int64_t q = s.offsets[r]; q < s.offsets[r + 1]; ++q) visible_term += run.visible_gain[s.ones[q]];
-            for (int64_t j = 0; j < nh; ++j) {
-                increment[j] = ais_hidden_increment((double)(sum[j] + c[j]), beta, beta_prev);
-            }
+            hidden_increments<T>(sum, c, nh, beta, beta_prev, s.exp_x.data(), s.exp_y.data(), increment);
             log_w[r] += (beta - beta_prev) * visible_term + lane_sum(increment, nh);
             if (!last) {
                 bernoulli_row_of<T>((uint64_t)((first + r) * nh), nh, [=](uint64_t j) { return tbeta * (sum[j] + c[j]); },
