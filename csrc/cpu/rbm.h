@@ -207,10 +207,13 @@ struct Aligned64 {
 // row) split vector loads across cache lines: 1.4x slower row sums (measured).
 template <typename T>
 struct Strips {
-    // Elements per strip: two 64-byte vectors. Two vectors ran 1.15x faster than one (loop
-    // overhead per row) and as fast as four or eight (strips of 16 to 128 floats measured).
+    // Elements per strip: four 64-byte vectors. In AIS at 784 x 500 (sparse_strip_group of 6
+    // chains) four vectors made the products of v W 1.25x and those of h W^T 1.1x faster than
+    // two (4 chains: as fast; eight vectors: slower, spilled accumulators); measured in thread
+    // CPU time. Each row of a strip then costs one index load for four vector adds.
+    static constexpr int kVectors = 4;
     static constexpr int64_t kVector = 64 / (int64_t)sizeof(T);
-    static constexpr int64_t kStripLanes = 2 * kVector;
+    static constexpr int64_t kStripLanes = kVectors * kVector;
     typedef T Vector __attribute__((vector_size(64), may_alias));
 
     static int64_t padded(int64_t n_cols) { return (n_cols + kStripLanes - 1) / kStripLanes * kStripLanes; }
@@ -230,7 +233,7 @@ struct Strips {
 // - dense: every row k, times the state (exactly m[k, :] or 0, and adding 0 changes no sum:
 //   one that starts at +0 never becomes -0), for a group of state rows at once, so that each
 //   strip loaded from cache serves the whole group (dense layers: kDenseOnes below).
-// Strips outer, state rows inner: a strip of m (n_in x 128 bytes) stays in L1/L2 cache while
+// Strips outer, state rows inner: a strip of m (n_in x 256 bytes) stays in L1/L2 cache while
 // every row of the batch reads it. Written with vector types because GCC vectorises the
 // plain loops across rows instead, with gathers (7x slower, measured).
 
@@ -243,40 +246,39 @@ struct Strips {
 constexpr int64_t kDenseOnes = 1, kDenseRows = 2;
 
 // The strip at column j0 of the sums of the selected rows of C state rows at once: row c's
-// ones are which[offsets[c]] .. which[offsets[c + 1] - 1], each strip of out held in two
-// vector accumulators. One row alone keeps only those two sums in flight, each add waiting
-// for the one before (the latency of a vector add); C rows interleaved keep 2 C. Each sum
-// still adds its own rows in increasing order. At AIS in 784 x 500, 8 rows made the
-// products of v W 1.4x faster than one row at a time, those of h W^T (sparse) 1.6x (measured).
+// ones are which[offsets[c]] .. which[offsets[c + 1] - 1], each strip of out held in
+// kVectors vector accumulators. One row alone keeps only those sums in flight, each add
+// waiting for the one before (the latency of a vector add); C rows interleaved keep C times
+// as many. Each sum still adds its own rows in increasing order. At AIS in 784 x 500 (strips
+// of two vectors then), 8 rows made the products of v W 1.4x faster than one row at a time,
+// those of h W^T (sparse) 1.6x (measured).
 template <typename T, int C>
 inline void sparse_strip_group(const Strips<T>& m, int64_t j0, const int64_t* which, const int64_t* offsets,
                                T* out) {
     using V = typename Strips<T>::Vector;
+    constexpr int K = Strips<T>::kVectors;
     const T* src = m.rows.data() + j0;
-    V acc0[C], acc1[C];
+    V acc[C][K];
     int64_t count[C];
     int64_t common = offsets[1] - offsets[0];
     for (int c = 0; c < C; ++c) {
-        acc0[c] = acc1[c] = V{};
+        for (int k = 0; k < K; ++k) acc[c][k] = V{};
         count[c] = offsets[c + 1] - offsets[c];
         common = std::min(common, count[c]);
     }
     for (int64_t a = 0; a < common; ++a) {
         for (int c = 0; c < C; ++c) {
             const V* x = (const V*)(src + which[offsets[c] + a] * m.stride);
-            acc0[c] += x[0];
-            acc1[c] += x[1];
+            for (int k = 0; k < K; ++k) acc[c][k] += x[k];
         }
     }
     for (int c = 0; c < C; ++c) {
         for (int64_t a = common; a < count[c]; ++a) {
             const V* x = (const V*)(src + which[offsets[c] + a] * m.stride);
-            acc0[c] += x[0];
-            acc1[c] += x[1];
+            for (int k = 0; k < K; ++k) acc[c][k] += x[k];
         }
         V* dst = (V*)(out + c * m.stride);
-        dst[0] = acc0[c];
-        dst[1] = acc1[c];
+        for (int k = 0; k < K; ++k) dst[k] = acc[c][k];
     }
 }
 
@@ -285,27 +287,29 @@ template <typename T, int C>
 inline void dense_strip(const Strips<T>& m, int64_t n_in, const T* states, int64_t j0, T* out) {
     using V = typename Strips<T>::Vector;
     const T* src = m.rows.data() + j0;
-    V acc0[C], acc1[C];
-    for (int c = 0; c < C; ++c) acc0[c] = acc1[c] = V{};
+    constexpr int K = Strips<T>::kVectors;
+    V acc[C][K];
+    for (int c = 0; c < C; ++c) {
+        for (int q = 0; q < K; ++q) acc[c][q] = V{};
+    }
     for (int64_t k = 0; k < n_in; ++k) {
         const V* x = (const V*)(src + k * m.stride);
-        const V x0 = x[0], x1 = x[1];
+        V row[K];
+        for (int q = 0; q < K; ++q) row[q] = x[q];
         for (int c = 0; c < C; ++c) {
             const T state = states[c * n_in + k];
-            acc0[c] += x0 * state;
-            acc1[c] += x1 * state;
+            for (int q = 0; q < K; ++q) acc[c][q] += row[q] * state;
         }
     }
     for (int c = 0; c < C; ++c) {
         V* dst = (V*)(out + c * m.stride);
-        dst[0] = acc0[c];
-        dst[1] = acc1[c];
+        for (int q = 0; q < K; ++q) dst[q] = acc[c][q];
     }
 }
 
-// Groups of state rows in dense_strip: 8 rows keep 16 accumulators and a strip in
-// registers (12 ran as fast, 6 5% slower).
-constexpr int kDenseGroup = 8;
+// Groups of state rows in dense_strip: 4 rows keep 16 accumulators and a strip in
+// registers (with strips of two vectors, 8 rows had run as fast as 12, 6 5% slower).
+constexpr int kDenseGroup = 4;
 
 template <typename T, int C>
 inline void dense_strips(const Strips<T>& m, int64_t n_in, const T* states, int64_t n_groups, int64_t j0, T* out) {
@@ -315,22 +319,19 @@ inline void dense_strips(const Strips<T>& m, int64_t n_in, const T* states, int6
 }
 
 // The last, partial group of state rows.
+static_assert(kDenseGroup <= 4, "dense_rest handles the partial groups of up to 3 rows");
 template <typename T>
 inline void dense_rest(const Strips<T>& m, int64_t n_in, const T* states, int64_t rest, int64_t j0, T* out) {
     switch (rest) {
         case 1: return dense_strip<T, 1>(m, n_in, states, j0, out);
         case 2: return dense_strip<T, 2>(m, n_in, states, j0, out);
         case 3: return dense_strip<T, 3>(m, n_in, states, j0, out);
-        case 4: return dense_strip<T, 4>(m, n_in, states, j0, out);
-        case 5: return dense_strip<T, 5>(m, n_in, states, j0, out);
-        case 6: return dense_strip<T, 6>(m, n_in, states, j0, out);
-        case 7: return dense_strip<T, 7>(m, n_in, states, j0, out);
         default: return;
     }
 }
 
 // State rows per sparse_strip_group.
-constexpr int kSparseGroup = 8;
+constexpr int kSparseGroup = 6;
 
 // out (n_rows rows of stride m.stride, 64-byte aligned) = states (n_rows, n_in) @ m, for
 // binary states whose ones active_units listed in (offsets, index).
