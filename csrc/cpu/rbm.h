@@ -209,8 +209,9 @@ template <typename T>
 struct Strips {
     // Elements per strip: four 64-byte vectors. In AIS at 784 x 500 (sparse_strip_group of 6
     // chains) four vectors made the products of v W 1.25x and those of h W^T 1.1x faster than
-    // two (4 chains: as fast; eight vectors: slower, spilled accumulators); measured in thread
-    // CPU time. Each row of a strip then costs one index load for four vector adds.
+    // two with 8 chains (four vectors with 4 chains: 1.1x slower than with 6; eight vectors:
+    // slower, too few registers for the sums); measured in thread CPU time. Each row of a strip
+    // then costs one index load for four vector adds.
     static constexpr int kVectors = 4;
     static constexpr int64_t kVector = 64 / (int64_t)sizeof(T);
     static constexpr int64_t kStripLanes = kVectors * kVector;
