@@ -207,10 +207,14 @@ struct Aligned64 {
 // row) split vector loads across cache lines: 1.4x slower row sums (measured).
 template <typename T>
 struct Strips {
-    // Elements per strip: two 64-byte vectors. Two vectors ran 1.15x faster than one (loop
-    // overhead per row) and as fast as four or eight (strips of 16 to 128 floats measured).
+    // Elements per strip: four 64-byte vectors. In AIS at 784 x 500 (sparse_strip_group of 6
+    // chains) four vectors made the products of v W 1.25x and those of h W^T 1.1x faster than
+    // two with 8 chains (four vectors with 4 chains: 1.1x slower than with 6; eight vectors:
+    // slower, too few registers for the sums); measured in thread CPU time. Each row of a strip
+    // then costs one index load for four vector adds.
+    static constexpr int kVectors = 4;
     static constexpr int64_t kVector = 64 / (int64_t)sizeof(T);
-    static constexpr int64_t kStripLanes = 2 * kVector;
+    static constexpr int64_t kStripLanes = kVectors * kVector;
     typedef T Vector __attribute__((vector_size(64), may_alias));
 
     static int64_t padded(int64_t n_cols) { return (n_cols + kStripLanes - 1) / kStripLanes * kStripLanes; }
@@ -226,32 +230,57 @@ struct Strips {
 // states[r, k] == 1 of m[k, :], each element summed in increasing k from 0 (the order the
 // Numba backend repeats). Two ways that give the same bits, chosen by the density of ones:
 // - sparse: the selected rows only (listed by active_units), for each strip of columns
-//   and each state row, the strip held in registers across the rows;
+//   and each group of state rows, the strip of each output row held in registers;
 // - dense: every row k, times the state (exactly m[k, :] or 0, and adding 0 changes no sum:
 //   one that starts at +0 never becomes -0), for a group of state rows at once, so that each
-//   strip loaded from cache serves the whole group. At AIS densities of the hidden layer
-//   (0.44) that is 1.6x faster than the sparse sum (measured at 784 x 500).
-// Strips outer, state rows inner: a strip of m (n_in x 128 bytes) stays in L1/L2 cache while
+//   strip loaded from cache serves the whole group (dense layers: kDenseOnes below).
+// Strips outer, state rows inner: a strip of m (n_in x 256 bytes) stays in L1/L2 cache while
 // every row of the batch reads it. Written with vector types because GCC vectorises the
 // plain loops across rows instead, with gathers (7x slower, measured).
 
-// Densities of ones at and above which strip_products takes the dense way: it costs about
-// a quarter of the sparse way per (row, column) that it touches (measured).
-constexpr int64_t kDenseOnes = 1, kDenseRows = 4;
+// Densities of ones at and above which strip_products takes the dense way. The dense way
+// does a multiply and an add per (row, column) it touches, the sparse way a load and an add
+// per one. With the state rows interleaved (sparse_strip_group) the sparse way was 1.2x
+// faster at density 0.41 (the hidden layer in AIS at 784 x 500, where the dense way had
+// been 1.3x faster than the sparse way one row at a time), so the dense way is left to the
+// layers with a majority of ones (measured, thread CPU time of each product).
+constexpr int64_t kDenseOnes = 1, kDenseRows = 2;
 
-template <typename T>
-inline void sparse_strip(const Strips<T>& m, int64_t j0, const int64_t* which, int64_t count, T* dst) {
+// The strip at column j0 of the sums of the selected rows of C state rows at once: row c's
+// ones are which[offsets[c]] .. which[offsets[c + 1] - 1], each strip of out held in
+// kVectors vector accumulators. One row alone keeps only those sums in flight, each add
+// waiting for the one before (the latency of a vector add); C rows interleaved keep C times
+// as many. Each sum still adds its own rows in increasing order. At AIS in 784 x 500 (strips
+// of two vectors then), 8 rows made the products of v W 1.4x faster than one row at a time,
+// those of h W^T (sparse) 1.6x (measured).
+template <typename T, int C>
+inline void sparse_strip_group(const Strips<T>& m, int64_t j0, const int64_t* which, const int64_t* offsets,
+                               T* out) {
     using V = typename Strips<T>::Vector;
+    constexpr int K = Strips<T>::kVectors;
     const T* src = m.rows.data() + j0;
-    V acc0 = {}, acc1 = {};
-    for (int64_t a = 0; a < count; ++a) {
-        const V* x = (const V*)(src + which[a] * m.stride);
-        acc0 += x[0];
-        acc1 += x[1];
+    V acc[C][K];
+    int64_t count[C];
+    int64_t common = offsets[1] - offsets[0];
+    for (int c = 0; c < C; ++c) {
+        for (int k = 0; k < K; ++k) acc[c][k] = V{};
+        count[c] = offsets[c + 1] - offsets[c];
+        common = std::min(common, count[c]);
     }
-    V* out = (V*)dst;
-    out[0] = acc0;
-    out[1] = acc1;
+    for (int64_t a = 0; a < common; ++a) {
+        for (int c = 0; c < C; ++c) {
+            const V* x = (const V*)(src + which[offsets[c] + a] * m.stride);
+            for (int k = 0; k < K; ++k) acc[c][k] += x[k];
+        }
+    }
+    for (int c = 0; c < C; ++c) {
+        for (int64_t a = common; a < count[c]; ++a) {
+            const V* x = (const V*)(src + which[offsets[c] + a] * m.stride);
+            for (int k = 0; k < K; ++k) acc[c][k] += x[k];
+        }
+        V* dst = (V*)(out + c * m.stride);
+        for (int k = 0; k < K; ++k) dst[k] = acc[c][k];
+    }
 }
 
 // The strip at column j0 of the products of state rows [0, C) (row stride n_in) into out.
@@ -259,27 +288,29 @@ template <typename T, int C>
 inline void dense_strip(const Strips<T>& m, int64_t n_in, const T* states, int64_t j0, T* out) {
     using V = typename Strips<T>::Vector;
     const T* src = m.rows.data() + j0;
-    V acc0[C], acc1[C];
-    for (int c = 0; c < C; ++c) acc0[c] = acc1[c] = V{};
+    constexpr int K = Strips<T>::kVectors;
+    V acc[C][K];
+    for (int c = 0; c < C; ++c) {
+        for (int q = 0; q < K; ++q) acc[c][q] = V{};
+    }
     for (int64_t k = 0; k < n_in; ++k) {
         const V* x = (const V*)(src + k * m.stride);
-        const V x0 = x[0], x1 = x[1];
+        V row[K];
+        for (int q = 0; q < K; ++q) row[q] = x[q];
         for (int c = 0; c < C; ++c) {
             const T state = states[c * n_in + k];
-            acc0[c] += x0 * state;
-            acc1[c] += x1 * state;
+            for (int q = 0; q < K; ++q) acc[c][q] += row[q] * state;
         }
     }
     for (int c = 0; c < C; ++c) {
         V* dst = (V*)(out + c * m.stride);
-        dst[0] = acc0[c];
-        dst[1] = acc1[c];
+        for (int q = 0; q < K; ++q) dst[q] = acc[c][q];
     }
 }
 
-// Groups of state rows in dense_strip: 8 rows keep 16 accumulators and a strip in
-// registers (12 ran as fast, 6 5% slower).
-constexpr int kDenseGroup = 8;
+// Groups of state rows in dense_strip: 4 rows keep 16 accumulators and a strip in
+// registers (with strips of two vectors, 8 rows had run as fast as 12, 6 5% slower).
+constexpr int kDenseGroup = 4;
 
 template <typename T, int C>
 inline void dense_strips(const Strips<T>& m, int64_t n_in, const T* states, int64_t n_groups, int64_t j0, T* out) {
@@ -289,19 +320,19 @@ inline void dense_strips(const Strips<T>& m, int64_t n_in, const T* states, int6
 }
 
 // The last, partial group of state rows.
+static_assert(kDenseGroup <= 4, "dense_rest handles the partial groups of up to 3 rows");
 template <typename T>
 inline void dense_rest(const Strips<T>& m, int64_t n_in, const T* states, int64_t rest, int64_t j0, T* out) {
     switch (rest) {
         case 1: return dense_strip<T, 1>(m, n_in, states, j0, out);
         case 2: return dense_strip<T, 2>(m, n_in, states, j0, out);
         case 3: return dense_strip<T, 3>(m, n_in, states, j0, out);
-        case 4: return dense_strip<T, 4>(m, n_in, states, j0, out);
-        case 5: return dense_strip<T, 5>(m, n_in, states, j0, out);
-        case 6: return dense_strip<T, 6>(m, n_in, states, j0, out);
-        case 7: return dense_strip<T, 7>(m, n_in, states, j0, out);
         default: return;
     }
 }
+
+// State rows per sparse_strip_group.
+constexpr int kSparseGroup = 6;
 
 // out (n_rows rows of stride m.stride, 64-byte aligned) = states (n_rows, n_in) @ m, for
 // binary states whose ones active_units listed in (offsets, index).
@@ -316,8 +347,12 @@ inline void strip_products(const Strips<T>& m, const T* states, int64_t n_rows, 
             dense_rest<T>(m, n_in, states + grouped * n_in, n_rows - grouped, j0, out + grouped * m.stride + j0);
             continue;
         }
-        for (int64_t r = 0; r < n_rows; ++r) {
-            sparse_strip<T>(m, j0, index.data() + offsets[r], offsets[r + 1] - offsets[r], out + r * m.stride + j0);
+        int64_t r = 0;
+        for (; r + kSparseGroup <= n_rows; r += kSparseGroup) {
+            sparse_strip_group<T, kSparseGroup>(m, j0, index.data(), offsets.data() + r, out + r * m.stride + j0);
+        }
+        for (; r < n_rows; ++r) {
+            sparse_strip_group<T, 1>(m, j0, index.data(), offsets.data() + r, out + r * m.stride + j0);
         }
     }
 }
@@ -363,6 +398,24 @@ inline double lane_sum(const double* x, int64_t n) {
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+// increment[j] = ais_hidden_increment(sum[j] + c[j], beta, beta_prev) for the n hidden units of
+// one chain, its two softplus in two passes (softplus_exp, then softplus_given_exp: the same
+// operations). One pass with everything ran 1.27x slower (thread CPU time, 784 x 500).
+template <typename T>
+inline void hidden_increments(const T* __restrict sum, const T* __restrict c, int64_t n, double beta,
+                              double beta_prev, double* __restrict exp_x, double* __restrict exp_y,
+                              double* __restrict increment) {
+    for (int64_t j = 0; j < n; ++j) {
+        const double a = (double)(sum[j] + c[j]);
+        exp_x[j] = softplus_exp(beta * a);
+        exp_y[j] = softplus_exp(beta_prev * a);
+    }
+    for (int64_t j = 0; j < n; ++j) {
+        const double a = (double)(sum[j] + c[j]);
+        increment[j] = softplus_given_exp(beta * a, exp_x[j]) - softplus_given_exp(beta_prev * a, exp_y[j]);
+    }
+}
+
 // A block of chains that one thread walks through all betas in step, so that each strip
 // of W read into its cache serves every chain of the block (strip_products).
 template <typename T>
@@ -370,7 +423,8 @@ struct AisBlock {
     AisBlock(int64_t max_chains, int64_t n_visible, int64_t n_hidden)
         : v((size_t)(max_chains * n_visible)), h((size_t)(max_chains * n_hidden)), prob_v((size_t)n_visible),
           prob_h((size_t)n_hidden), sum_v(max_chains * Strips<T>::padded(n_hidden)),
-          sum_h(max_chains * Strips<T>::padded(n_visible)), increment((size_t)n_hidden), row_v(n_visible),
+          sum_h(max_chains * Strips<T>::padded(n_visible)), increment((size_t)n_hidden), exp_x((size_t)n_hidden),
+          exp_y((size_t)n_hidden), row_v(n_visible),
           row_h(n_hidden) {
         // active_units fills these inside the parallel region: their room is taken here
         offsets.reserve((size_t)(max_chains + 1));
@@ -380,6 +434,7 @@ struct AisBlock {
     std::vector<T> prob_v, prob_h;  // one row's probabilities (not kept)
     Aligned64<T> sum_v, sum_h;      // v W and h W^T, one padded row per chain
     std::vector<double> increment;  // per hidden unit, one chain and step
+    std::vector<double> exp_x, exp_y;  // hidden_increments' first pass
     std::vector<int64_t> offsets;
     std::vector<int64_t> ones;
     RowScratch<T> row_v, row_h;
@@ -408,9 +463,7 @@ void ais_block(const AisRun<T>& run, const AisProducts<T>& products, int64_t fir
             double* __restrict increment = s.increment.data();
             double visible_term = 0.0;
             for (int64_t q = s.offsets[r]; q < s.offsets[r + 1]; ++q) visible_term += run.visible_gain[s.ones[q]];
-            for (int64_t j = 0; j < nh; ++j) {
-                increment[j] = ais_hidden_increment((double)(sum[j] + c[j]), beta, beta_prev);
-            }
+            hidden_increments<T>(sum, c, nh, beta, beta_prev, s.exp_x.data(), s.exp_y.data(), increment);
             log_w[r] += (beta - beta_prev) * visible_term + lane_sum(increment, nh);
             if (!last) {
                 bernoulli_row_of<T>((uint64_t)((first + r) * nh), nh, [=](uint64_t j) { return tbeta * (sum[j] + c[j]); },

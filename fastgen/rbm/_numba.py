@@ -220,7 +220,11 @@ def _lane_sum(x):
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 
 
-@njit(cache=True, nogil=True)
+# error_model="numpy": float division follows IEEE 754 instead of raising ZeroDivisionError, so
+# no test-and-branch guards each division and the loops with one (log1p_unit's y / (2 + y) in
+# the hidden increments, never a zero denominator here) vectorise: the increments ran 4x
+# faster (thread CPU time, 784 x 500), same bits.
+@njit(cache=True, nogil=True, error_model="numpy")
 def _ais_block(W, Wt, b, c, base, gain, betas, seed, first, log_w):
     """ais_block of csrc/cpu/rbm.h for chains first.. first + log_w.size: the chains of the
     block step together, each product summed in the same order as there, so that the

@@ -63,6 +63,28 @@ def test_ais_backends_give_identical_weights(cpu_backends):
             assert np.array_equal(weights[0], other), dtype
 
 
+@pytest.mark.parametrize("bias", [-3.0, 3.0])
+def test_ais_backends_agree_on_mostly_off_and_mostly_on_states(cpu_backends, bias):
+    # cpu sums the selected rows of W (sparse, chains interleaved in groups) or all rows times
+    # the states (dense, most units on), chosen per step by the density of ones; numba always
+    # adds the selected rows one after the other. Biases of -3 / +3 keep the states far on one
+    # side, 13 chains leave partial groups: both ways and their remainders must give the bits
+    # of numba.
+    if len(cpu_backends) < 2:
+        pytest.skip("one CPU backend only")
+    W, b, c = _model(40, 30, seed=6, scale=0.3)
+    b, c = b + bias, c + bias
+    base = np.full(40, bias)
+    weights = [
+        rbm.log_partition_ais(W, b, c, n_chains=13, betas=SHORT_BETAS, base_visible_bias=base, seed=2,
+                              backend=backend).log_weights
+        for backend in cpu_backends
+    ]
+    assert np.isfinite(weights[0]).all()
+    for other in weights[1:]:
+        assert np.array_equal(weights[0], other)
+
+
 def test_ais_is_reproducible_and_chains_do_not_depend_on_their_number(backend):
     W, b, c = _model(12, 6, seed=5, scale=0.5)
     run = dict(betas=SHORT_BETAS, seed=7, backend=backend)

@@ -119,12 +119,18 @@ FG_HD double log1p_unit(double y) {
 FG_HD float log1p_exp_nonpositive(float z) { return log1pf(fg_exp(z)); }
 FG_HD double log1p_exp_nonpositive(double z) { return log1p_unit(exp_nonpositive(z)); }
 
-// log(1 + e^x) = max(x, 0) + log1p(e^-|x|).
+// log(1 + e^x) = max(x, 0) + log1p(e^-|x|) (float; double: the overload below).
 template <typename T>
 FG_HD T softplus(T x) {
     const T positive_part = x > T(0) ? x : T(0);
     const T neg_abs = x > T(0) ? -x : x;
     return positive_part + log1p_exp_nonpositive(neg_abs);
 }
+
+// softplus in double in two stages, e = e^-|x| and then max(x, 0) + log1p(e), for row loops
+// that vectorise better as one pass per stage (the AIS increments of cpu/rbm.h).
+FG_HD double softplus_exp(double x) { return exp_nonpositive(x > 0.0 ? -x : x); }
+FG_HD double softplus_given_exp(double x, double e) { return (x > 0.0 ? x : 0.0) + log1p_unit(e); }
+FG_HD double softplus(double x) { return softplus_given_exp(x, softplus_exp(x)); }
 
 }  // namespace fastgen
