@@ -30,8 +30,8 @@ class Dispatch:
     def __init__(self, backend, **arrays):
         first = next(iter(arrays.values()))
         # Plain NumPy arrays, the common call, are on the host and already a host backend's
-        # arrays: tested first, by exact type, which saves a per-call cost that matters to
-        # small kernels (a diffusion step's Python layer, measured: about 3 us of 25).
+        # arrays: tested first, by exact type, which skips per-array tests and conversions
+        # whose microseconds show in small kernels' calls (the diffusion step's Python layer).
         numpy_only = all(a is None or type(a) is np.ndarray for a in arrays.values())
         on_gpu = False
         if not numpy_only:

@@ -69,7 +69,9 @@ class _Fused:
                              "`generator` or `variance_noise` stays `None`.")
         seed = 0
         if adds_noise and variance_noise is None:
-            if generator is not None and type(generator) is not int and _ops.is_torch_generator(generator):  # diffusers' draw: randn_tensor(model_output.shape, ...)
+            # diffusers' draw, randn_tensor(model_output.shape, ...), for torch generators (an int
+            # seed, the common case, skips the test: torch's isinstance check costs a microsecond)
+            if generator is not None and type(generator) is not int and _ops.is_torch_generator(generator):
                 variance_noise = _ops.diffusers_noise(tuple(sample.shape), generator, model_output)
             else:
                 seed = _ops.seed_from_generator(generator)
