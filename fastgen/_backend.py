@@ -93,6 +93,8 @@ def available_backends() -> tuple[str, ...]:
 
 
 def _check_name(name, argument="backend"):
+    if type(name) is str and name in BACKEND_ORDER and not isinstance(_load(name), Exception):  # the common case
+        return name
     if not isinstance(name, str):
         raise TypeError(f"{argument} must be a backend name (a str), got {name!r}; "
                         f"available backends: {', '.join(available_backends())}")

@@ -29,9 +29,9 @@ def _check_guidance(model_output_uncond, guidance_scale, guidance_rescale):
 
 def _needs_grad(*arrays):
     """Whether a torch autograd graph is wanted through these arrays (the kernels build none)."""
-    torch = sys.modules.get("torch")
-    return torch is not None and torch.is_grad_enabled() and any(
-        isinstance(a, torch.Tensor) and a.requires_grad for a in arrays)
+    torch = sys.modules.get("torch")  # the arrays first: is_grad_enabled costs more than NumPy inputs need
+    return torch is not None and any(isinstance(a, torch.Tensor) and a.requires_grad for a in arrays) \
+        and torch.is_grad_enabled()
 
 
 class _Fused:
@@ -45,11 +45,10 @@ class _Fused:
     def _autograd(self, *arrays):
         return self._unfused() if _needs_grad(*arrays) else None
 
-    def _cached_rows(self, key, build):
-        """The rows of a one-timestep step, built once per schedule, config and `key` (a loop
-        steps through the same timesteps again and again: this keeps the step's Python cost
-        to a dictionary look-up)."""
-        ac = self._alphas_cumprod64()
+    def _cached_rows(self, ac, key, build):
+        """The rows of a one-timestep step, built once per schedule `ac` (the step's
+        _alphas_cumprod64()), config and `key` (a loop steps through the same timesteps again
+        and again: this keeps the step's Python cost to a dictionary look-up)."""
         cache = self.__dict__.get("_rows_cache")
         if cache is None or cache["alphas_cumprod"] is not ac or cache["config"] is not self.config \
                 or len(cache["rows"]) > 10_000:
@@ -70,7 +69,9 @@ class _Fused:
                              "`generator` or `variance_noise` stays `None`.")
         seed = 0
         if adds_noise and variance_noise is None:
-            if _ops.is_torch_generator(generator):  # diffusers' draw: randn_tensor(model_output.shape, ...)
+            # diffusers' draw, randn_tensor(model_output.shape, ...), for torch generators (an int
+            # seed, the common case, skips the test: torch's isinstance check costs a microsecond)
+            if generator is not None and type(generator) is not int and _ops.is_torch_generator(generator):
                 variance_noise = _ops.diffusers_noise(tuple(sample.shape), generator, model_output)
             else:
                 seed = _ops.seed_from_generator(generator)
@@ -176,12 +177,13 @@ class FusedDDPM(_Fused):
         variance_mode = self._variance_mode(model_output, sample)
         _ops.check_step_shapes(model_output, sample, model_output_uncond, variance_noise,
                                variance_mode != VarianceMode.FIXED)
-        t, per_sample = _ops.timesteps_of(timestep, sample.shape[0], len(self._alphas_cumprod64()))
+        ac = self._alphas_cumprod64()
+        t, per_sample = _ops.timesteps_of(timestep, sample.shape[0], len(ac))
         steps = np.array([t]) if per_sample is None else per_sample
         prev_steps = self._previous_timesteps(steps)
         if per_sample is None:
             key = (t, int(prev_steps[0]), self.variance_type, guidance_scale, rescale)
-            rows = self._cached_rows(key, lambda: self._step_rows(steps, prev_steps, guidance_scale, rescale))
+            rows = self._cached_rows(ac, key, lambda: self._step_rows(steps, prev_steps, guidance_scale, rescale))
         else:
             rows = self._step_rows(steps, prev_steps, guidance_scale, rescale)
         if variance_mode == VarianceMode.FIXED and self.variance_type in _rows.LEARNED \
@@ -227,17 +229,18 @@ class FusedDDIM(_Fused):
         rescale = _check_guidance(model_output_uncond, guidance_scale, guidance_rescale)
         check_real("eta", eta, 0.0)
         _ops.check_step_shapes(model_output, sample, model_output_uncond, variance_noise, False)
-        t, per_sample = _ops.timesteps_of(timestep, sample.shape[0], len(self._alphas_cumprod64()))
-        steps = np.array([t]) if per_sample is None else per_sample
+        ac = self._alphas_cumprod64()
+        t, per_sample = _ops.timesteps_of(timestep, sample.shape[0], len(ac))
         clipped = bool(use_clipped_model_output)
         final = self._final_alpha_cumprod64()
 
         def build():
-            return _rows.ddim_rows(self._alphas_cumprod64(), final, steps, step_ratio, self.config, float(eta),
-                                   clipped, guidance_scale, rescale)
+            steps = np.array([t]) if per_sample is None else per_sample
+            return _rows.ddim_rows(ac, final, steps, step_ratio, self.config, float(eta), clipped, guidance_scale,
+                                   rescale)
 
         key = (t, step_ratio, final, float(eta), clipped, guidance_scale, rescale)
-        rows = build() if per_sample is not None else self._cached_rows(key, build)
+        rows = build() if per_sample is not None else self._cached_rows(ac, key, build)
         prev, x0 = self._run_step(rows, t, per_sample, clipped, VarianceMode.FIXED, model_output, sample,
                                   model_output_uncond, generator, variance_noise, backend)
         return self._output(prev, x0) if return_dict else (prev, x0)

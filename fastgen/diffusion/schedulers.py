@@ -43,6 +43,16 @@ def _float64(values):
     return np.asarray(values, dtype=np.float64)
 
 
+def _scheduler_output(cls, prev, x0):
+    """cls(prev_sample=prev, pred_original_sample=x0), a diffusers BaseOutput, built as its
+    __post_init__ leaves it (each field a key and an attribute, in field order) without the
+    dataclass machinery, which cost 3 us a step (measured; tests/diffusion compare the two)."""
+    output = cls.__new__(cls)
+    output["prev_sample"] = prev  # BaseOutput.__setitem__ sets the key and the attribute
+    output["pred_original_sample"] = x0
+    return output
+
+
 class _FusedSchedule:
     """The float64 schedule behind the fused ops of a drop-in, and the timesteps as NumPy."""
 
@@ -58,22 +68,33 @@ class _FusedSchedule:
             betas = _float64(self.betas)
         self._fastgen_schedule64 = np.cumprod(1.0 - betas)
         self._fastgen_reference = _float64(self.alphas_cumprod)  # diffusers' values, to recognise them
-        self._fastgen_cache = None
+        self._fastgen_converted = {}
         self._fastgen_timesteps = None
+
+    def _converted(self, name, convert):
+        """convert(self.<name>), computed once per object and version of that attribute (a
+        torch tensor's `_version` counts its in-place changes; a value without one is
+        converted on every call): a step reads the schedule's tensors without converting
+        them again."""
+        current = getattr(self, name)
+        version = getattr(current, "_version", None)
+        converted = self.__dict__.setdefault("_fastgen_converted", {})  # (also for pickles older than it)
+        cache = converted.get(name)
+        if cache is not None and cache[0] is current and version is not None and cache[1] == version:
+            return cache[2]
+        value = convert(current)
+        converted[name] = (current, version, value)
+        return value
 
     def _alphas_cumprod64(self):
         """The float64 alphas_cumprod of the fused ops: the config's float64 schedule while
         `alphas_cumprod` holds diffusers' values (on any device), else the values it holds."""
-        current = self.alphas_cumprod
-        version = getattr(current, "_version", None)
-        cache = self._fastgen_cache
-        if cache is not None and cache[0] is current and version is not None and cache[1] == version:
-            return cache[2]
-        values = _float64(current)
+        return self._converted("alphas_cumprod", self._schedule64)
+
+    def _schedule64(self, alphas_cumprod):
+        values = _float64(alphas_cumprod)
         same = values.shape == self._fastgen_reference.shape and np.array_equal(values, self._fastgen_reference)
-        result = self._fastgen_schedule64 if same else values
-        self._fastgen_cache = (current, version, result)
-        return result
+        return self._fastgen_schedule64 if same else values
 
     def _previous_timesteps(self, t):
         """diffusers' previous_timestep for each of `t`, from a table of the timesteps (built
@@ -131,7 +152,7 @@ class DDPMScheduler(_FusedSchedule, FusedDDPM, _DiffusersDDPM):
         self._fastgen_init()
 
     def _output(self, prev, x0):
-        return DDPMSchedulerOutput(prev_sample=prev, pred_original_sample=x0)
+        return _scheduler_output(DDPMSchedulerOutput, prev, x0)
 
 
 class DDIMScheduler(_FusedSchedule, FusedDDIM, _DiffusersDDIM):
@@ -173,13 +194,13 @@ class DDIMScheduler(_FusedSchedule, FusedDDIM, _DiffusersDDIM):
         self._fastgen_final_reference = float(self.final_alpha_cumprod)
 
     def _final_alpha_cumprod64(self):
-        value = float(self.final_alpha_cumprod)
+        value = self._converted("final_alpha_cumprod", float)
         if value == self._fastgen_final_reference and self._alphas_cumprod64() is self._fastgen_schedule64:
             return 1.0 if self.config.set_alpha_to_one else float(self._fastgen_schedule64[0])
         return value
 
     def _output(self, prev, x0):
-        return DDIMSchedulerOutput(prev_sample=prev, pred_original_sample=x0)
+        return _scheduler_output(DDIMSchedulerOutput, prev, x0)
 
 
 __all__ = ["DDIMScheduler", "DDPMScheduler"]

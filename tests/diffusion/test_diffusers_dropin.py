@@ -6,6 +6,7 @@ generators, float16 / bfloat16, per-sample timesteps, add_noise / get_velocity, 
 fastgen.sample on diffusers models, and the package without diffusers."""
 import json
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -122,6 +123,39 @@ def test_step_outputs_are_diffusers_outputs(ours, theirs):
     assert out["prev_sample"] is out.prev_sample and len(out.values()) == 2
     prev, x0 = s.step(m, s.timesteps[2], x, generator=5, return_dict=False)
     assert torch.equal(prev, out.prev_sample) and torch.equal(x0, out.pred_original_sample)
+    # built without the dataclass machinery: the same object as diffusers' constructor gives
+    expected = type(out)(prev_sample=out.prev_sample, pred_original_sample=out.pred_original_sample)
+    assert out == expected and vars(out) == vars(expected) and out.to_tuple() == expected.to_tuple()
+    assert out[0] is out.prev_sample and out[1] is out.pred_original_sample
+    copy = pickle.loads(pickle.dumps(out))
+    assert type(copy) is type(out) and list(copy.keys()) == list(out.keys())
+    assert torch.equal(copy.prev_sample, out.prev_sample)
+
+
+@pytest.mark.parametrize("ours,theirs", PAIRS, ids=IDS)
+@pytest.mark.parametrize("change", ["in place", "replaced"])
+def test_steps_follow_schedule_tensors_changed_between_steps(ours, theirs, change):
+    """The step converts alphas_cumprod (and DDIM's final_alpha_cumprod) once per tensor and
+    in-place version: a change between two steps, in place or by assignment, gives diffusers'
+    step on the changed schedule."""
+    m, x, _ = _tensors(4)
+    results = {}
+    for cls in (ours, theirs):
+        s = cls(clip_sample=False)
+        s.set_timesteps(10)
+        t = int(s.timesteps[-1])  # DDIM's last step ends on final_alpha_cumprod
+        kw = {"eta": 0.0} if cls in (fastgen.DDIMScheduler, diffusers.DDIMScheduler) else {}
+        s.step(m, t, x, generator=torch.Generator().manual_seed(0), **kw)  # fills fastgen's caches
+        if change == "in place":
+            s.alphas_cumprod.mul_(0.5)
+            if hasattr(s, "final_alpha_cumprod"):
+                s.final_alpha_cumprod.fill_(0.75)
+        else:
+            s.alphas_cumprod = s.alphas_cumprod * 0.5
+            if hasattr(s, "final_alpha_cumprod"):
+                s.final_alpha_cumprod = torch.tensor(0.75)
+        results[cls] = s.step(m, t, x, generator=torch.Generator().manual_seed(0), **kw).prev_sample
+    _close(results[ours], results[theirs], rtol=1e-5)
 
 
 # ------------------------------------------------------------------ add_noise / get_velocity

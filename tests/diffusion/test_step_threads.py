@@ -50,15 +50,21 @@ def test_every_cpu_backend_and_thread_count_gives_the_same_step(cpu_backends, st
         assert np.array_equal(out.pred_original_sample, results[0].pred_original_sample)
 
 
-def test_the_drawn_noise_is_the_philox_normal_of_each_element(cpu_backend):
-    """A step with zero mean coefficients and sigma 1 returns its noise: every element is the
-    normal of the documented layout at its flat index, on one thread and on all of them."""
-    m, x = _inputs(np.float32)
+def _noise_only_row():
+    """Step coefficients whose step returns its noise: zero mean coefficients, sigma 1."""
     row = np.zeros(N_STEP_COLUMNS)
     row[StepColumn.X0_SCALE] = 1.0
     row[StepColumn.CLIP_RANGE] = np.inf
     row[StepColumn.SIGMA] = 1.0
     row[StepColumn.ADD_NOISE] = 1.0
+    return row
+
+
+def test_the_drawn_noise_is_the_philox_normal_of_each_element(cpu_backend):
+    """A step with zero mean coefficients and sigma 1 returns its noise: every element is the
+    normal of the documented layout at its flat index, on one thread and on all of them."""
+    m, x = _inputs(np.float32)
+    row = _noise_only_row()
     kernels = _backend.kernels(cpu_backend)
     expected = kernels.random.normals(x.size, SEED, 9, DiffusionStream.STEP_NOISE).reshape(SHAPE)
 
@@ -90,3 +96,34 @@ def test_ddim_step_matches_the_float64_reference(cpu_backend, dtype, rtol):
     out = s.step(m, t, x, eta=1.0, generator=SEED, backend=cpu_backend)
     np.testing.assert_allclose(out.prev_sample, expected, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(out.pred_original_sample, x0, rtol=rtol, atol=rtol)
+
+
+LONG = (3, 3, 61, 47)  # 8601 elements a sample: several chunks on both backends (numba's 4096, cpu's 1024)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["ddpm-threshold", "ddim-eta1"])
+def test_samples_of_several_chunks_give_one_step_on_every_backend(cpu_backends, kind, dtype):
+    """Chunks start mid Philox block (8601 is no multiple of 4) and the backends cut samples
+    into chunks of different sizes: the same bits, and the drawn noise each element's normal."""
+    rng = np.random.default_rng(11)
+    m, x = (rng.normal(size=LONG).astype(dtype) for _ in range(2))
+    if kind == "ddpm-threshold":  # dynamic thresholding: x0 of the whole sample first, in chunks
+        def step(name):
+            return DDPMSchedule(thresholding=True).step(m, 640, x, generator=SEED, backend=name)
+    else:
+        def step(name):
+            s = DDIMSchedule()
+            s.set_timesteps(50)
+            return s.step(m, 641, x, eta=1.0, generator=SEED, backend=name)
+    results = [step(name) for name in cpu_backends]
+    for out in results[1:]:
+        assert np.array_equal(out.prev_sample, results[0].prev_sample)
+        assert np.array_equal(out.pred_original_sample, results[0].pred_original_sample)
+    row = _noise_only_row()
+    for name in cpu_backends:
+        kernels = _backend.kernels(name)
+        prev = np.empty_like(x)
+        kernels.diffusion.step(row, ClipMode.NONE, VarianceMode.FIXED, False, m, None, x, None, prev, None, SEED, 9)
+        expected = kernels.random.normals(x.size, SEED, 9, DiffusionStream.STEP_NOISE).reshape(LONG)
+        assert np.array_equal(prev, expected.astype(dtype))
