@@ -12,12 +12,12 @@ namespace {
 // One reverse-diffusion step (csrc/include/fastgen/diffusion.h) on (batch, ...) arrays
 // flattened per sample; `coefficients` is the step's float64 row, or one row per sample,
 // and `calls` (optional) one Philox call per sample. Returns whether the model output was
-// finite.
+// finite. Sample b draws its noise as sample first_row + b of a whole batch.
 template <typename T>
 bool diffusion_step(carray<double> coefficients, int clip_mode, int variance_mode, bool eps_from_clipped,
                     carray<T> output, std::optional<carray<T>> uncond, carray<T> sample,
                     std::optional<carray<T>> noise, carray<T> prev, std::optional<carray<T>> x0_out, uint64_t seed,
-                    uint32_t call, std::optional<carray<uint32_t>> calls) {
+                    uint32_t call, std::optional<carray<uint32_t>> calls, int64_t first_row) {
     require(sample.ndim() >= 1 && sample.shape(0) > 0, "sample must have a batch dimension");
     const int64_t batch = sample.shape(0), n = sample.size() / batch;
     require(coefficients.size() == N_STEP_COLUMNS || coefficients.size() == batch * N_STEP_COLUMNS,
@@ -35,7 +35,8 @@ bool diffusion_step(carray<double> coefficients, int clip_mode, int variance_mod
     cpu::StepArrays<T> arrays{output.data(), uncond ? uncond->data() : nullptr, sample.data(),
                               noise ? noise->data() : nullptr, prev.mutable_data(),
                               x0_out ? x0_out->mutable_data() : nullptr, batch, n, stride};
-    const cpu::StepSwitches switches{clip_mode, variance_mode, eps_from_clipped, seed, call};
+    require(first_row >= 0, "first_row must be >= 0");
+    const cpu::StepSwitches switches{clip_mode, variance_mode, eps_from_clipped, seed, call, first_row};
     const double* row = coefficients.data();
     const uint32_t* per_sample_calls = calls ? calls->data() : nullptr;
     py::gil_scoped_release release;
@@ -67,7 +68,7 @@ void def_diffusion_floats(py::module_& d) {
           py::arg("variance_mode"), py::arg("eps_from_clipped"), py::arg("output").noconvert(),
           py::arg("uncond").noconvert(), py::arg("sample").noconvert(), py::arg("noise").noconvert(),
           py::arg("prev").noconvert(), py::arg("x0_out").noconvert(), py::arg("seed"), py::arg("call"),
-          py::arg("calls").noconvert() = py::none());
+          py::arg("calls").noconvert() = py::none(), py::arg("first_row") = 0);
     d.def("scaled_sum", &scaled_sum<T>, py::arg("a").noconvert(), py::arg("x").noconvert(),
           py::arg("c").noconvert(), py::arg("y").noconvert(), py::arg("out").noconvert());
 }

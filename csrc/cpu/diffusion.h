@@ -55,6 +55,7 @@ struct StepSwitches {
     bool eps_from_clipped;
     uint64_t seed;
     uint32_t call;
+    int64_t first_row;  // sample b's noise is sample first_row + b's of a batch split over processes
 };
 
 template <typename T>
@@ -191,7 +192,7 @@ bool step_one_sample(const StepCoefficients<T>& k, const StepSwitches& sw, const
             z = noise + j0;
         } else if (k.add_noise) {
             float* zf = s.zf.data();
-            row_normals((uint64_t)(b * n + j0), (uint64_t)m, sw.seed, sw.call, STREAM_STEP_NOISE, zf);
+            row_normals((uint64_t)((sw.first_row + b) * n + j0), (uint64_t)m, sw.seed, sw.call, STREAM_STEP_NOISE, zf);
             if constexpr (std::is_same<T, float>::value) {
                 z = zf;
             } else {

@@ -45,30 +45,30 @@ std::array<uint32_t, 4> philox_words(std::array<uint32_t, 4> counter, std::array
     return {out.v[0], out.v[1], out.v[2], out.v[3]};
 }
 
-// Elements 0..n-1 of draw (seed, call, stream) as a new float32 array, filled by `fill`:
-// cpu::uniforms (uniforms in (0, 1)) or cpu::normals (standard normals).
-template <void (*fill)(float*, uint64_t, uint64_t, uint32_t, uint32_t)>
-carray<float> float_draws(uint64_t n, uint64_t seed, uint32_t call, uint32_t stream) {
+// Elements first..first+n-1 of draw (seed, call, stream) as a new float32 array, filled by
+// `fill`: cpu::uniforms (uniforms in (0, 1)) or cpu::normals (standard normals).
+template <void (*fill)(float*, uint64_t, uint64_t, uint64_t, uint32_t, uint32_t)>
+carray<float> float_draws(uint64_t n, uint64_t seed, uint32_t call, uint32_t stream, uint64_t first) {
     carray<float> out(n);
     float* dst = out.mutable_data();
     py::gil_scoped_release release;
-    fill(dst, n, seed, call, stream);
+    fill(dst, n, first, seed, call, stream);
     return out;
 }
 
 template <typename T>
-void random_binary(carray<T> state, uint64_t seed, uint32_t call) {
+void random_binary(carray<T> state, uint64_t seed, uint32_t call, uint64_t first) {
     const uint64_t n = (uint64_t)state.size();
     T* dst = state.mutable_data();
     py::gil_scoped_release release;
-    cpu::random_binary<T>(dst, n, seed, call);
+    cpu::random_binary<T>(dst, n, first, seed, call);
 }
 
 // The float and double overloads (float registered first).
 template <typename T>
 void def_random_floats(py::module_& r) {
     r.def("random_binary", &random_binary<T>, py::arg("state").noconvert(), py::arg("seed"),
-          py::arg("call"));
+          py::arg("call"), py::arg("first") = 0);
 }
 
 }  // namespace
@@ -77,8 +77,10 @@ void bind_random(py::module_& m) {
     py::module_ r =
         m.def_submodule("random", "Philox4x32-10 draws: raw blocks, uniforms, normals, random binary states");
     r.def("philox4x32_10", &philox_words, py::arg("counter"), py::arg("key"));
-    r.def("uniforms", &float_draws<cpu::uniforms>, py::arg("n"), py::arg("seed"), py::arg("call"), py::arg("stream"));
-    r.def("normals", &float_draws<cpu::normals>, py::arg("n"), py::arg("seed"), py::arg("call"), py::arg("stream"));
+    r.def("uniforms", &float_draws<cpu::uniforms>, py::arg("n"), py::arg("seed"), py::arg("call"), py::arg("stream"),
+          py::arg("first") = 0);
+    r.def("normals", &float_draws<cpu::normals>, py::arg("n"), py::arg("seed"), py::arg("call"), py::arg("stream"),
+          py::arg("first") = 0);
     def_random_floats<float>(r);
     def_random_floats<double>(r);
 }

@@ -139,23 +139,27 @@ inline void row_normals(uint64_t begin, uint64_t n, uint64_t seed, uint32_t call
 
 inline int64_t n_groups(uint64_t n) { return (int64_t)((n + 3) / 4); }
 
-// The uniforms (0, 1) of elements 0..n-1 of draw (seed, call, stream), as float32.
-inline void uniforms(float* dst, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream) {
+// The uniforms (0, 1) of elements first..first+n-1 of draw (seed, call, stream), as float32
+// (first > 0: a block of a batch split over processes).
+inline void uniforms(float* dst, uint64_t n, uint64_t first, uint64_t seed, uint32_t call, uint32_t stream) {
     constexpr int64_t chunk = 4096;  // a multiple of 4: chunks start on Philox blocks
     const int64_t n_chunks = ((int64_t)n + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) if ((int64_t)n >= kParallelWork)
     for (int64_t k = 0; k < n_chunks; ++k) {
         const uint64_t begin = (uint64_t)(k * chunk);
-        row_uniforms(begin, std::min<uint64_t>(chunk, n - begin), seed, call, stream, dst + begin);
+        row_uniforms(first + begin, std::min<uint64_t>(chunk, n - begin), seed, call, stream, dst + begin);
     }
 }
 
-// A random binary array with P(1) = 1/2 (coin_group, stream STREAM_INIT).
+// Elements first..first+n-1 of a random binary array with P(1) = 1/2 (coin_group, stream
+// STREAM_INIT).
 template <typename T>
-inline void random_binary(T* dst, uint64_t n, uint64_t seed, uint32_t call) {
+inline void random_binary(T* dst, uint64_t n, uint64_t first, uint64_t seed, uint32_t call) {
+    const uint64_t g0 = first / 4, end = first + n;
+    const int64_t groups = (int64_t)((end + 3) / 4 - g0);
 #pragma omp parallel for schedule(static) if ((int64_t)n >= kParallelWork)
-    for (int64_t g = 0; g < n_groups(n); ++g) {
-        coin_group<T>((uint64_t)g, n, dst, seed, call);
+    for (int64_t g = 0; g < groups; ++g) {
+        coin_group<T>(g0 + (uint64_t)g, first, end, dst, seed, call);
     }
 }
 
@@ -164,14 +168,14 @@ inline void random_binary(T* dst, uint64_t n, uint64_t seed, uint32_t call) {
 constexpr int64_t kNormalsChunk = 1024;
 constexpr int64_t kParallelNormals = 1 << 16;
 
-// Normals of elements 0..n-1 of draw (seed, call, stream) as float32 (the initial noise
-// of a sampler, and the tests' view of the layout).
-inline void normals(float* out, uint64_t n, uint64_t seed, uint32_t call, uint32_t stream) {
+// Normals of elements first..first+n-1 of draw (seed, call, stream) as float32 (the initial
+// noise of a sampler, and the tests' view of the layout).
+inline void normals(float* out, uint64_t n, uint64_t first, uint64_t seed, uint32_t call, uint32_t stream) {
     const int64_t n_chunks = ((int64_t)n + kNormalsChunk - 1) / kNormalsChunk;
 #pragma omp parallel for schedule(static) num_threads(team_size((int64_t)n >= kParallelNormals))
     for (int64_t c = 0; c < n_chunks; ++c) {
         const uint64_t begin = (uint64_t)(c * kNormalsChunk);
-        row_normals(begin, std::min<uint64_t>(kNormalsChunk, n - begin), seed, call, stream, out + begin);
+        row_normals(first + begin, std::min<uint64_t>(kNormalsChunk, n - begin), seed, call, stream, out + begin);
     }
 }
 

@@ -10,10 +10,11 @@ using namespace fastgen;
 namespace {
 
 // Epilogue rows [0, rows) of (rows, n_cols) arrays: prob = sigmoid(logits + bias),
-// state ~ Bernoulli(prob). `prob` may be `logits` itself.
+// state ~ Bernoulli(prob). `prob` may be `logits` itself. Row r draws as row first_row + r
+// of a whole batch (first_row > 0: a block of a batch split over processes).
 template <typename T>
 void epilogue_rows(int64_t rows, int64_t n_cols, const T* logits, const T* bias, T* prob, T* state, uint64_t seed,
-                   uint32_t call, uint32_t stream) {
+                   uint32_t call, uint32_t stream, uint64_t first_row) {
     const int n_threads = cpu::team_size(rows * n_cols >= cpu::kParallelWork);
     cpu::ThreadBuffers<cpu::RowScratch<T>> scratch(n_threads, n_cols);
 #pragma omp parallel num_threads(n_threads)
@@ -22,7 +23,7 @@ void epilogue_rows(int64_t rows, int64_t n_cols, const T* logits, const T* bias,
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; ++r) {
             const int64_t at = r * n_cols;
-            cpu::bernoulli_row<T>((uint64_t)at, (uint64_t)n_cols, logits + at, bias, prob + at, state + at, seed, call,
+            cpu::bernoulli_row<T>((first_row + (uint64_t)r) * (uint64_t)n_cols, (uint64_t)n_cols, logits + at, bias, prob + at, state + at, seed, call,
                                   stream, mine);
         }
     }
@@ -30,7 +31,7 @@ void epilogue_rows(int64_t rows, int64_t n_cols, const T* logits, const T* bias,
 
 template <typename T>
 void bernoulli_logits(carray<T> logits, carray<T> bias, carray<T> prob, carray<T> state,
-                      uint64_t seed, uint32_t call, uint32_t stream) {
+                      uint64_t seed, uint32_t call, uint32_t stream, uint64_t first_row) {
     require(logits.ndim() == 2, "logits must be 2-D");
     const int64_t rows = logits.shape(0), n_cols = logits.shape(1);
     require(bias.ndim() == 1 && bias.shape(0) == n_cols, "bias length must match logits columns");
@@ -39,14 +40,14 @@ void bernoulli_logits(carray<T> logits, carray<T> bias, carray<T> prob, carray<T
     T* prob_ptr = prob.mutable_data();
     T* state_ptr = state.mutable_data();
     py::gil_scoped_release release;
-    epilogue_rows<T>(rows, n_cols, src, bias.data(), prob_ptr, state_ptr, seed, call, stream);
+    epilogue_rows<T>(rows, n_cols, src, bias.data(), prob_ptr, state_ptr, seed, call, stream, first_row);
 }
 
 // The same draws with logits = states @ W for binary `states` (n, n_in) and W (n_in, n_out),
 // the product formed as sums of the selected rows of W.
 template <typename T>
 void bernoulli_binary(carray<T> states, carray<T> W, carray<T> bias, carray<T> prob, carray<T> state, uint64_t seed,
-                      uint32_t call, uint32_t stream) {
+                      uint32_t call, uint32_t stream, uint64_t first_row) {
     require(states.ndim() == 2 && W.ndim() == 2 && states.shape(1) == W.shape(0), "states @ W shapes must agree");
     const int64_t rows = states.shape(0), n_in = W.shape(0), n_out = W.shape(1);
     require(bias.ndim() == 1 && bias.shape(0) == n_out, "bias length must match W columns");
@@ -60,7 +61,7 @@ void bernoulli_binary(carray<T> states, carray<T> W, carray<T> bias, carray<T> p
     std::vector<int64_t> index;
     cpu::active_units<T>(states_ptr, rows, n_in, offsets, index);
     cpu::selected_row_sums_parallel<T>(offsets, index, rows, W_ptr, n_out, prob_ptr);
-    epilogue_rows<T>(rows, n_out, prob_ptr, bias.data(), prob_ptr, state_ptr, seed, call, stream);
+    epilogue_rows<T>(rows, n_out, prob_ptr, bias.data(), prob_ptr, state_ptr, seed, call, stream, first_row);
 }
 
 // out = scale_a a^T values_a + scale_b b^T values_b for binary a (n_a, n_k) and b (n_b, n_k).
@@ -134,10 +135,10 @@ template <typename T>
 void def_rbm_floats(py::module_& r) {
     r.def("bernoulli_logits", &bernoulli_logits<T>, py::arg("logits").noconvert(),
           py::arg("bias").noconvert(), py::arg("prob").noconvert(), py::arg("state").noconvert(),
-          py::arg("seed"), py::arg("call"), py::arg("stream"));
+          py::arg("seed"), py::arg("call"), py::arg("stream"), py::arg("first_row") = 0);
     r.def("bernoulli_binary", &bernoulli_binary<T>, py::arg("states").noconvert(), py::arg("W").noconvert(),
           py::arg("bias").noconvert(), py::arg("prob").noconvert(), py::arg("state").noconvert(),
-          py::arg("seed"), py::arg("call"), py::arg("stream"));
+          py::arg("seed"), py::arg("call"), py::arg("stream"), py::arg("first_row") = 0);
     r.def("outer_pair", &outer_pair<T>, py::arg("a").noconvert(), py::arg("values_a").noconvert(),
           py::arg("scale_a"), py::arg("b").noconvert(), py::arg("values_b").noconvert(),
           py::arg("scale_b"), py::arg("out").noconvert());

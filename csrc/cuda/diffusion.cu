@@ -22,7 +22,8 @@ template <typename T>
 __device__ void step_impl(const double* row, uint64_t row_stride, const uint32_t* calls, int clip_mode,
                           int variance_mode, int eps_from_clipped, const T* output, const T* uncond, const T* sample,
                           const T* noise, const T* x0_pre, const T* factor, const T* bound, T* prev, T* x0_out,
-                          uint64_t n, uint64_t total, uint64_t stride, uint64_t seed, uint32_t call, int* finite) {
+                          uint64_t n, uint64_t total, uint64_t stride, uint64_t seed, uint32_t call,
+                          uint64_t first_row, int* finite) {
     const uint64_t n_groups = (total + 3) / 4;
     for (uint64_t g = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; g < n_groups;
          g += (uint64_t)gridDim.x * blockDim.x) {
@@ -32,6 +33,7 @@ __device__ void step_impl(const double* row, uint64_t row_stride, const uint32_t
         StepCoefficients<T> k;
         float z[4] = {0.0f, 0.0f, 0.0f, 0.0f};
         uint32_t z_call = 0;
+        uint64_t z_group = 0;  // the Philox block of z: element i draws as element first_row * n + i of the batch
         bool z_drawn = false;
         for (uint64_t i = g * 4; i < g * 4 + 4 && i < total; ++i) {
             const uint64_t b = i / n, j = i - b * n, at = b * stride + j;
@@ -59,12 +61,14 @@ __device__ void step_impl(const double* row, uint64_t row_stride, const uint32_t
                     zi = noise[i];
                 } else {
                     const uint32_t own_call = calls != nullptr ? calls[b] : call;
-                    if (!z_drawn || own_call != z_call) {
-                        normal_block(seed, own_call, STREAM_STEP_NOISE, g, z);
+                    const uint64_t at_batch = first_row * n + i;
+                    if (!z_drawn || own_call != z_call || at_batch / 4 != z_group) {
+                        z_group = at_batch / 4;
+                        normal_block(seed, own_call, STREAM_STEP_NOISE, z_group, z);
                         z_call = own_call;
                         z_drawn = true;
                     }
-                    zi = (T)z[i - g * 4];
+                    zi = (T)z[at_batch - z_group * 4];
                 }
                 const T v = variance_mode == VARIANCE_FIXED ? T(0) : output[at + n];
                 ok = ok && (v - v) == T(0);
@@ -109,9 +113,10 @@ extern "C" {
                                             const T* output, const T* uncond, const T* sample, const T* noise,  \
                                             const T* x0_pre, const T* factor, const T* bound, T* prev,          \
                                             T* x0_out, uint64_t n, uint64_t total, uint64_t stride,             \
-                                            uint64_t seed, uint32_t call, int* finite) {                        \
+                                            uint64_t seed, uint32_t call, uint64_t first_row, int* finite) {    \
         step_impl<T>(row, row_stride, calls, clip_mode, variance_mode, eps_from_clipped, output, uncond, sample, \
-                     noise, x0_pre, factor, bound, prev, x0_out, n, total, stride, seed, call, finite);         \
+                     noise, x0_pre, factor, bound, prev, x0_out, n, total, stride, seed, call, first_row,       \
+                     finite);                                                                                   \
     }                                                                                                           \
     __global__ void unclipped_x0_##SUFFIX(const double* row, uint64_t row_stride, const T* output,              \
                                           const T* uncond, const T* sample, const T* factor, T* x0, uint64_t n, \

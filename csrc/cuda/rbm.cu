@@ -8,11 +8,13 @@ using namespace fastgen;
 
 template <typename T>
 __device__ void bernoulli_logits_impl(const T* logits, const T* bias, T* prob, T* state, uint64_t n,
-                                      uint64_t n_cols, uint64_t seed, uint32_t call, uint32_t stream) {
-    const uint64_t n_groups = (n + 3) / 4;
+                                      uint64_t n_cols, uint64_t first_row, uint64_t seed, uint32_t call,
+                                      uint32_t stream) {
+    // the arrays hold elements begin .. begin + n - 1 of the whole batch's draws
+    const uint64_t begin = first_row * n_cols, g0 = begin / 4, n_groups = (begin + n + 3) / 4 - g0;
     for (uint64_t g = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; g < n_groups;
          g += (uint64_t)gridDim.x * blockDim.x) {
-        bernoulli_group<T>(g, n, n_cols, logits, bias, prob, state, seed, call, stream);
+        bernoulli_group<T>(g0 + g, begin, begin + n, n_cols, logits, bias, prob, state, seed, call, stream);
     }
 }
 
@@ -98,15 +100,15 @@ __device__ void ais_rbm_impl(const T* W, const T* Wt, const T* b, const T* c, co
 extern "C" {
 
 __global__ void bernoulli_logits_f32(const float* logits, const float* bias, float* prob, float* state,
-                                     uint64_t n, uint64_t n_cols, uint64_t seed, uint32_t call,
+                                     uint64_t n, uint64_t n_cols, uint64_t first_row, uint64_t seed, uint32_t call,
                                      uint32_t stream) {
-    bernoulli_logits_impl<float>(logits, bias, prob, state, n, n_cols, seed, call, stream);
+    bernoulli_logits_impl<float>(logits, bias, prob, state, n, n_cols, first_row, seed, call, stream);
 }
 
 __global__ void bernoulli_logits_f64(const double* logits, const double* bias, double* prob, double* state,
-                                     uint64_t n, uint64_t n_cols, uint64_t seed, uint32_t call,
+                                     uint64_t n, uint64_t n_cols, uint64_t first_row, uint64_t seed, uint32_t call,
                                      uint32_t stream) {
-    bernoulli_logits_impl<double>(logits, bias, prob, state, n, n_cols, seed, call, stream);
+    bernoulli_logits_impl<double>(logits, bias, prob, state, n, n_cols, first_row, seed, call, stream);
 }
 
 __global__ void free_energy_f32(const float* logits, const float* hidden_bias, const double* visible_term,

@@ -10,9 +10,9 @@ class Kernels(DiffusionKernels):
             raise RuntimeError("fastgen._core was built with another step layout; rebuild it")
 
     def step(self, row, clip_mode, variance_mode, eps_from_clipped, output, uncond, sample, noise, prev, x0_out,
-             seed, call, finite=None, calls=None):
+             seed, call, finite=None, calls=None, first_row=0):
         return _core.step(row, clip_mode, variance_mode, eps_from_clipped, output, uncond, sample, noise, prev, x0_out,
-                          seed, call, calls)
+                          seed, call, calls, first_row)
 
     def scaled_sum(self, a, x, c, y, out):
         _core.scaled_sum(a, x, c, y, out)

@@ -15,7 +15,7 @@ from ._kernels import DiffusionKernels
 
 class Kernels(DiffusionKernels):
     def step(self, row, clip_mode, variance_mode, eps_from_clipped, output, uncond, sample, noise, prev, x0_out,
-             seed, call, finite=None, calls=None):
+             seed, call, finite=None, calls=None, first_row=0):
         batch = sample.shape[0]
         n = sample.size // batch
         stride = output.size // batch
@@ -45,7 +45,7 @@ class Kernels(DiffusionKernels):
             (row, np.uint64(row_stride), pointer(calls), np.int32(clip_mode), np.int32(variance_mode),
              np.int32(bool(eps_from_clipped)), output, pointer(uncond), sample, pointer(noise), pointer(x0_pre),
              pointer(factor), pointer(bound), prev, pointer(x0_out), np.uint64(n), np.uint64(sample.size),
-             np.uint64(stride), np.uint64(seed), np.uint32(call), finite))
+             np.uint64(stride), np.uint64(seed), np.uint32(call), np.uint64(first_row), finite))
         return finite
 
     def scaled_sum(self, a, x, c, y, out):

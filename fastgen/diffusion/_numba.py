@@ -107,9 +107,10 @@ def _finish_chunk(use_eps, noise_in_pass, x, y, x0c, z, eps_sample, eps_other, e
 
 
 def _step(rows, per_sample, calls, has_calls, clip_mode, variance_mode, eps_from_clipped, output, uncond, guided,
-          sample, noise, has_noise, prev, x0_out, has_x0, seed, call, finite_per_sample, n_threads):
+          sample, noise, has_noise, prev, x0_out, has_x0, seed, call, first_row, finite_per_sample, n_threads):
     """diffusion_step / step_one_sample of csrc/cpu/diffusion.h for every sample (2-D views:
-    (batch, per sample)); `rows` (n_rows, N_STEP_COLUMNS) holds one row, or one per sample."""
+    (batch, per sample)); `rows` (n_rows, N_STEP_COLUMNS) holds one row, or one per sample.
+    Sample b draws its noise as sample first_row + b of a larger batch."""
     T = sample.dtype.type
     batch, n = sample.shape
     one = T(1)
@@ -213,7 +214,7 @@ def _step(rows, per_sample, calls, has_calls, clip_mode, variance_mode, eps_from
                 if add_noise and has_noise:
                     zs = noise[b, j0:j0 + m]
                 elif add_noise:
-                    row_normals(b * n + j0, m, seed, own_call, DiffusionStream.STEP_NOISE, u, radius, angle, bits, zf)
+                    row_normals((first_row + b) * n + j0, m, seed, own_call, DiffusionStream.STEP_NOISE, u, radius, angle, bits, zf)
                     for j in range(m):
                         zs[j] = T(zf[j])
                 noise_in_pass = add_noise and variance_mode == VarianceMode.FIXED
@@ -258,7 +259,7 @@ _scaled_sum_kernel = Variants(_scaled_sum, PARALLEL_WORK)
 
 class Kernels(DiffusionKernels):
     def step(self, row, clip_mode, variance_mode, eps_from_clipped, output, uncond, sample, noise, prev, x0_out,
-             seed, call, finite=None, calls=None):
+             seed, call, finite=None, calls=None, first_row=0):
         batch = sample.shape[0]
         flat = sample.reshape(batch, -1)
         out2 = output.reshape(batch, -1)
@@ -274,7 +275,8 @@ class Kernels(DiffusionKernels):
                      bool(eps_from_clipped), out2, dummy if uncond is None else uncond.reshape(batch, -1),
                      uncond is not None, flat, dummy if noise is None else noise.reshape(batch, -1), noise is not None,
                      prev.reshape(batch, -1), dummy if x0_out is None else x0_out.reshape(batch, -1),
-                     x0_out is not None, np.uint64(seed), np.uint64(call), finite, numba.get_num_threads())
+                     x0_out is not None, np.uint64(seed), np.uint64(call), np.int64(first_row), finite,
+                     numba.get_num_threads())
         return bool(finite.all())
 
     def scaled_sum(self, a, x, c, y, out):
@@ -285,5 +287,5 @@ class Kernels(DiffusionKernels):
 NUMBA_DEPENDENCIES = {
     "fastgen._constants": "357de233da57d201",
     "fastgen._numba": "883eca73908d4f79",
-    "fastgen.random._numba": "73b5a899012197ab",
+    "fastgen.random._numba": "21e2e25c63b004b3",
 }

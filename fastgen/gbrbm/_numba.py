@@ -41,5 +41,5 @@ class Kernels(GbrbmKernels):
 NUMBA_DEPENDENCIES = {
     "fastgen._constants": "357de233da57d201",
     "fastgen._numba": "883eca73908d4f79",
-    "fastgen.random._numba": "73b5a899012197ab",
+    "fastgen.random._numba": "21e2e25c63b004b3",
 }

@@ -6,13 +6,13 @@ from ._kernels import RandomKernels
 
 
 class Kernels(RandomKernels):
-    def uniforms(self, n, seed, call, stream):
-        return _core.uniforms(n, seed, call, stream)
+    def uniforms(self, n, seed, call, stream, first=0):
+        return _core.uniforms(n, seed, call, stream, first)
 
-    def normals(self, n, seed, call, stream):
-        return _core.normals(n, seed, call, stream)
+    def normals(self, n, seed, call, stream, first=0):
+        return _core.normals(n, seed, call, stream, first)
 
-    def random_binary(self, shape, dtype, seed, call):
+    def random_binary(self, shape, dtype, seed, call, first_row=0):
         state = np.empty(shape, dtype=dtype)
-        _core.random_binary(state, seed, call)
+        _core.random_binary(state, seed, call, first_row * (state.size // shape[0]) if state.size else 0)
         return state

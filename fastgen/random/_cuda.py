@@ -8,20 +8,27 @@ from ._kernels import RandomKernels
 
 
 class Kernels(RandomKernels):
-    def _draws(self, function, n, seed, call, stream):
+    def _draws(self, function, n, seed, call, stream, first):
         out = cp.empty(n, dtype=cp.float32)
-        kernel("random", function)(*grid((n + 3) // 4), (out, np.uint64(n), np.uint64(seed), np.uint32(call),
-                                                          np.uint32(stream)))
+        kernel("random", function)(*grid(_groups(first, n)), (out, np.uint64(n), np.uint64(first), np.uint64(seed),
+                                                               np.uint32(call), np.uint32(stream)))
         return out
 
-    def uniforms(self, n, seed, call, stream):
-        return self._draws("uniforms", n, seed, call, stream)
+    def uniforms(self, n, seed, call, stream, first=0):
+        return self._draws("uniforms", n, seed, call, stream, first)
 
-    def normals(self, n, seed, call, stream):
-        return self._draws("normals", n, seed, call, stream)
+    def normals(self, n, seed, call, stream, first=0):
+        return self._draws("normals", n, seed, call, stream, first)
 
-    def random_binary(self, shape, dtype, seed, call):
+    def random_binary(self, shape, dtype, seed, call, first_row=0):
         state = cp.empty(shape, dtype=dtype)
+        first = first_row * (state.size // shape[0]) if state.size else 0
         kernel("random", "random_binary_" + suffix(state.dtype))(
-            *grid((state.size + 3) // 4), (state, np.uint64(state.size), np.uint64(seed), np.uint32(call)))
+            *grid(_groups(first, state.size)), (state, np.uint64(state.size), np.uint64(first), np.uint64(seed),
+                                                np.uint32(call)))
         return state
+
+
+def _groups(first, n):
+    """The Philox blocks of four elements that elements first .. first + n - 1 touch (one thread each)."""
+    return (first + n + 3) // 4 - first // 4

@@ -225,27 +225,29 @@ def row_normals(begin, n, seed, call, stream, u, radius, angle, mantissa_bits, z
 _CHUNK = 4096  # elements per parallel task; a multiple of 4, so chunks start on Philox blocks
 
 
-def _random_binary(state, seed, call):
+def _random_binary(state, seed, call, first):
+    """Elements first .. first + state.size - 1 of the draw, element i at flat[i - first]."""
     flat = state.reshape(-1)
-    n = flat.size
+    end = first + flat.size
+    g0 = first // 4
     one = state.dtype.type(1)
     zero = state.dtype.type(0)
-    for g in prange((n + 3) // 4):
-        words = philox_block(seed, call, RbmStream.INIT, g)
+    for g in prange((end + 3) // 4 - g0):
+        words = philox_block(seed, call, RbmStream.INIT, g0 + g)
         for k in range(4):
-            i = g * 4 + k
-            if i < n:
-                flat[i] = one if (words[k] >> np.uint64(31)) != 0 else zero
+            i = (g0 + g) * 4 + k
+            if first <= i < end:
+                flat[i - first] = one if (words[k] >> np.uint64(31)) != 0 else zero
 
 
-def _uniforms(out, seed, call, stream):
+def _uniforms(out, seed, call, stream, first):
     n = out.size
     for c in prange((n + _CHUNK - 1) // _CHUNK):
         begin = c * _CHUNK
-        row_uniforms(begin, min(_CHUNK, n - begin), seed, call, stream, out[begin:])
+        row_uniforms(first + begin, min(_CHUNK, n - begin), seed, call, stream, out[begin:])
 
 
-def _normals(out, seed, call, stream):
+def _normals(out, seed, call, stream, first):
     n = out.size
     for c in prange((n + _CHUNK - 1) // _CHUNK):
         u = np.empty(_CHUNK + 8, np.float32)
@@ -253,7 +255,7 @@ def _normals(out, seed, call, stream):
         angle = np.empty(_CHUNK // 2 + 4, np.float32)
         bits = np.empty(_CHUNK // 2 + 4, np.uint32)
         begin = c * _CHUNK
-        row_normals(begin, min(_CHUNK, n - begin), seed, call, stream, u, radius, angle, bits, out[begin:])
+        row_normals(first + begin, min(_CHUNK, n - begin), seed, call, stream, u, radius, angle, bits, out[begin:])
 
 
 _uniforms_kernel = Variants(_uniforms, PARALLEL_WORK)
@@ -262,19 +264,20 @@ _random_binary_kernel = Variants(_random_binary, PARALLEL_WORK)
 
 
 class Kernels(RandomKernels):
-    def uniforms(self, n, seed, call, stream):
+    def uniforms(self, n, seed, call, stream, first=0):
         out = np.empty(n, dtype=np.float32)
-        _uniforms_kernel(n, out, np.uint64(seed), np.uint64(call), np.uint64(stream))
+        _uniforms_kernel(n, out, np.uint64(seed), np.uint64(call), np.uint64(stream), np.int64(first))
         return out
 
-    def normals(self, n, seed, call, stream):
+    def normals(self, n, seed, call, stream, first=0):
         out = np.empty(n, dtype=np.float32)
-        _normals_kernel(n, out, np.uint64(seed), np.uint64(call), np.uint64(stream))
+        _normals_kernel(n, out, np.uint64(seed), np.uint64(call), np.uint64(stream), np.int64(first))
         return out
 
-    def random_binary(self, shape, dtype, seed, call):
+    def random_binary(self, shape, dtype, seed, call, first_row=0):
         state = np.empty(shape, dtype=dtype)
-        _random_binary_kernel(state.size, state, np.uint64(seed), np.uint64(call))
+        first = first_row * (state.size // shape[0]) if state.size else 0
+        _random_binary_kernel(state.size, state, np.uint64(seed), np.uint64(call), np.int64(first))
         return state
 
 

@@ -8,15 +8,15 @@ from ._kernels import RbmKernels
 class Kernels(RbmKernels):
     sparse_products = True
 
-    def bernoulli(self, logits, bias, seed, call, stream):
+    def bernoulli(self, logits, bias, seed, call, stream, first_row=0):
         state = np.empty_like(logits)
-        _core.bernoulli_logits(logits, bias, logits, state, seed, call, stream)
+        _core.bernoulli_logits(logits, bias, logits, state, seed, call, stream, first_row)
         return state, logits
 
-    def bernoulli_binary(self, states, W, bias, seed, call, stream):
+    def bernoulli_binary(self, states, W, bias, seed, call, stream, first_row=0):
         prob = np.empty((states.shape[0], W.shape[1]), dtype=W.dtype)
         state = np.empty_like(prob)
-        _core.bernoulli_binary(states, W, bias, prob, state, seed, call, stream)
+        _core.bernoulli_binary(states, W, bias, prob, state, seed, call, stream, first_row)
         return state, prob
 
     def outer_pair(self, a, values_a, scale_a, b, values_b, scale_b):

@@ -11,17 +11,19 @@ from ._kernels import RbmKernels
 class Kernels(RbmKernels):
     sparse_products = False  # cuBLAS beats sums of selected rows on the GPU
 
-    def bernoulli(self, logits, bias, seed, call, stream):
+    def bernoulli(self, logits, bias, seed, call, stream, first_row=0):
         logits = cp.ascontiguousarray(logits)
         state = cp.empty_like(logits)
-        n = logits.size
+        n, n_cols = logits.size, logits.shape[1]
+        begin = first_row * n_cols  # the Philox blocks of the whole batch's elements begin .. begin + n - 1
         kernel("rbm", "bernoulli_logits_" + suffix(logits.dtype))(
-            *grid((n + 3) // 4), (logits, cp.ascontiguousarray(bias), logits, state, np.uint64(n),
-                                  np.uint64(logits.shape[1]), np.uint64(seed), np.uint32(call), np.uint32(stream)))
+            *grid((begin + n + 3) // 4 - begin // 4),
+            (logits, cp.ascontiguousarray(bias), logits, state, np.uint64(n), np.uint64(n_cols), np.uint64(first_row),
+             np.uint64(seed), np.uint32(call), np.uint32(stream)))
         return state, logits
 
-    def bernoulli_binary(self, states, W, bias, seed, call, stream):
-        return self.bernoulli(states @ W, bias, seed, call, stream)
+    def bernoulli_binary(self, states, W, bias, seed, call, stream, first_row=0):
+        return self.bernoulli(states @ W, bias, seed, call, stream, first_row)
 
     def outer_pair(self, a, values_a, scale_a, b, values_b, scale_b):
         out = a.T @ values_a

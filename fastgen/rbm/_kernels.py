@@ -13,12 +13,13 @@ class RbmKernels(abc.ABC):
     sparse_products: bool
 
     @abc.abstractmethod
-    def bernoulli(self, logits, bias, seed, call, stream):
+    def bernoulli(self, logits, bias, seed, call, stream, first_row=0):
         """(state, prob): prob = sigmoid(logits + bias), computed in place of `logits`, and
-        state ~ Bernoulli(prob), both (rows, n_cols)."""
+        state ~ Bernoulli(prob), both (rows, n_cols). Row r draws as row first_row + r of a
+        larger batch (a block of a batch split over Dask workers)."""
 
     @abc.abstractmethod
-    def bernoulli_binary(self, states, W, bias, seed, call, stream):
+    def bernoulli_binary(self, states, W, bias, seed, call, stream, first_row=0):
         """The draws of `bernoulli` with logits = states @ W, for binary `states` and C-contiguous W."""
 
     @abc.abstractmethod

@@ -55,12 +55,12 @@ def _add_rows(dst, src, which, count):
         a += 1
 
 
-def _bernoulli_logits(logits, bias, prob, state, seed, call, stream):
+def _bernoulli_logits(logits, bias, prob, state, seed, call, stream, first_row):
     for r in prange(logits.shape[0]):
-        _bernoulli_row(r, r * logits.shape[1], logits, bias, prob, state, seed, call, stream)
+        _bernoulli_row(r, (first_row + r) * logits.shape[1], logits, bias, prob, state, seed, call, stream)
 
 
-def _bernoulli_binary(states, W, bias, prob, state, seed, call, stream):
+def _bernoulli_binary(states, W, bias, prob, state, seed, call, stream, first_row):
     # prob[r] = states[r] @ W as the sum of the selected rows of W, then the epilogue.
     n_in = states.shape[1]
     for r in prange(states.shape[0]):
@@ -72,7 +72,7 @@ def _bernoulli_binary(states, W, bias, prob, state, seed, call, stream):
                 count += 1
         prob[r, :] = 0
         _add_rows(prob[r], W, which, count)
-        _bernoulli_row(r, r * prob.shape[1], prob, bias, prob, state, seed, call, stream)
+        _bernoulli_row(r, (first_row + r) * prob.shape[1], prob, bias, prob, state, seed, call, stream)
 
 
 @njit(cache=True, nogil=True)
@@ -306,16 +306,17 @@ def _ais_block_size(n_chains):
 class Kernels(RbmKernels):
     sparse_products = True
 
-    def bernoulli(self, logits, bias, seed, call, stream):
+    def bernoulli(self, logits, bias, seed, call, stream, first_row=0):
         state = np.empty_like(logits)
-        _bernoulli_kernel(logits.size, logits, bias, logits, state, np.uint64(seed), np.uint64(call), np.uint64(stream))
+        _bernoulli_kernel(logits.size, logits, bias, logits, state, np.uint64(seed), np.uint64(call), np.uint64(stream),
+                          np.int64(first_row))
         return state, logits
 
-    def bernoulli_binary(self, states, W, bias, seed, call, stream):
+    def bernoulli_binary(self, states, W, bias, seed, call, stream, first_row=0):
         prob = np.empty((states.shape[0], W.shape[1]), dtype=W.dtype)
         state = np.empty_like(prob)
         _bernoulli_binary_kernel(int(np.count_nonzero(states)) * W.shape[1], states, W, bias, prob, state,
-                                 np.uint64(seed), np.uint64(call), np.uint64(stream))
+                                 np.uint64(seed), np.uint64(call), np.uint64(stream), np.int64(first_row))
         return state, prob
 
     def outer_pair(self, a, values_a, scale_a, b, values_b, scale_b):
@@ -349,5 +350,5 @@ NUMBA_DEPENDENCIES = {
     "fastgen._constants": "357de233da57d201",
     "fastgen._numba": "883eca73908d4f79",
     "fastgen._numba_math": "90e6c4648a2765f0",
-    "fastgen.random._numba": "73b5a899012197ab",
+    "fastgen.random._numba": "21e2e25c63b004b3",
 }

@@ -3,9 +3,6 @@ the chunks give the in-memory fit's parameters (the same initial parameters: to 
 float64; the same draws, below _DASK_INIT_ROWS rows, give the same initialisation), the
 restarts run together and pick scikit-learn's best, predictions are lazy and equal the
 in-memory ones, and bad input is an error before or during the fit, never a changed model."""
-import threading
-import time
-import warnings
 
 import numpy as np
 import pytest
@@ -16,6 +13,7 @@ pytest.importorskip("distributed")
 
 import fastgen
 from fastgen.gmm import _estimator
+from worker_failure import kill_a_worker_during
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 FITTED = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
@@ -213,31 +211,11 @@ def test_a_worker_dying_mid_fit_is_an_error_or_the_same_model(client):
     expected = fastgen.GaussianMixture(**params).fit(X)
     Xd = da.from_array(X, chunks=(500, D))  # not persisted: the chunks of a dead worker are made again
     model = fastgen.GaussianMixture(**params)
-    outcome = {}
-
-    def fit():
-        try:
-            outcome["model"] = model.fit(Xd)
-        except Exception as exc:  # noqa: BLE001 - what the failure surfaces as is Dask's choice
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=fit)
-    worker.start()
-    time.sleep(0.3)
-    killed_mid_fit = worker.is_alive()
-    victim = sorted(client.scheduler_info()["workers"])[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            client.run(lambda: __import__("os")._exit(1), workers=[victim])
-        except Exception:  # noqa: BLE001 - the connection to the killed worker closes
-            pass
-    worker.join(120)
-    assert not worker.is_alive()
+    outcome, killed_mid_fit = kill_a_worker_during(client, lambda: model.fit(Xd), after_s=0.3)
     if "error" in outcome:
         assert not hasattr(model, "means_")  # the failed fit left the estimator unfitted
     else:
-        _assert_same_fit(outcome["model"], expected, 1e-10)
+        _assert_same_fit(outcome["result"], expected, 1e-10)
     print("killed mid-fit:", killed_mid_fit, "outcome:", "error" if "error" in outcome else "same model")
 
 

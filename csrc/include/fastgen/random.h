@@ -111,17 +111,21 @@ FG_HD float uniform_open01(uint32_t word) {
     return ((float)(word >> 9) + 0.5f) * 1.1920928955078125e-07f;  // 2^-23
 }
 
-// Elements 4*group .. of a random binary array with P(1) = 1/2.
+// The elements i of group `group` (4*group .. 4*group+3) that fall in [begin, end) of a random
+// binary array with P(1) = 1/2, written to state[i - begin]: `state` holds elements begin..
+// end-1 of the whole array (begin > 0: a block of rows of a batch split over processes).
 template <typename T>
-FG_HD void coin_group(uint64_t group, uint64_t n_elements, T* state, uint64_t seed, uint32_t call) {
+FG_HD void coin_group(uint64_t group, uint64_t begin, uint64_t end, T* state, uint64_t seed, uint32_t call) {
     const u32x4 words = philox_block(seed, call, STREAM_INIT, group);
     const uint64_t first = group * 4;
     for (int k = 0; k < 4; ++k) {
         const uint64_t i = first + (uint64_t)k;
-        if (i >= n_elements) {
+        if (i >= end) {
             break;
         }
-        state[i] = (words.v[k] >> 31) ? T(1) : T(0);
+        if (i >= begin) {
+            state[i - begin] = (words.v[k] >> 31) ? T(1) : T(0);
+        }
     }
 }
 

@@ -23,19 +23,23 @@ FG_HD void bernoulli_unit(T logit, T bias, uint32_t word, T& prob, T& state) {
     state = bernoulli_state(uniform_open01(word), p);
 }
 
-// Elements 4*group .. 4*group+3 (clipped to n_elements) of a (rows, n_cols) row-major
+// Elements 4*group .. 4*group+3, clipped to [begin, end), of a (rows, n_cols) row-major
 // array of pre-activations `logits` (bias not yet added), element i drawing
-// uniform(seed, call, stream, i). `prob` may alias `logits` (in-place). One thread per
-// group on the GPU; the CPU walks rows instead (csrc/cpu/rbm.h), same values.
+// uniform(seed, call, stream, i). The arrays hold elements begin .. end - 1 (begin: a
+// multiple of n_cols, the first row of a block of a batch split over processes), element
+// i at [i - begin]. `prob` may alias `logits` (in-place). One thread per group on the GPU;
+// the CPU walks rows instead (csrc/cpu/rbm.h), same values.
 template <typename T>
-FG_HD void bernoulli_group(uint64_t group, uint64_t n_elements, uint64_t n_cols,
+FG_HD void bernoulli_group(uint64_t group, uint64_t begin, uint64_t end, uint64_t n_cols,
                            const T* logits, const T* bias, T* prob, T* state,
                            uint64_t seed, uint32_t call, uint32_t stream) {
     const u32x4 words = philox_block(seed, call, stream, group);
     uint64_t i = group * 4;
     uint64_t col = i % n_cols;  // one division per group, then the column walks along
-    for (int k = 0; k < 4 && i < n_elements; ++k, ++i) {
-        bernoulli_unit<T>(logits[i], bias[col], words.v[k], prob[i], state[i]);
+    for (int k = 0; k < 4 && i < end; ++k, ++i) {
+        if (i >= begin) {
+            bernoulli_unit<T>(logits[i - begin], bias[col], words.v[k], prob[i - begin], state[i - begin]);
+        }
         if (++col == n_cols) {
             col = 0;
         }
