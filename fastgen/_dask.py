@@ -102,6 +102,16 @@ def check_client(client):
     return n_workers
 
 
+def check_rows_per_worker(name, n_rows, client):
+    """The number of blocks to split `n_rows` rows into, one per worker of `client`
+    (check_client); fewer rows than workers is a ValueError naming `name`."""
+    n_workers = check_client(client)
+    if n_rows < n_workers:
+        raise ValueError(f"{name}={n_rows} is fewer than the client's {n_workers} workers: each worker takes a "
+                         f"block of at least one row; ask for more rows, or run without client")
+    return n_workers
+
+
 def chain_ranges(n_chains, n_parts, align=1):
     """[(first, count)]: chains 0 .. n_chains - 1 in at most `n_parts` contiguous ranges of near-equal
     sizes, each starting at a multiple of `align` (whole blocks of `align` chains, the last one shorter)."""

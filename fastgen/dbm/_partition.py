@@ -163,7 +163,8 @@ def log_partition_ais(weights: list[Array], biases: list[Array], *, n_chains: in
     client: a distributed.Client (fastgen[dask]) to spread the chains over its workers, one
     range of chains each; only their log weights come back, bit for bit those of the
     one-process run with the same seed, whatever the number of workers (each worker runs the
-    backend named by `backend`, or the default, on its host)."""
+    backend named by `backend`, or the default, on its host). Fewer chains than workers is a
+    ValueError."""
     call, (weights, biases, base) = dispatch_layers(backend, weights=check_layer_list("weights", weights),
                                                     biases=check_layer_list("biases", biases),
                                                     base_visible_bias=base_visible_bias)
@@ -178,7 +179,7 @@ def log_partition_ais(weights: list[Array], biases: list[Array], *, n_chains: in
     betas = default_ais_betas() if betas is None else check_betas(betas, from_zero=True)
     seed = check_seed("seed", seed)
     if client is not None:
-        _dask.check_client(client)
+        _dask.check_rows_per_worker("n_chains", n_chains, client)
         with waiting(progress, "AIS"):
             return ais(call.kernels, weights, biases, n_chains, betas, base, seed, call.wrap, client=client)
     with progress_bar(progress, (betas.size - 1) * ais_blocks(n_chains), "AIS", unit="beta") as shown:

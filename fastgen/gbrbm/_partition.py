@@ -129,14 +129,15 @@ def log_partition_ais(W: Array, b: Array, c: Array, sigma: Array, *, n_chains: i
     client: a distributed.Client (fastgen[dask]) to spread the chains over its workers, one
     range of chains each; only their log weights come back, bit for bit those of the
     one-process run with the same seed, whatever the number of workers (each worker runs the
-    backend named by `backend`, or the default, on its host)."""
+    backend named by `backend`, or the default, on its host). Fewer chains than workers is a
+    ValueError."""
     call = Dispatch(backend, W=W, b=b, c=c, sigma=sigma)
     W, b, c, sigma = check_rbm(call.kernels.xp, *call.arrays, nonempty=True)
     n_chains = check_count("n_chains", n_chains)
     betas = default_ais_betas() if betas is None else check_betas(betas, from_zero=True)
     seed = check_seed("seed", seed)
     if client is not None:
-        _dask.check_client(client)
+        _dask.check_rows_per_worker("n_chains", n_chains, client)
         with waiting(progress, "AIS"):
             return ais(call.kernels, W, b, c, sigma, n_chains, betas, seed, call.wrap, client=client)
     with progress_bar(progress, (betas.size - 1) * ais_blocks(n_chains), "AIS", unit="beta") as shown:

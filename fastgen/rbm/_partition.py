@@ -87,7 +87,8 @@ def log_partition_ais(W: Array, b: Array, c: Array, *, n_chains: int = 100, beta
     client: a distributed.Client (fastgen[dask]) to spread the chains over its workers, one
     range of chains each; only their log weights come back. The result is bit for bit the
     one-process run's with the same seed, whatever the number of workers (each worker runs
-    the backend named by `backend`, or the default, on its host)."""
+    the backend named by `backend`, or the default, on its host). Fewer chains than workers is a
+    ValueError."""
     call = Dispatch(backend, W=W, b=b, c=c, base_visible_bias=base_visible_bias)
     xp = call.kernels.xp
     W, b, c, base = call.arrays
@@ -100,6 +101,6 @@ def log_partition_ais(W: Array, b: Array, c: Array, *, n_chains: int = 100, beta
     betas = default_ais_betas() if betas is None else check_betas(betas, from_zero=True)
     seed = check_seed("seed", seed)
     if client is not None:
-        _dask.check_client(client)
+        _dask.check_rows_per_worker("n_chains", n_chains, client)
     with waiting(progress, "AIS"):
         return ais(call.kernels, W, b, c, n_chains, betas, base, seed, call.wrap, client)

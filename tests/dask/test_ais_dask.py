@@ -110,7 +110,7 @@ def test_chain_ranges_cover_the_chains_once():
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-@pytest.mark.parametrize("n_chains", [3 * AIS_BLOCK + 1, 1])  # uneven splits; one chain, fewer than the workers
+@pytest.mark.parametrize("n_chains", [3 * AIS_BLOCK + 1, 2])  # uneven splits; one chain per worker
 def test_log_partition_on_the_cluster_is_the_one_process_result(client, cpu_backend, family, n_chains):
     arrays = FAMILIES[family].arrays(np.float64)
     options = dict(n_chains=n_chains, betas=BETAS, seed=3, backend=cpu_backend)
@@ -160,6 +160,8 @@ def test_bad_options_fail_before_any_task(client, family, monkeypatch):
     arrays = FAMILIES[family].arrays(np.float64)
     with pytest.raises(ValueError, match="n_chains"):
         FAMILIES[family].op(*arrays, n_chains=0, betas=BETAS, client=client)
+    with pytest.raises(ValueError, match="n_chains=1 is fewer than the client's 2 workers"):
+        FAMILIES[family].op(*arrays, n_chains=1, betas=BETAS, client=client)
     with pytest.raises(ValueError, match="betas"):
         FAMILIES[family].op(*arrays, n_chains=4, betas=[0.5, 1.0], client=client)
     with pytest.raises(TypeError, match="seed"):
