@@ -71,10 +71,11 @@ def ais_log_weights(kernels, W, b, c, sigma, *, betas, seed, n_chains, first_cha
     (2 sigma_i^2)) prod_j (1 + exp(beta a_j)), a = c + (v / sigma^2) W. At beta = 0 this is
     N(b, sigma^2) times 2^n_hidden. The transition at beta: h ~ sigmoid(beta a), then
     v ~ N(b + beta W h, sigma^2). One Python step per beta on all these chains at once (a
-    block of them: fastgen._partition.blocked_ais), GEMMs and the weights in float64, the draws from the backend's kernels, row i of a draw being chain
-    first_chain + i (so chain i's draws depend on (seed, i) only, whichever chains run
-    together): counter 0 of RbmStream.INIT for the start, counter k of RbmStream.HIDDEN and
-    RbmStream.VISIBLE for the transition at betas[k]."""
+    block of them: fastgen._partition.blocked_ais), GEMMs and the weights in float64, the draws
+    from the backend's kernels, row i of a draw being chain first_chain + i (so chain i's draws
+    depend on (seed, i) only, whichever chains run together): counter 0 of RbmStream.INIT for
+    the start, counter k of RbmStream.HIDDEN and RbmStream.VISIBLE for the transition at
+    betas[k]."""
     xp = kernels.xp
     W, b, c, sigma = (a.astype(xp.float64) for a in (W, b, c, sigma))
     n_visible, n_hidden = W.shape
@@ -122,9 +123,8 @@ def log_partition_ais(W: Array, b: Array, c: Array, sigma: Array, *, n_chains: i
     units, log Z_0 = (n_v / 2) log 2 pi + sum_i log sigma_i + n_h log 2; the weights and the
     hidden bias are annealed in. `betas`: increasing inverse temperatures from 0 to 1
     (default: `default_ais_betas()`, about 14,500 steps, one batched step each per block of
-    fastgen._partition.AIS_BLOCK chains). Chain i's
-    draws depend on (seed, i) only. `progress`: show a bar of the steps (fastgen._progress;
-    with `client`, the elapsed time).
+    fastgen._partition.AIS_BLOCK chains). Chain i's draws depend on (seed, i) only.
+    `progress`: show a bar of the steps (fastgen._progress; with `client`, the elapsed time).
 
     client: a distributed.Client (fastgen[dask]) to spread the chains over its workers, one
     range of chains each; only their log weights come back, bit for bit those of the
