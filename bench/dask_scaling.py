@@ -108,6 +108,9 @@ def gmm(args, client):
     result["worker_memory_limit_bytes"] = [w["memory_limit"] for w in client.scheduler_info()["workers"].values()]
     _gmm(K, D, centres, 1).fit(Xd)  # warm-up: fastgen imported on the workers
     result["dask_s"] = per_iteration(Xd)
+    # how many of X's chunks each worker held in memory and spilled to its disk, after the fits
+    result["worker_chunks_in_memory_and_spilled"] = list(client.run(
+        lambda dask_worker: (len(dask_worker.data.fast), len(dask_worker.data.slow))).values())
 
     # overhead: an iteration whose chunks hold 8 rows each (the kernels' time ~0), with the
     # same number of chunks and 8x as many
