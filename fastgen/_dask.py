@@ -15,6 +15,8 @@ import sys
 
 import numpy as np
 
+from ._arrays import host
+from ._backend import resolve
 from ._progress import OFF
 
 # Partial sums combined per task of the reduction tree: log_8 of the chunks levels, few
@@ -93,31 +95,12 @@ def check_client(client):
         raise ImportError("client= needs Dask's distributed scheduler: pip install 'fastgen[dask]'") from exc
     if not isinstance(client, distributed.Client):
         raise TypeError(f"client must be a distributed.Client, got {type(client).__name__}")
+    if client.status != "running":  # a closed client fails deep inside Dask ("IOLoop is closed")
+        raise ValueError(f"client is {client.status}, not running: connect a client to the cluster first")
     n_workers = len(client.scheduler_info().get("workers", {}))
     if n_workers < 1:
         raise ValueError("client has no workers: start them (or wait for them) before spreading chains over them")
     return n_workers
-
-
-def chain_ranges(n_chains, n_parts):
-    """[(first, count)]: chains 0 .. n_chains - 1 in at most `n_parts` contiguous ranges of near-equal sizes."""
-    n_parts = max(1, min(n_parts, n_chains))
-    bounds = [n_chains * part // n_parts for part in range(n_parts + 1)]
-    return [(start, stop - start) for start, stop in zip(bounds[:-1], bounds[1:])]
-
-
-def map_chain_ranges(client, function, model, n_chains):
-    """np.concatenate of `function(model, first, count)` over ranges of the chains, one range per
-    worker of `client` (model, a tuple of host arrays and numbers, sent to every worker once).
-    Correct whatever the split only if each chain's result depends on its index alone."""
-    n_workers = check_client(client)
-    [shipped] = client.scatter([model], broadcast=True)
-    futures = [client.submit(function, shipped, first, count, pure=False)
-               for first, count in chain_ranges(n_chains, n_workers)]
-    return np.concatenate(client.gather(futures))
-
-
-# ---------------------------------------------------------------- a batch's rows over a cluster's workers
 
 
 def check_rows_per_worker(name, n_rows, client):
@@ -130,6 +113,41 @@ def check_rows_per_worker(name, n_rows, client):
     return n_workers
 
 
+def chain_ranges(n_chains, n_parts, align=1):
+    """[(first, count)]: chains 0 .. n_chains - 1 in at most `n_parts` contiguous ranges of near-equal
+    sizes, each starting at a multiple of `align` (whole blocks of `align` chains, the last one shorter)."""
+    n_blocks = -(-n_chains // align)
+    n_parts = max(1, min(n_parts, n_blocks))
+    bounds = [min(n_chains, align * (n_blocks * part // n_parts)) for part in range(n_parts + 1)]
+    return [(start, stop - start) for start, stop in zip(bounds[:-1], bounds[1:])]
+
+
+def map_chain_ranges(client, function, model, n_chains, align=1):
+    """np.concatenate of `function(model, first, count)` over ranges of the chains, one range per
+    worker of `client` (model, a tuple of host arrays and numbers, sent to every worker once), the
+    ranges starting at multiples of `align`. Correct whatever the split only if each chain's
+    result depends on its index alone."""
+    n_workers = check_client(client)
+    return np.concatenate(map_ranges(client, function, model, chain_ranges(n_chains, n_workers, align)))
+
+
+def map_ranges(client, function, shared, ranges, bar=OFF):
+    """[function(shared, first, count)] for the (first, count) `ranges`, one task each, in their
+    order (`shared` sent to every worker once; `bar` ticked as each task finishes). A task lost
+    with its worker is run again by Dask (the same result, when a range's result depends on its
+    indices only), or the call raises."""
+    from distributed import as_completed
+
+    [shipped] = client.scatter([shared], broadcast=True)
+    futures = [client.submit(function, shipped, first, count, pure=False) for first, count in ranges]
+    for _ in as_completed(futures):
+        bar.update()
+    return client.gather(futures)
+
+
+# ---------------------------------------------------------------- a batch's rows over a cluster's workers
+
+
 # Rows by which blocks of a batch start where it is large enough. A BLAS GEMM rounds a row's
 # product the same way in a block as in the whole batch only when the block starts where the
 # whole batch's row tile starts: measured with OpenBLAS here (single-threaded, sgemm and dgemm
@@ -140,25 +158,43 @@ ROW_TILE = 96
 
 def row_blocks(n_rows, n_parts):
     """[(first, count)]: rows 0 .. n_rows - 1 in `n_parts` contiguous blocks of near-equal sizes,
-    every block starting at a multiple of ROW_TILE when each can hold one (else chain_ranges)."""
-    if n_rows < n_parts * ROW_TILE:
-        return chain_ranges(n_rows, n_parts)
-    tiles = [round(n_rows * part / n_parts / ROW_TILE) for part in range(n_parts)]
-    bounds = [tile * ROW_TILE for tile in tiles] + [n_rows]
-    return [(start, stop - start) for start, stop in zip(bounds[:-1], bounds[1:])]
+    every block starting at a multiple of ROW_TILE when each can hold one (else anywhere)."""
+    return chain_ranges(n_rows, n_parts, ROW_TILE if n_rows >= n_parts * ROW_TILE else 1)
 
 
 def map_row_blocks(client, function, shared, n_rows, bar=OFF):
     """[function(shared, first, count)] over the row_blocks of rows 0 .. n_rows - 1, one block
-    per worker of `client`, in row order (`shared` sent to every worker once; `bar` ticked as
-    each block finishes). A block lost with its worker is run again by Dask (the same result,
-    when a block's result depends on its rows only), or the call raises."""
-    from distributed import as_completed
+    per worker of `client`, in row order (map_ranges)."""
+    return map_ranges(client, function, shared, row_blocks(n_rows, check_client(client)), bar)
 
-    n_workers = check_client(client)
-    [shipped] = client.scatter([shared], broadcast=True)
-    futures = [client.submit(function, shipped, first, count, pure=False)
-               for first, count in row_blocks(n_rows, n_workers)]
-    for _ in as_completed(futures):
-        bar.update()
-    return client.gather(futures)
+
+def chain_log_weights(kernels, function, arrays, n_chains, client=None, align=1):
+    """The log weights (a backend array) of chains 0 .. n_chains - 1 of an AIS run:
+    `function(kernels, *arrays, n_chains=count, first_chain=first)` once for all of them, or,
+    with a distributed `client`, once per worker on a range of them starting at a multiple of
+    `align` (map_chain_ranges), the `arrays` (backend arrays, or lists of them) sent to the
+    workers on the host and run there on the backend of `kernels`. The same weights either way
+    if a chain's weight depends on (seed, chain index) only; `function` is a module-level
+    function (or a functools.partial of one) so that it pickles."""
+    if client is None:
+        return function(kernels, *arrays, n_chains=n_chains, first_chain=0)
+    model = (kernels.name, function, _on_host(arrays))
+    return kernels.xp.asarray(map_chain_ranges(client, _chain_range, model, n_chains, align))
+
+
+def _chain_range(model, first, count):
+    """The log weights of chains first .. first + count - 1 on the host (a task on a Dask worker)."""
+    backend, function, arrays = model
+    kernels = resolve(backend, on_device=False)
+    return host(function(kernels, *_on_backend(kernels.xp, arrays), n_chains=count, first_chain=first))
+
+
+def _on_host(arrays):
+    """`arrays` (a tuple of backend arrays, lists of them, or None) with every array on the host."""
+    return tuple([host(a) for a in x] if isinstance(x, list) else None if x is None else host(x) for x in arrays)
+
+
+def _on_backend(xp, arrays):
+    """The host `arrays` of _on_host as arrays of the array module `xp`."""
+    return tuple([xp.asarray(a) for a in x] if isinstance(x, list) else None if x is None else xp.asarray(x)
+                 for x in arrays)

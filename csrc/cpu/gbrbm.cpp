@@ -8,10 +8,11 @@ using namespace fastgen;
 namespace {
 
 // The Gaussian visible half-step of a Gaussian-Bernoulli RBM on (rows, n_cols) arrays:
-// mean = products + bias, state ~ N(mean, sigma^2). `mean` may be `products` itself.
+// mean = products + bias, state ~ N(mean, sigma^2). `mean` may be `products` itself. Row r
+// draws as row first_row + r of the draw.
 template <typename T>
 void gaussian(carray<T> products, carray<T> bias, carray<T> sigma, carray<T> mean, carray<T> state, uint64_t seed,
-              uint32_t call, uint32_t stream) {
+              uint32_t call, uint32_t stream, uint64_t first_row) {
     require(products.ndim() == 2, "products must be 2-D");
     const int64_t rows = products.shape(0), n_cols = products.shape(1);
     require(bias.ndim() == 1 && bias.shape(0) == n_cols, "bias length must match products columns");
@@ -21,7 +22,8 @@ void gaussian(carray<T> products, carray<T> bias, carray<T> sigma, carray<T> mea
     T* mean_ptr = mean.mutable_data();
     T* state_ptr = state.mutable_data();
     py::gil_scoped_release release;
-    cpu::gaussian_rows<T>(rows, n_cols, src, bias.data(), sigma.data(), mean_ptr, state_ptr, seed, call, stream);
+    cpu::gaussian_rows<T>(rows, n_cols, src, bias.data(), sigma.data(), mean_ptr, state_ptr, seed, call, stream,
+                            first_row);
 }
 
 // The float and double overloads (float registered first).
@@ -29,7 +31,7 @@ template <typename T>
 void def_gbrbm_floats(py::module_& g) {
     g.def("gaussian", &gaussian<T>, py::arg("products").noconvert(), py::arg("bias").noconvert(),
           py::arg("sigma").noconvert(), py::arg("mean").noconvert(), py::arg("state").noconvert(),
-          py::arg("seed"), py::arg("call"), py::arg("stream"));
+          py::arg("seed"), py::arg("call"), py::arg("stream"), py::arg("first_row") = 0);
 }
 
 }  // namespace

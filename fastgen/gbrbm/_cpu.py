@@ -6,7 +6,7 @@ from ._kernels import GbrbmKernels
 
 
 class Kernels(GbrbmKernels):
-    def gaussian(self, means, bias, sigma, seed, call, stream):
+    def gaussian(self, means, bias, sigma, seed, call, stream, first_row=0):
         state = np.empty_like(means)
-        _core.gaussian(means, bias, sigma, means, state, seed, call, stream)
+        _core.gaussian(means, bias, sigma, means, state, seed, call, stream, first_row)
         return state, means

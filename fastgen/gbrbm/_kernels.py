@@ -8,7 +8,8 @@ import abc
 
 class GbrbmKernels(abc.ABC):
     @abc.abstractmethod
-    def gaussian(self, means, bias, sigma, seed, call, stream):
+    def gaussian(self, means, bias, sigma, seed, call, stream, first_row=0):
         """(state, mean): mean = means + bias, computed in place of `means` (the product h W^T,
         (rows, n_visible)), and state = mean + sigma z, with z the Philox normals of element
-        (row, unit) of draw (seed, call, stream) (csrc/include/fastgen/random.h)."""
+        (first_row + row, unit) of draw (seed, call, stream) (csrc/include/fastgen/random.h):
+        rows first_row .. of a batch, drawn alone, get the values the whole batch gives them."""

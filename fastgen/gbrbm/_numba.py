@@ -10,7 +10,7 @@ from ..random._numba import row_normals
 from ._kernels import GbrbmKernels
 
 
-def _gaussian(products, bias, sigma, mean, state, seed, call, stream):
+def _gaussian(products, bias, sigma, mean, state, seed, call, stream, first_row):
     # gaussian_rows of csrc/cpu/gbrbm.h: each row's normals into a buffer, then gaussian_unit
     rows, n_cols = products.shape
     scalar = products.dtype.type
@@ -20,7 +20,7 @@ def _gaussian(products, bias, sigma, mean, state, seed, call, stream):
         angle = np.empty(n_cols // 2 + 2, np.float32)
         bits = np.empty(n_cols // 2 + 2, np.uint32)
         z = np.empty(n_cols, np.float32)
-        row_normals(r * n_cols, n_cols, seed, call, stream, u, radius, angle, bits, z)
+        row_normals((first_row + r) * n_cols, n_cols, seed, call, stream, u, radius, angle, bits, z)
         for j in range(n_cols):
             m = products[r, j] + bias[j]
             mean[r, j] = m
@@ -31,10 +31,10 @@ _gaussian_kernel = Variants(_gaussian, PARALLEL_WORK)
 
 
 class Kernels(GbrbmKernels):
-    def gaussian(self, means, bias, sigma, seed, call, stream):
+    def gaussian(self, means, bias, sigma, seed, call, stream, first_row=0):
         state = np.empty_like(means)
         _gaussian_kernel(means.size, means, bias, sigma, means, state, np.uint64(seed), np.uint64(call),
-                         np.uint64(stream))
+                         np.uint64(stream), np.int64(first_row))
         return state, means
 
 

@@ -2,12 +2,13 @@
 annealed importance sampling (Salakhutdinov & Murray, 2008). Public through fastgen.rbm."""
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
 
-from .. import _backend, _dask
+from .. import _dask
 from .._arrays import Dispatch, host
 from .._partition import (
     MAX_EXACT_UNITS,
@@ -42,24 +43,17 @@ def exact(kernels, W, b, c) -> float:
 def ais(kernels, W, b, c, n_chains, betas, base, seed, wrap=lambda a: a, client=None) -> AISResult:
     """The AISResult of checked backend arrays (its log weights through `wrap`); with a
     distributed `client`, the chains in one range per worker (the same weights)."""
-    if client is None:
-        log_weights = kernels.rbm.ais(W, b, c, base, kernels.xp.asarray(betas), seed, n_chains)
-    else:
-        model = (kernels.name, *(host(a) for a in (W, b, c, base)), np.asarray(betas, dtype=np.float64), seed)
-        log_weights = kernels.xp.asarray(_dask.map_chain_ranges(client, _ais_range, model, n_chains))
+    log_weights = _dask.chain_log_weights(kernels, functools.partial(ais_log_weights, betas=betas, seed=seed),
+                                          (W, b, c, base), n_chains, client)
     # the base model's hidden units (zero bias) are in its partition function too, see rbm.h
     base = np.asarray(host(base), dtype=np.float64)
     log_z_base = float(np.logaddexp(0.0, base).sum()) + W.shape[1] * math.log(2.0)
     return ais_result(log_weights, log_z_base, wrap)
 
 
-def _ais_range(model, first, count):
-    """The log weights of chains first .. first + count - 1 (a task on a Dask worker)."""
-    backend, W, b, c, base, betas, seed = model
-    kernels = _backend.resolve(backend, on_device=False)
-    xp = kernels.xp
-    W, b, c, base = (xp.asarray(a) for a in (W, b, c, base))
-    return host(kernels.rbm.ais(W, b, c, base, xp.asarray(betas), seed, count, first))
+def ais_log_weights(kernels, W, b, c, base, *, betas, seed, n_chains, first_chain=0):
+    """The log weights of chains first_chain .. first_chain + n_chains - 1 (one kernel call)."""
+    return kernels.rbm.ais(W, b, c, base, kernels.xp.asarray(betas), seed, n_chains, first_chain)
 
 
 # ---------------------------------------------------------------- checked public ops
@@ -93,7 +87,8 @@ def log_partition_ais(W: Array, b: Array, c: Array, *, n_chains: int = 100, beta
     client: a distributed.Client (fastgen[dask]) to spread the chains over its workers, one
     range of chains each; only their log weights come back. The result is bit for bit the
     one-process run's with the same seed, whatever the number of workers (each worker runs
-    the backend named by `backend`, or the default, on its host)."""
+    the backend named by `backend`, or the default, on its host). Fewer chains than workers is a
+    ValueError."""
     call = Dispatch(backend, W=W, b=b, c=c, base_visible_bias=base_visible_bias)
     xp = call.kernels.xp
     W, b, c, base = call.arrays
@@ -106,6 +101,6 @@ def log_partition_ais(W: Array, b: Array, c: Array, *, n_chains: int = 100, beta
     betas = default_ais_betas() if betas is None else check_betas(betas, from_zero=True)
     seed = check_seed("seed", seed)
     if client is not None:
-        _dask.check_client(client)
+        _dask.check_rows_per_worker("n_chains", n_chains, client)
     with waiting(progress, "AIS"):
         return ais(call.kernels, W, b, c, n_chains, betas, base, seed, call.wrap, client)

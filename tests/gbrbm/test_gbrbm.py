@@ -146,6 +146,25 @@ def test_gaussian_kernel_draws_standard_normals(backend):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_gaussian_kernel_rows_drawn_alone_are_the_batchs_rows(backend, dtype):
+    """first_row: a block of rows drawn alone (an AIS worker's chains) gets the values the whole
+    batch gives those rows, bit for bit, whatever the block's place in the Philox blocks."""
+    rng = np.random.default_rng(3)
+    products = rng.normal(0.0, 2.0, (9, 13)).astype(dtype)  # 13 columns: rows start inside Philox blocks
+    bias = rng.normal(0.0, 1.0, 13).astype(dtype)
+    sigma = rng.uniform(0.1, 3.0, 13).astype(dtype)
+    kernels = _backend.kernels(backend)
+    xp = kernels.xp
+    whole = [host(a) for a in kernels.gbrbm.gaussian(xp.array(products), xp.asarray(bias), xp.asarray(sigma), 5, 2,
+                                                     STREAM_VISIBLE)]
+    for start, stop in [(0, 1), (1, 4), (3, 9), (8, 9)]:
+        block = kernels.gbrbm.gaussian(xp.array(products[start:stop]), xp.asarray(bias), xp.asarray(sigma), 5, 2,
+                                       STREAM_VISIBLE, start)
+        for got, expected in zip(block, whole):
+            np.testing.assert_array_equal(host(got), expected[start:stop])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(7, 13), (1025, 4099)])  # the second runs the multi-threaded loops
 def test_gaussian_kernel_identical_on_cpu_backends(cpu_backends, dtype, shape):
     if len(cpu_backends) < 2:

@@ -20,19 +20,24 @@ FG_HD void gaussian_unit(T product, T bias, T sigma, float z, T& mean, T& state)
     state = m + sigma * (T)z;
 }
 
-// Elements 4*group .. 4*group+3 (clipped to n_elements) of (rows, n_cols) row-major arrays,
-// element i drawing normal(seed, call, stream, i). `mean` may alias `products` (in place).
-// One thread per group on the GPU; the CPU walks rows instead (csrc/cpu/gbrbm.h),
+// Elements 4*group .. 4*group+3, clipped to [begin, end), of (rows, n_cols) row-major arrays,
+// element i drawing normal(seed, call, stream, i). The arrays hold elements begin .. end - 1
+// (begin: a multiple of n_cols, the first row of a block of a batch split over processes,
+// such as a range of AIS chains), element i at [i - begin]. `mean` may alias `products` (in
+// place). One thread per group on the GPU; the CPU walks rows instead (csrc/cpu/gbrbm.h),
 // same values.
 template <typename T>
-FG_HD void gaussian_group(uint64_t group, uint64_t n_elements, uint64_t n_cols, const T* products, const T* bias,
-                          const T* sigma, T* mean, T* state, uint64_t seed, uint32_t call, uint32_t stream) {
+FG_HD void gaussian_group(uint64_t group, uint64_t begin, uint64_t end, uint64_t n_cols, const T* products,
+                          const T* bias, const T* sigma, T* mean, T* state, uint64_t seed, uint32_t call,
+                          uint32_t stream) {
     float z[4];
     normal_block(seed, call, stream, group, z);
     uint64_t i = group * 4;
     uint64_t col = i % n_cols;  // one division per group, then the column walks along
-    for (int k = 0; k < 4 && i < n_elements; ++k, ++i) {
-        gaussian_unit<T>(products[i], bias[col], sigma[col], z[k], mean[i], state[i]);
+    for (int k = 0; k < 4 && i < end; ++k, ++i) {
+        if (i >= begin) {
+            gaussian_unit<T>(products[i - begin], bias[col], sigma[col], z[k], mean[i - begin], state[i - begin]);
+        }
         if (++col == n_cols) {
             col = 0;
         }
