@@ -84,15 +84,19 @@ inline void block_distances(const double* xt, const double* centres, int64_t n, 
     }
 }
 
-// The seeding's state: closest[n], the squared distance of point n to its nearest seed so far
-// (+inf before the first), and block_total[blk] = sum of w closest over block blk (block_sum's
-// tree); the distances of every point to the candidates of the current step, kept so that
-// adding the chosen one does not read X again.
+// The seeding's state: X's blocks transposed into double once (each of the 2 K passes over X
+// transposed them again before, a third of the seeding's time), closest[n], the squared
+// distance of point n to its nearest seed so far (+inf before the first), and block_total[blk]
+// = sum of w closest over block blk (block_sum's tree); the distances of every point to the
+// candidates of the current step, kept so that adding the chosen one does not read X again.
+// Memory: (D + L + 2) N doubles.
 struct KmeansSeeding {
     KmeansSeeding(int64_t N, int64_t n_blocks, int64_t L, int64_t D)
-        : closest((size_t)N, std::numeric_limits<double>::infinity()), block_total((size_t)n_blocks),
+        : xt((size_t)(n_blocks * D * kGmmBlock)), w((size_t)(n_blocks * kGmmBlock)),
+          closest((size_t)N, std::numeric_limits<double>::infinity()), block_total((size_t)n_blocks),
           candidate_total((size_t)(n_blocks * L)), candidate_distance((size_t)(L * N)), centres((size_t)(L * D)),
           candidates((size_t)L) {}
+    std::vector<double> xt, w;  // (n_blocks, D, block) and (n_blocks, block): kmeans_load_block of each block
     std::vector<double> closest, block_total;
     std::vector<double> candidate_total;     // (n_blocks, L): sum of w min(closest, |x - candidate_l|^2) over each block
     std::vector<double> candidate_distance;  // (L, N): |x_n - candidate_l|^2
@@ -100,18 +104,32 @@ struct KmeansSeeding {
     std::vector<int64_t> candidates;
 };
 
-// candidate_distance and candidate_total for the first L rows of st.centres.
+// st.xt and st.w: every block of X loaded once.
 template <typename T>
-void kmeans_try_candidates(const T* X, const double* weights, int64_t N, int64_t D, int64_t L, KmeansSeeding& st,
-                           ThreadBuffers<KmeansBlock>& blocks, int n_threads) {
+void kmeans_load_blocks(const T* X, const double* weights, int64_t N, int64_t D, KmeansSeeding& st,
+                        ThreadBuffers<KmeansBlock>& blocks, int n_threads) {
+    const int64_t n_blocks = (N + kGmmBlock - 1) / kGmmBlock;
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (int64_t blk = 0; blk < n_blocks; ++blk) {
+        KmeansBlock& s = blocks.mine();
+        const int64_t first = blk * kGmmBlock;
+        kmeans_load_block<T>(X, weights, first, std::min(kGmmBlock, N - first), D, s);
+        std::copy(s.xt.begin(), s.xt.end(), st.xt.begin() + blk * D * kGmmBlock);
+        std::copy(s.w.begin(), s.w.end(), st.w.begin() + blk * kGmmBlock);
+    }
+}
+
+// candidate_distance and candidate_total for the first L rows of st.centres.
+inline void kmeans_try_candidates(int64_t N, int64_t D, int64_t L, KmeansSeeding& st,
+                                  ThreadBuffers<KmeansBlock>& blocks, int n_threads) {
     const int64_t n_blocks = (N + kGmmBlock - 1) / kGmmBlock;
     const double* closest = st.closest.data();
 #pragma omp parallel for num_threads(n_threads) schedule(static)
     for (int64_t blk = 0; blk < n_blocks; ++blk) {
         KmeansBlock& s = blocks.mine();
         const int64_t first = blk * kGmmBlock, count = std::min(kGmmBlock, N - first);
-        kmeans_load_block<T>(X, weights, first, count, D, s);
-        block_distances(s.xt.data(), st.centres.data(), L, D, s.dist.data());
+        const double* w = st.w.data() + blk * kGmmBlock;
+        block_distances(st.xt.data() + blk * D * kGmmBlock, st.centres.data(), L, D, s.dist.data());
         for (int64_t l = 0; l < L; ++l) {
             const double* dist = s.dist.data() + l * kGmmBlock;
             double* kept = st.candidate_distance.data() + l * N + first;
@@ -122,7 +140,7 @@ void kmeans_try_candidates(const T* X, const double* weights, int64_t N, int64_t
                     kept[b] = d;
                     v = d < old ? d : old;
                 }
-                s.m[(size_t)b] = s.w[(size_t)b] * v;
+                s.m[(size_t)b] = w[b] * v;
             }
             st.candidate_total[(size_t)(blk * L + l)] = block_sum(s.m.data());
         }
@@ -180,7 +198,7 @@ inline int64_t kmeans_pick(const KmeansSeeding& st, const double* weights, int64
 // chosen as seeds. The first is first_index; seed c >= 1 is the best of L candidates, the
 // rows kmeans_pick draws for r = uniforms[c - 1, l] * (the current potential, sum w closest):
 // the one whose potential after adding it is smallest (the first such). Memory: besides X,
-// (L + 1) N doubles.
+// (D + L + 2) N doubles (KmeansSeeding).
 template <typename T>
 void kmeans_seed(const T* X, const double* weights, int64_t N, int64_t D, int64_t first_index, const double* uniforms,
                  int64_t K, int64_t L, int64_t* indices) {
@@ -193,7 +211,8 @@ void kmeans_seed(const T* X, const double* weights, int64_t N, int64_t D, int64_
     };
     indices[0] = first_index;  // the first seed: the one candidate of step 0
     row(first_index, st.centres.data());
-    kmeans_try_candidates<T>(X, weights, N, D, 1, st, blocks, n_threads);
+    kmeans_load_blocks<T>(X, weights, N, D, st, blocks, n_threads);
+    kmeans_try_candidates(N, D, 1, st, blocks, n_threads);
     kmeans_add_candidate(weights, N, 0, st, n_threads);
     for (int64_t c = 1; c < K; ++c) {
         double total = 0.0;
@@ -202,7 +221,7 @@ void kmeans_seed(const T* X, const double* weights, int64_t N, int64_t D, int64_
             st.candidates[(size_t)l] = kmeans_pick(st, weights, N, uniforms[(c - 1) * L + l] * total);
             row(st.candidates[(size_t)l], st.centres.data() + l * D);
         }
-        kmeans_try_candidates<T>(X, weights, N, D, L, st, blocks, n_threads);
+        kmeans_try_candidates(N, D, L, st, blocks, n_threads);
         int64_t best = 0;
         double best_potential = 0.0;
         for (int64_t l = 0; l < L; ++l) {

@@ -237,23 +237,20 @@ def _kmeans_pick(closest, weights, weighted, block_total, r):
 
 
 @njit(cache=True, inline="always")
-def _kmeans_try_chunk(X, weights, weighted, centres, n_tried, closest, candidate_distance, candidate_total, ch,
-                      n_chunks):
-    """kmeans_try_candidates over the blocks of chunk ch: candidate_distance (L, N) and candidate_total
-    (n_blocks, L) for the first n_tried rows of centres."""
-    N, D = X.shape
-    n_blocks = (N + GMM_BLOCK - 1) // GMM_BLOCK
-    xt = np.empty((D, GMM_BLOCK))
-    w = np.empty(GMM_BLOCK)
+def _kmeans_try_chunk(xt, w, centres, n_tried, closest, candidate_distance, candidate_total, ch, n_chunks):
+    """kmeans_try_candidates over the blocks of chunk ch (xt (n_blocks, D, block), w (n_blocks,
+    block): the blocks loaded once): candidate_distance (L, N) and candidate_total (n_blocks, L)
+    for the first n_tried rows of centres."""
+    N = closest.shape[0]
+    n_blocks = xt.shape[0]
     dist = np.empty(GMM_BLOCK)
     m = np.empty(GMM_BLOCK)
     p = np.empty(GMM_BLOCK // 2)
     for blk in range(ch * n_blocks // n_chunks, (ch + 1) * n_blocks // n_chunks):
         first = blk * GMM_BLOCK
         count = min(GMM_BLOCK, N - first)
-        _load_block(X, weights, weighted, first, count, xt, w)
         for l in range(n_tried):
-            _block_distances(xt, centres[l], dist)
+            _block_distances(xt[blk], centres[l], dist)
             for b in range(GMM_BLOCK):
                 v = 0.0
                 if b < count:
@@ -261,7 +258,7 @@ def _kmeans_try_chunk(X, weights, weighted, centres, n_tried, closest, candidate
                     old = closest[first + b]
                     candidate_distance[l, first + b] = d
                     v = d if d < old else old
-                m[b] = w[b] * v
+                m[b] = w[blk, b] * v
             candidate_total[blk, l] = _block_sum(m, p)
 
 
@@ -294,6 +291,12 @@ def _kmeans_seed_blocks(X, weights, weighted, first_index, uniforms, n_chunks, i
     K = indices.shape[0]
     L = max(uniforms.shape[1], 1)
     n_blocks = (N + GMM_BLOCK - 1) // GMM_BLOCK
+    xt = np.empty((n_blocks, D, GMM_BLOCK))  # kmeans_load_blocks: every block loaded once
+    w = np.empty((n_blocks, GMM_BLOCK))
+    for ch in prange(n_chunks):
+        for blk in range(ch * n_blocks // n_chunks, (ch + 1) * n_blocks // n_chunks):
+            first = blk * GMM_BLOCK
+            _load_block(X, weights, weighted, first, min(GMM_BLOCK, N - first), xt[blk], w[blk])
     closest = np.full(N, np.inf)
     block_total = np.zeros(n_blocks)
     candidate_total = np.zeros((n_blocks, L))
@@ -316,8 +319,7 @@ def _kmeans_seed_blocks(X, weights, weighted, first_index, uniforms, n_chunks, i
                     centres[l, i] = X[candidates[l], i]
             n_tried = L
         for ch in prange(n_chunks):
-            _kmeans_try_chunk(X, weights, weighted, centres, n_tried, closest, candidate_distance, candidate_total,
-                              ch, n_chunks)
+            _kmeans_try_chunk(xt, w, centres, n_tried, closest, candidate_distance, candidate_total, ch, n_chunks)
         if c > 0:
             best = 0
             best_potential = 0.0
