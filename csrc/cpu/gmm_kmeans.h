@@ -129,20 +129,41 @@ inline void kmeans_try_candidates(int64_t N, int64_t D, int64_t L, KmeansSeeding
         KmeansBlock& s = blocks.mine();
         const int64_t first = blk * kGmmBlock, count = std::min(kGmmBlock, N - first);
         const double* w = st.w.data() + blk * kGmmBlock;
-        block_distances(st.xt.data() + blk * D * kGmmBlock, st.centres.data(), L, D, s.dist.data());
+        const double* __restrict xt = st.xt.data() + blk * D * kGmmBlock;
         for (int64_t l = 0; l < L; ++l) {
-            const double* dist = s.dist.data() + l * kGmmBlock;
-            double* kept = st.candidate_distance.data() + l * N + first;
-            for (int64_t b = 0; b < kGmmBlock; ++b) {
-                double v = 0.0;
-                if (b < count) {
-                    const double d = dist[b], old = closest[first + b];
-                    kept[b] = d;
-                    v = d < old ? d : old;
+            // one candidate at a time: its distances stay in L1 (register-blocking the L
+            // candidates, as kmeans_step does its K centres, measured slower here)
+            double* __restrict dist = s.dist.data();
+            const double* __restrict c = st.centres.data() + l * D;
+            for (int64_t b = 0; b < kGmmBlock; ++b) dist[b] = 0.0;
+            for (int64_t i = 0; i < D; ++i) {
+                const double ci = c[i];
+                for (int64_t b = 0; b < kGmmBlock; ++b) {
+                    const double e = xt[i * kGmmBlock + b] - ci;
+                    dist[b] += e * e;
                 }
-                s.m[(size_t)b] = w[b] * v;
             }
-            st.candidate_total[(size_t)(blk * L + l)] = block_sum(s.m.data());
+            const double* __restrict old = closest + first;
+            double* __restrict kept = st.candidate_distance.data() + l * N + first;
+            double* __restrict m = s.m.data();
+            if (count == kGmmBlock) {  // a full block: the same operations, without the branch (it vectorises)
+                for (int64_t b = 0; b < kGmmBlock; ++b) {
+                    const double d = dist[b];
+                    kept[b] = d;
+                    m[b] = w[b] * (d < old[b] ? d : old[b]);
+                }
+            } else {
+                for (int64_t b = 0; b < kGmmBlock; ++b) {
+                    double v = 0.0;
+                    if (b < count) {
+                        const double d = dist[b];
+                        kept[b] = d;
+                        v = d < old[b] ? d : old[b];
+                    }
+                    m[b] = w[b] * v;
+                }
+            }
+            st.candidate_total[(size_t)(blk * L + l)] = block_sum(m);
         }
     }
 }
@@ -156,15 +177,24 @@ inline void kmeans_add_candidate(const double* weights, int64_t N, int64_t l, Km
     for (int64_t blk = 0; blk < n_blocks; ++blk) {
         const int64_t first = blk * kGmmBlock, count = std::min(kGmmBlock, N - first);
         double m[kGmmBlock];
-        for (int64_t b = 0; b < kGmmBlock; ++b) {
-            double v = 0.0;
-            if (b < count) {
-                const double d = dist[first + b], old = closest[first + b];
-                v = d < old ? d : old;
-                closest[first + b] = v;
-                v *= weights ? weights[first + b] : 1.0;
+        const double* __restrict d = dist + first;
+        double* __restrict c = closest + first;
+        if (count == kGmmBlock && !weights) {  // the same operations, without the branches (it vectorises)
+            for (int64_t b = 0; b < kGmmBlock; ++b) {
+                const double v = d[b] < c[b] ? d[b] : c[b];
+                c[b] = v;
+                m[b] = v * 1.0;
             }
-            m[b] = v;
+        } else {
+            for (int64_t b = 0; b < kGmmBlock; ++b) {
+                double v = 0.0;
+                if (b < count) {
+                    v = d[b] < c[b] ? d[b] : c[b];
+                    c[b] = v;
+                    v *= weights ? weights[first + b] : 1.0;
+                }
+                m[b] = v;
+            }
         }
         st.block_total[(size_t)blk] = block_sum(m);
     }

@@ -37,7 +37,7 @@ from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as _SkGaussianMixture
 from sklearn.mixture._gaussian_mixture import _compute_precision_cholesky
-from sklearn.utils import check_random_state
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._array_api import get_namespace
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -300,6 +300,8 @@ class GaussianMixture(_SkGaussianMixture):
         runs = []
         if do_init:
             rows, row_weights = _dask.row_sample(X, weights, _DASK_INIT_ROWS, random_state)
+            # scikit-learn's KMeans, the former default init, checked this; fastgen's k-means takes X as it is
+            assert_all_finite(rows, input_name="X")
             for init in range(self.n_init):
                 run = copy.copy(self)
                 run._print_verbose_msg_init_beg(init)
