@@ -5,9 +5,10 @@ found (NumPy data in and out, the E-step on the GPU; bench/gpu_run.sh).
 - group `gmm-em-iteration`: `fit` with max_iter=1 from the same explicit initial parameters:
   one E-step and one M-step (scikit-learn's fit also makes a final E-step that labels the
   data and then discards the labels; fastgen's fit skips it).
-- group `gmm-fit`: `fit` end to end with the default init (scikit-learn's KMeans, n_init=1,
-  random_state=0, the same for both) and EM to convergence (tol=1e-3, at most 100 iterations).
-- group `gmm-init`: that KMeans init alone, as both make it: how much of `gmm-fit` it takes.
+- group `gmm-fit`: `fit` end to end with the default init (init_params="kmeans", random_state=0:
+  scikit-learn's KMeans, n_init=1, for scikit-learn; fastgen's own k-means, the same algorithm
+  and draws, for fastgen) and EM to convergence (tol=1e-3, at most 100 iterations).
+- group `gmm-init`: that k-means alone, each side's: how much of `gmm-fit` it takes.
 
 Run with: python -m pytest bench/test_gmm_em.py --benchmark-only
 Set FASTGEN_BENCH_GMM_N to time a smaller problem.
@@ -103,16 +104,31 @@ def test_fit(benchmark, impl, covariance_type, dtype):
 
 @pytest.mark.benchmark(group="gmm-init")
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_kmeans_init(benchmark, dtype):
-    """The default init of both fits: scikit-learn's KMeans labels (GaussianMixture's
-    _initialize_parameters with init_params="kmeans")."""
-    from sklearn.cluster import KMeans
-
+@pytest.mark.parametrize("impl", ["fastgen-cpu", "fastgen-numba", "sklearn"])
+def test_kmeans_init(benchmark, impl, dtype):
+    """The default init's k-means labels (GaussianMixture's _initialize_parameters with
+    init_params="kmeans"): scikit-learn's KMeans, or fastgen's k-means (fastgen/gmm/_kmeans.py),
+    both from RandomState(0)."""
     X, _ = _data(np.dtype(dtype))
+    if impl == "sklearn":
+        from sklearn.cluster import KMeans
 
-    def init():
-        return KMeans(n_clusters=N_COMPONENTS, n_init=1, random_state=np.random.RandomState(0)).fit(X).labels_
+        def init():
+            return KMeans(n_clusters=N_COMPONENTS, n_init=1, random_state=np.random.RandomState(0)).fit(X).labels_
+    else:
+        import fastgen
+        from fastgen import _backend
+        from fastgen.gmm import _kmeans
+
+        backend = impl.split("-", 1)[1]
+        if backend not in fastgen.available_backends():
+            pytest.skip(f"fastgen backend {backend!r} not available here")
+        kernels = _backend.resolve(backend, on_device=False).gmm
+        _kmeans.kmeans_labels(kernels, X[:20000], None, N_COMPONENTS, np.random.RandomState(0))  # warm-up: JIT
+
+        def init():
+            return _kmeans.kmeans_labels(kernels, X, None, N_COMPONENTS, np.random.RandomState(0))
 
     benchmark.pedantic(init, rounds=FIT_ROUNDS, iterations=1, warmup_rounds=0)
-    benchmark.extra_info.update(impl="sklearn", dtype=dtype, n_samples=N_SAMPLES, n_features=N_FEATURES,
+    benchmark.extra_info.update(impl=impl, dtype=dtype, n_samples=N_SAMPLES, n_features=N_FEATURES,
                                 n_components=N_COMPONENTS)

@@ -4,12 +4,14 @@
 
 #include "bindings.h"
 #include "gmm.h"
+#include "gmm_kmeans.h"
 
 using namespace fastgen;
 
 namespace {
 
 using darray = py::array_t<double, py::array::c_style>;
+using larray = py::array_t<int64_t, py::array::c_style>;
 
 // The parameters of the Gaussian-mixture kernels (layout in fastgen/gmm.h), checked against X (N, D).
 template <typename T>
@@ -60,6 +62,45 @@ double gmm_em_pass(carray<T> X, carray<T> means_t, carray<T> prec_t, bool full, 
     return stats.log_likelihood;
 }
 
+// Greedy k-means++ seeding (cpu/gmm_kmeans.h): indices (K) of the seeds among the rows of X,
+// the first first_index, then one per row of uniforms (K - 1, L), its L draws in [0, 1).
+template <typename T>
+void gmm_kmeans_seed(carray<T> X, std::optional<darray> weights, int64_t first_index, darray uniforms,
+                     larray indices) {
+    require(X.ndim() == 2 && X.shape(0) >= 1, "X must be (N, D) with N >= 1");
+    require(uniforms.ndim() == 2 && indices.ndim() == 1 && indices.shape(0) == uniforms.shape(0) + 1,
+            "uniforms must be (K - 1, L) and indices (K,)");
+    require(uniforms.shape(0) == 0 || uniforms.shape(1) >= 1, "uniforms must have L >= 1 columns");
+    require(first_index >= 0 && first_index < X.shape(0), "first_index must be a row of X");
+    require(!weights || (weights->ndim() == 1 && weights->shape(0) == X.shape(0)), "weights must be (N,)");
+    const T* x = X.data();
+    const double* w = weights ? weights->data() : nullptr;
+    const double* u = uniforms.data();
+    int64_t* out = indices.mutable_data();
+    const int64_t N = X.shape(0), D = X.shape(1), K = indices.shape(0), L = uniforms.shape(1);
+    py::gil_scoped_release release;
+    cpu::kmeans_seed<T>(x, w, N, D, first_index, u, K, L, out);
+}
+
+// One Lloyd iteration (cpu/gmm_kmeans.h): labels (N), distances (N), sums (K, D), counts (K).
+template <typename T>
+void gmm_kmeans_step(carray<T> X, std::optional<darray> weights, darray centres, larray labels, darray distances,
+                     darray sums, darray counts) {
+    require(X.ndim() == 2 && centres.ndim() == 2 && centres.shape(1) == X.shape(1) && centres.shape(0) >= 1,
+            "centres must be (K, X columns)");
+    const int64_t N = X.shape(0), D = X.shape(1), K = centres.shape(0);
+    require(labels.size() == N && distances.size() == N && sums.size() == K * D && counts.size() == K,
+            "labels, distances, sums, counts must be (N,), (N,), (K, D) and (K,)");
+    require(!weights || (weights->ndim() == 1 && weights->shape(0) == N), "weights must be (N,)");
+    const T* x = X.data();
+    const double* w = weights ? weights->data() : nullptr;
+    const double* c = centres.data();
+    int64_t* l = labels.mutable_data();
+    double *d = distances.mutable_data(), *s = sums.mutable_data(), *n = counts.mutable_data();
+    py::gil_scoped_release release;
+    cpu::kmeans_step<T>(x, w, N, D, c, K, l, d, s, n);
+}
+
 // The float and double overloads (float registered first).
 template <typename T>
 void def_gmm_floats(py::module_& g) {
@@ -70,12 +111,17 @@ void def_gmm_floats(py::module_& g) {
           py::arg("prec_t").noconvert(), py::arg("full"), py::arg("bias").noconvert(),
           py::arg("nk").noconvert(), py::arg("s1").noconvert(), py::arg("s2").noconvert(),
           py::arg("weights").noconvert() = py::none());
+    g.def("kmeans_seed", &gmm_kmeans_seed<T>, py::arg("X").noconvert(), py::arg("weights").noconvert(),
+          py::arg("first_index"), py::arg("uniforms").noconvert(), py::arg("indices").noconvert());
+    g.def("kmeans_step", &gmm_kmeans_step<T>, py::arg("X").noconvert(), py::arg("weights").noconvert(),
+          py::arg("centres").noconvert(), py::arg("labels").noconvert(), py::arg("distances").noconvert(),
+          py::arg("sums").noconvert(), py::arg("counts").noconvert());
 }
 
 }  // namespace
 
 void bind_gmm(py::module_& m) {
-    py::module_ g = m.def_submodule("gmm", "Gaussian mixture: weighted log densities and the fused E-step");
+    py::module_ g = m.def_submodule("gmm", "Gaussian mixture: weighted log densities, the fused E-step, the k-means init");
     def_gmm_floats<float>(g);
     def_gmm_floats<double>(g);
 }

@@ -2,6 +2,9 @@
 // csrc/include on the include path. One thread per point runs the per-point math of
 // fastgen/gmm.h one component at a time (its scratch, D + 2 values, in dynamic shared
 // memory); the sufficient statistics are then reduced by cuBLAS GEMMs (fastgen/gmm/_cuda.py).
+// The k-means of the "kmeans" initialisation: one thread per point evaluates squared_distance
+// and nearest_centre of gmm.h (the CPU loops' per-point math); fastgen/gmm/_cuda.py draws the
+// seeds and sums the clusters with CuPy.
 #include "fastgen/gmm.h"
 
 using namespace fastgen;
@@ -38,6 +41,48 @@ __global__ void gmm_estep_f64(const double* X, const double* means_t, const doub
                               const double* bias, uint64_t N, int64_t K, int64_t D, bool normalise,
                               const double* weights, bool weighted, double* out, double* log_norm) {
     estep_impl<double>(X, means_t, prec_t, full, bias, N, K, D, normalise, weights, weighted, out, log_norm);
+}
+
+}  // extern "C"
+
+// out (C, N): squared distances of the N points to the C centres (C, D) (k-means++ candidates).
+template <typename T>
+__device__ void kmeans_distances_impl(const T* X, uint64_t N, int64_t D, const double* centres, int64_t C,
+                                      double* out) {
+    for (uint64_t n = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; n < N; n += (uint64_t)gridDim.x * blockDim.x) {
+        for (int64_t c = 0; c < C; ++c) out[(uint64_t)c * N + n] = squared_distance<T>(X + n * (uint64_t)D, centres + c * D, D);
+    }
+}
+
+// labels (N) and distances (N): the nearest of the K centres (K, D) to each point (a Lloyd iteration).
+template <typename T>
+__device__ void kmeans_assign_impl(const T* X, uint64_t N, int64_t D, const double* centres, int64_t K,
+                                   int64_t* labels, double* distances) {
+    for (uint64_t n = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; n < N; n += (uint64_t)gridDim.x * blockDim.x) {
+        labels[n] = nearest_centre<T>(X + n * (uint64_t)D, centres, K, D, distances + n);
+    }
+}
+
+extern "C" {
+
+__global__ void gmm_kmeans_distances_f32(const float* X, uint64_t N, int64_t D, const double* centres, int64_t C,
+                                         double* out) {
+    kmeans_distances_impl<float>(X, N, D, centres, C, out);
+}
+
+__global__ void gmm_kmeans_distances_f64(const double* X, uint64_t N, int64_t D, const double* centres, int64_t C,
+                                         double* out) {
+    kmeans_distances_impl<double>(X, N, D, centres, C, out);
+}
+
+__global__ void gmm_kmeans_assign_f32(const float* X, uint64_t N, int64_t D, const double* centres, int64_t K,
+                                      int64_t* labels, double* distances) {
+    kmeans_assign_impl<float>(X, N, D, centres, K, labels, distances);
+}
+
+__global__ void gmm_kmeans_assign_f64(const double* X, uint64_t N, int64_t D, const double* centres, int64_t K,
+                                      int64_t* labels, double* distances) {
+    kmeans_assign_impl<double>(X, N, D, centres, K, labels, distances);
 }
 
 }  // extern "C"

@@ -3,7 +3,12 @@
 csrc/cuda/gmm.cu evaluates the per-point math of gmm.h (one thread per point) into a
 chunk of responsibilities; cuBLAS (CuPy batched matmul) reduces the chunk into the
 statistics centred on the means. Chunks bound the GPU memory: the (rows, K) float64
-responsibilities and the (K, rows, D) centred and weighted rows stay under _CHUNK_BYTES."""
+responsibilities and the (K, rows, D) centred and weighted rows stay under _CHUNK_BYTES.
+
+The k-means of the initialisation: the same algorithm as the CPU backends' (greedy k-means++
+from the same draws, one Lloyd iteration per call), with the per-point distances of gmm.h in
+csrc/cuda/gmm.cu and CuPy's cumulative sums, searchsorted and bincount around them (its sums
+in CuPy's order: the seeds and labels are the CPU backends' unless rounding decides a pick)."""
 import cupy as cp
 import numpy as np
 
@@ -30,6 +35,19 @@ def _launch(X, means_t, prec_t, full, bias, normalise, out, log_norm, weights=No
          bias if weights is None else weights, np.bool_(weights is not None), out, log_norm),
         shared_mem=threads * per_thread,
     )
+
+
+def _grid(N):
+    return (max(1, min((N + 255) // 256, 65535)),), (256,)
+
+
+def _kmeans_distances(X, centres):
+    """(C, N) float64 squared distances of the rows of X (device) to centres (C, D) (device float64)."""
+    N, D = X.shape
+    out = cp.empty((centres.shape[0], N))
+    kernel("gmm", "gmm_kmeans_distances_" + suffix(X.dtype))(
+        *_grid(N), (X, np.uint64(N), np.int64(D), centres, np.int64(centres.shape[0]), out))
+    return out
 
 
 class Kernels(GmmKernels):
@@ -68,3 +86,34 @@ class Kernels(GmmKernels):
             s1 += weighted.sum(axis=1)
             s2 += cp.matmul(weighted.transpose(0, 2, 1), centred) if full else (weighted * centred).sum(axis=1)
         return float(log_likelihood), nk.get(), s1.get(), s2.get()
+
+    def kmeans_seed(self, X, weights, first_index, uniforms):
+        X = cp.ascontiguousarray(cp.asarray(X))
+        N = X.shape[0]
+        w = cp.ones(N) if weights is None else cp.asarray(weights, dtype=cp.float64)
+        seeds = [int(first_index)]
+        closest = _kmeans_distances(X, X[[first_index]].astype(cp.float64))[0]
+        for u in np.asarray(uniforms, dtype=np.float64):
+            weighted = w * closest
+            cumulative = cp.cumsum(weighted)
+            candidates = cp.minimum(cp.searchsorted(cumulative, cp.asarray(u) * weighted.sum()), N - 1)
+            tried = cp.minimum(closest[None, :], _kmeans_distances(X, X[candidates].astype(cp.float64)))
+            best = int(cp.argmin(tried @ w))
+            seeds.append(int(candidates[best]))
+            closest = tried[best]
+        return np.array(seeds, dtype=np.int64)
+
+    def kmeans_step(self, X, weights, centres):
+        X = cp.ascontiguousarray(cp.asarray(X))
+        N, D = X.shape
+        centres = cp.ascontiguousarray(cp.asarray(centres, dtype=cp.float64))
+        K = centres.shape[0]
+        labels = cp.empty(N, dtype=cp.int64)
+        distances = cp.empty(N)
+        kernel("gmm", "gmm_kmeans_assign_" + suffix(X.dtype))(
+            *_grid(N), (X, np.uint64(N), np.int64(D), centres, np.int64(K), labels, distances))
+        w = cp.ones(N) if weights is None else cp.asarray(weights, dtype=cp.float64)
+        weighted_rows = X.astype(cp.float64) * w[:, None]
+        sums = cp.stack([cp.bincount(labels, weights=weighted_rows[:, i], minlength=K) for i in range(D)], axis=1)
+        counts = cp.bincount(labels, weights=w, minlength=K)
+        return labels.get(), distances.get(), sums.get(), counts.get()

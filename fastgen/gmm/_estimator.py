@@ -20,8 +20,9 @@ argmax(axis=1) are the labels):
   scikit-learn's _compute_precision_cholesky;
 - _set_parameters casts the float64 parameters to X's dtype, and the _e_step after it (the
   labels of fit_predict) reduces the log densities to their argmax one chunk of rows at a time;
-- _initialize_parameters / _initialize: sample weights in the initialisation, and the initial
-  parameters from responsibilities in float64, centred, like the M-step;
+- _initialize_parameters / _initialize: fastgen's k-means for init_params="kmeans"
+  (fastgen/gmm/_kmeans.py), sample weights in the initialisation, and the initial parameters
+  from responsibilities (or the k-means labels) in float64, centred, like the M-step;
 - score_samples, predict, predict_proba: the kernels' log densities, a chunk of rows at a time.
 """
 from __future__ import annotations
@@ -32,12 +33,11 @@ import typing
 import warnings
 
 import numpy as np
-from sklearn import cluster
 from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as _SkGaussianMixture
 from sklearn.mixture._gaussian_mixture import _compute_precision_cholesky
-from sklearn.utils import check_random_state
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._array_api import get_namespace
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -46,6 +46,7 @@ from .._dask import check_row_blocks, check_row_weights, is_dask_array
 from .._estimator import BACKEND_CONSTRAINT, public
 from .._progress import OFF
 from .._progress import bar as progress_bar
+from . import _kmeans
 
 _ROWS_PER_CHUNK = 65536  # rows of X per kernel call when an (N, K) result is reduced (labels, score_samples)
 # scikit-learn's nk = sum(resp) + 10 eps, which keeps an empty component's mean finite. Its eps is
@@ -83,6 +84,14 @@ class _Statistics:
         self.nk, self.s1, self.s2, self.centre = nk, s1, s2, centre
 
 
+class _HardLabels:
+    """What fastgen's k-means initialisation gives _initialize in place of scikit-learn's (N, K)
+    one-hot responsibilities: the cluster of each row, (N,) int64."""
+
+    def __init__(self, labels):
+        self.labels = labels
+
+
 class _Labels:
     """What the final E-step of a fastgen fit gives scikit-learn's fit_predict in place of the
     (N, K) log responsibilities, of which it takes only argmax(axis=1): that argmax."""
@@ -107,12 +116,24 @@ class GaussianMixture(_SkGaussianMixture):
     backend : "cpu", "numba", "cuda" or None (the current default), a parameter scikit-learn's
         lacks. Data and fitted attributes are NumPy arrays; with "cuda" the E-step runs on the GPU.
 
+    init_params="kmeans" (the default): the k-means is fastgen's own (fastgen/gmm/_kmeans.py),
+        not scikit-learn's KMeans, which took most of a diagonal fit's time. The same algorithm
+        as KMeans(n_clusters, n_init=1, random_state=random_state): greedy k-means++ seeds,
+        Lloyd iterations to KMeans's convergence test, empty clusters relocated as KMeans
+        relocates them, and the same draws from random_state (random_state.choice for the first
+        seed, random_state.uniform for the 2 + int(log n_components) candidates of each next
+        one); computed in float64 on fused kernels, where KMeans computes in X's dtype. So the
+        labels (and the fit) are scikit-learn's unless rounding decides a pick: as a rule on
+        float64 data (tested), while on float32 data the two k-means can part ways, to
+        clusterings of equal quality (inertia tested within 1%). The labels become one-hot
+        responsibilities, as scikit-learn's.
+
     fit(X, y=None, sample_weight=None), fit_predict(X, y=None, sample_weight=None): sample
         weights, which scikit-learn's lacks (its issue #15647). A row of weight w counts as w
         copies of itself in every EM statistic and in the lower bound (sum w log p / sum w);
         integer weights give the statistics of the data with rows repeated. Weights must be
         finite, non-negative, with at least n_components of them positive. The initialisation
-        uses them too: "kmeans" fits scikit-learn's KMeans with sample_weight and weighs the
+        uses them too: "kmeans" runs its k-means (below) with sample_weight and weighs the
         rows of each cluster; "random" draws scikit-learn's random responsibilities and weighs
         them; "k-means++" (kmeans_plusplus with sample_weight) and "random_from_data" (rows
         drawn with probability proportional to their weights, unless the weights are all equal:
@@ -279,6 +300,8 @@ class GaussianMixture(_SkGaussianMixture):
         runs = []
         if do_init:
             rows, row_weights = _dask.row_sample(X, weights, _DASK_INIT_ROWS, random_state)
+            # scikit-learn's KMeans, the former default init, checked this; fastgen's k-means takes X as it is
+            assert_all_finite(rows, input_name="X")
             for init in range(self.n_init):
                 run = copy.copy(self)
                 run._print_verbose_msg_init_beg(init)
@@ -370,19 +393,22 @@ class GaussianMixture(_SkGaussianMixture):
 
     def _initialize_parameters(self, X, random_state, **kwargs):
         fused = self._fused_fit()
-        weights = None if fused is None else fused.sample_weight
-        init = self.init_params
-        if weights is None or init == "random" or (init == "random_from_data" and np.all(weights == weights[0])):
-            # scikit-learn's draws; _initialize weighs the responsibilities
+        if fused is None:
             return super()._initialize_parameters(X, random_state, **kwargs)
         if self.weights_init is not None and self.means_init is not None and self.precisions_init is not None:
             return self._initialize(X, None, **kwargs)
+        weights = fused.sample_weight
+        init = self.init_params
         n_samples, K = X.shape[0], self.n_components
+        if init == "kmeans":  # fastgen's k-means in place of scikit-learn's KMeans (fastgen/gmm/_kmeans.py)
+            X_c = fused.X_c if X is fused.X else np.ascontiguousarray(X)
+            labels = _kmeans.kmeans_labels(fused.kernels, X_c, weights, K, random_state)
+            return self._initialize(X, _HardLabels(labels), **kwargs)
+        if weights is None or init == "random" or (init == "random_from_data" and np.all(weights == weights[0])):
+            # scikit-learn's draws; _initialize weighs the responsibilities
+            return super()._initialize_parameters(X, random_state, **kwargs)
         resp = np.zeros((n_samples, K))
-        if init == "kmeans":
-            kmeans = cluster.KMeans(n_clusters=K, n_init=1, random_state=random_state)
-            resp[np.arange(n_samples), kmeans.fit(X, sample_weight=weights).labels_] = 1
-        elif init == "k-means++":
+        if init == "k-means++":
             _, indices = kmeans_plusplus(X, K, random_state=random_state, sample_weight=weights)
             resp[indices, np.arange(K)] = 1
         else:  # random_from_data, rows drawn in proportion to their weights
@@ -399,9 +425,14 @@ class GaussianMixture(_SkGaussianMixture):
         if resp is not None:
             # "kmeans" and "random" give every row responsibilities, which its weight multiplies;
             # "k-means++" and "random_from_data" pick one row per component (as one copy of it)
-            picks = self.init_params in ("k-means++", "random_from_data")
-            row_weights = None if picks else fused.sample_weight
-            nk, means, covariances = _estimate_from_resp(X, resp, row_weights, fused.sample_weight, self.reg_covar, ct)
+            if isinstance(resp, _HardLabels):
+                nk, means, covariances = _estimate_from_labels(X, resp.labels, self.n_components, fused.sample_weight,
+                                                               self.reg_covar, ct)
+            else:
+                picks = self.init_params in ("k-means++", "random_from_data")
+                row_weights = None if picks else fused.sample_weight
+                nk, means, covariances = _estimate_from_resp(X, resp, row_weights, fused.sample_weight,
+                                                             self.reg_covar, ct)
             weights = nk / fused.total_weight
         self.weights_ = weights if self.weights_init is None else np.asarray(self.weights_init, dtype=np.float64)
         self.means_ = means if self.means_init is None else np.asarray(self.means_init, dtype=np.float64)
@@ -591,14 +622,6 @@ def _estimate_from_resp(X, resp, resp_weight, sample_weight, reg_covar, covarian
         resp = resp * resp_weight[:, None]
     nk = resp.sum(axis=0) + _NK_GUARD
     means = resp.T @ X / nk[:, None]
-    D = X.shape[1]
-    if covariance_type == "full":
-        scatter = np.empty((len(nk), D, D))
-        for k in range(len(nk)):
-            r, rows = _component_rows(resp, X, k)
-            diff = rows - means[k]
-            scatter[k] = (r * diff.T) @ diff
-        return nk, means, scatter / nk[:, None, None] + reg_covar * np.eye(D)
     if covariance_type == "tied":
         c = w @ X / w.sum()
         e = means - c
@@ -606,10 +629,44 @@ def _estimate_from_resp(X, resp, resp_weight, sample_weight, reg_covar, covarian
         centred = X - c
         scatter = (w * centred.T) @ centred - (nk * e.T) @ e - np.outer(c, s) - np.outer(s, c)
         scatter += (w.sum() - nk.sum()) * np.outer(c, c)
-        return nk, means, scatter / nk.sum() + reg_covar * np.eye(D)
+        return nk, means, scatter / nk.sum() + reg_covar * np.eye(X.shape[1])
     parts = [_component_rows(resp, X, k) for k in range(len(nk))]
+    return nk, means, _covariances_from_parts(parts, means, nk, reg_covar, covariance_type)
+
+
+def _estimate_from_labels(X, labels, n_components, sample_weight, reg_covar, covariance_type):
+    """(nk, means, covariances) of hard assignments (the k-means initialisation): those of
+    _estimate_from_resp with one-hot responsibilities times sample_weight, each cluster's rows
+    gathered once (a stable sort of the labels: the rows in X's order) instead of an (N, K)
+    matrix of responsibilities (which took longer than fastgen's k-means itself)."""
+    if covariance_type == "tied":  # takes all of X anyway
+        resp = np.zeros((len(labels), n_components))
+        resp[np.arange(len(labels)), labels] = 1
+        return _estimate_from_resp(X, resp, sample_weight, sample_weight, reg_covar, covariance_type)
+    X = X.astype(np.float64, copy=False)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(n_components + 1))
+    parts = []
+    for k in range(n_components):
+        rows = order[bounds[k]:bounds[k + 1]]
+        parts.append((np.ones(len(rows)) if sample_weight is None else sample_weight[rows], X[rows]))
+    nk = np.array([r.sum() for r, _ in parts]) + _NK_GUARD
+    means = np.stack([r @ rows for r, rows in parts]) / nk[:, None]
+    return nk, means, _covariances_from_parts(parts, means, nk, reg_covar, covariance_type)
+
+
+def _covariances_from_parts(parts, means, nk, reg_covar, covariance_type):
+    """Full, diag or spherical covariances from each component's (responsibilities, rows),
+    centred on its mean."""
+    D = means.shape[1]
+    if covariance_type == "full":
+        scatter = np.empty((len(nk), D, D))
+        for k, (r, rows) in enumerate(parts):
+            diff = rows - means[k]
+            scatter[k] = (r * diff.T) @ diff
+        return scatter / nk[:, None, None] + reg_covar * np.eye(D)
     variances = np.stack([r @ (rows - means[k]) ** 2 for k, (r, rows) in enumerate(parts)]) / nk[:, None] + reg_covar
-    return nk, means, variances.mean(axis=1) if covariance_type == "spherical" else variances
+    return variances.mean(axis=1) if covariance_type == "spherical" else variances
 
 
 def _component_rows(resp, X, k):

@@ -30,6 +30,25 @@ class GmmKernels(abc.ABC):
         non-negative sample weights: a point of weight w counts as w copies of itself
         (weighted_responsibilities in gmm.h)."""
 
+    @abc.abstractmethod
+    def kmeans_seed(self, X, weights, first_index, uniforms):
+        """(K,) int64: the rows of X chosen as seeds by greedy k-means++ (scikit-learn's
+        _kmeans_plusplus), K = len(uniforms) + 1. The first is first_index; seed c >= 1 is the
+        best of L = uniforms.shape[1] candidates, each the first row n at which the cumulative
+        sum of w_n closest_n reaches uniforms[c - 1, l] times its total (closest_n: the squared
+        distance of row n to its nearest seed so far, in float64): the candidate that leaves the
+        smallest sum of w min(closest, its squared distance), the first of equals. Sums in the
+        fixed order of csrc/cpu/gmm_kmeans.h (bit-identical on cpu and numba, any thread count).
+        weights: None (all 1) or (N,) float64 non-negative, C-contiguous."""
+
+    @abc.abstractmethod
+    def kmeans_step(self, X, weights, centres):
+        """One Lloyd iteration against centres (K, D) float64: (labels (N,) int64, the nearest
+        centre of each row, the first of equals; distances (N,) float64, its squared distance;
+        sums (K, D) float64 = sum of w x over each centre's rows; counts (K,) = sum of w there).
+        Distances in float64 whatever X's dtype; sums in the fixed order of
+        csrc/cpu/gmm_kmeans.h. weights as in kmeans_seed."""
+
 
 def _symmetric_from_upper(s2_upper):
     """(K, D, D) upper triangles (j >= i) -> (K, D, D) symmetric matrices."""
@@ -53,17 +72,45 @@ class HostKernels(GmmKernels):
     def _weighted_log_prob(X, means_t, prec_t, full, bias, out):
         """Fills out (N, K)."""
 
+    @staticmethod
+    @abc.abstractmethod
+    def _kmeans_seed(X, weights, first_index, uniforms, indices):
+        """Fills indices (K,) int64 (weights None: all 1)."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def _kmeans_step(X, weights, centres, labels, distances, sums, counts):
+        """Fills labels (N,) int64, distances (N,), sums (K, D) and counts (K,) float64."""
+
     def em_pass(self, X, means_t, prec_t, full, bias, weights=None):
         D, K = means_t.shape
         nk = np.zeros(K)
         s1 = np.zeros((K, D))
         s2 = np.zeros((K, D, D) if full else (K, D))
-        if weights is not None:
-            weights = np.ascontiguousarray(weights, dtype=np.float64)
-        log_likelihood = self._em_pass(X, means_t, prec_t, full, bias, nk, s1, s2, weights)
+        log_likelihood = self._em_pass(X, means_t, prec_t, full, bias, nk, s1, s2, _float64_or_none(weights))
         return float(log_likelihood), nk, s1, _symmetric_from_upper(s2) if full else s2
 
     def weighted_log_prob(self, X, means_t, prec_t, full, bias):
         out = np.empty((X.shape[0], means_t.shape[1]))
         self._weighted_log_prob(X, means_t, prec_t, full, bias, out)
         return out
+
+    def kmeans_seed(self, X, weights, first_index, uniforms):
+        uniforms = np.ascontiguousarray(uniforms, dtype=np.float64)
+        indices = np.empty(uniforms.shape[0] + 1, dtype=np.int64)
+        self._kmeans_seed(X, _float64_or_none(weights), int(first_index), uniforms, indices)
+        return indices
+
+    def kmeans_step(self, X, weights, centres):
+        N, (K, D) = X.shape[0], centres.shape
+        labels = np.empty(N, dtype=np.int64)
+        distances = np.empty(N)
+        sums = np.empty((K, D))
+        counts = np.empty(K)
+        self._kmeans_step(X, _float64_or_none(weights), np.ascontiguousarray(centres, dtype=np.float64), labels,
+                          distances, sums, counts)
+        return labels, distances, sums, counts
+
+
+def _float64_or_none(weights):
+    return None if weights is None else np.ascontiguousarray(weights, dtype=np.float64)

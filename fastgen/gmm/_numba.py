@@ -195,6 +195,188 @@ def _em_pass_chunks(X, weights, weighted, means_t, prec_t, full, bias, n_chunks)
     return log_likelihood[0], nk[0], s1[0], s2[0]
 
 
+# ---------------------------------------------------------------- k-means (csrc/cpu/gmm_kmeans.h)
+
+
+@njit(cache=True, inline="always")
+def _block_distances(xt, c, dist):
+    """block_distances: dist[b] = squared_distance of gmm.h from the block's point b (xt: (D, block)
+    float64) to the centre c."""
+    dist[:] = 0.0
+    for i in range(xt.shape[0]):
+        ci = c[i]
+        for b in range(GMM_BLOCK):
+            d = xt[i, b] - ci
+            dist[b] += d * d
+
+
+@njit(cache=True, inline="always")
+def _kmeans_pick(closest, weights, weighted, block_total, r):
+    """kmeans_pick: the first point at which the cumulative sum of w closest (block totals first,
+    then the found block's points) reaches r."""
+    N = closest.shape[0]
+    n_blocks = block_total.shape[0]
+    acc = 0.0
+    blk = 0
+    while blk < n_blocks - 1:
+        if acc + block_total[blk] >= r:
+            break
+        acc += block_total[blk]
+        blk += 1
+    first = blk * GMM_BLOCK
+    count = min(GMM_BLOCK, N - first)
+    last_positive = -1
+    for b in range(count):
+        v = (weights[first + b] if weighted else 1.0) * closest[first + b]
+        acc += v
+        if v > 0.0:
+            last_positive = first + b
+        if acc >= r:
+            return first + b
+    return last_positive if last_positive >= 0 else first + count - 1
+
+
+@njit(cache=True, inline="always")
+def _kmeans_try_chunk(xt, w, centres, n_tried, closest, candidate_distance, candidate_total, ch, n_chunks):
+    """kmeans_try_candidates over the blocks of chunk ch (xt (n_blocks, D, block), w (n_blocks,
+    block): the blocks loaded once): candidate_distance (L, N) and candidate_total (n_blocks, L)
+    for the first n_tried rows of centres."""
+    N = closest.shape[0]
+    n_blocks = xt.shape[0]
+    dist = np.empty(GMM_BLOCK)
+    m = np.empty(GMM_BLOCK)
+    p = np.empty(GMM_BLOCK // 2)
+    for blk in range(ch * n_blocks // n_chunks, (ch + 1) * n_blocks // n_chunks):
+        first = blk * GMM_BLOCK
+        count = min(GMM_BLOCK, N - first)
+        for l in range(n_tried):
+            _block_distances(xt[blk], centres[l], dist)
+            for b in range(GMM_BLOCK):
+                v = 0.0
+                if b < count:
+                    d = dist[b]
+                    old = closest[first + b]
+                    candidate_distance[l, first + b] = d
+                    v = d if d < old else old
+                m[b] = w[blk, b] * v
+            candidate_total[blk, l] = _block_sum(m, p)
+
+
+@njit(cache=True, inline="always")
+def _kmeans_add_chunk(weights, weighted, dist, closest, block_total, ch, n_chunks):
+    """kmeans_add_candidate over the blocks of chunk ch: closest = min(closest, dist), block_total."""
+    N = closest.shape[0]
+    n_blocks = block_total.shape[0]
+    m = np.empty(GMM_BLOCK)
+    p = np.empty(GMM_BLOCK // 2)
+    for blk in range(ch * n_blocks // n_chunks, (ch + 1) * n_blocks // n_chunks):
+        first = blk * GMM_BLOCK
+        count = min(GMM_BLOCK, N - first)
+        for b in range(GMM_BLOCK):
+            v = 0.0
+            if b < count:
+                d = dist[first + b]
+                old = closest[first + b]
+                v = d if d < old else old
+                closest[first + b] = v
+                v *= weights[first + b] if weighted else 1.0
+            m[b] = v
+        block_total[blk] = _block_sum(m, p)
+
+
+def _kmeans_seed_blocks(X, weights, weighted, first_index, uniforms, n_chunks, indices):
+    """kmeans_seed: greedy k-means++; the per-block sums computed by chunks of blocks in
+    parallel, added in block order on one thread."""
+    N, D = X.shape
+    K = indices.shape[0]
+    L = max(uniforms.shape[1], 1)
+    n_blocks = (N + GMM_BLOCK - 1) // GMM_BLOCK
+    xt = np.empty((n_blocks, D, GMM_BLOCK))  # kmeans_load_blocks: every block loaded once
+    w = np.empty((n_blocks, GMM_BLOCK))
+    for ch in prange(n_chunks):
+        for blk in range(ch * n_blocks // n_chunks, (ch + 1) * n_blocks // n_chunks):
+            first = blk * GMM_BLOCK
+            _load_block(X, weights, weighted, first, min(GMM_BLOCK, N - first), xt[blk], w[blk])
+    closest = np.full(N, np.inf)
+    block_total = np.zeros(n_blocks)
+    candidate_total = np.zeros((n_blocks, L))
+    candidate_distance = np.empty((L, N))
+    centres = np.zeros((L, D))
+    candidates = np.zeros(L, dtype=np.int64)
+    indices[0] = first_index  # the first seed: the one candidate of step 0
+    for i in range(D):
+        centres[0, i] = X[first_index, i]
+    n_tried = 1
+    best = 0
+    for c in range(K):
+        if c > 0:
+            total = 0.0
+            for blk in range(n_blocks):
+                total += block_total[blk]
+            for l in range(L):
+                candidates[l] = _kmeans_pick(closest, weights, weighted, block_total, uniforms[c - 1, l] * total)
+                for i in range(D):
+                    centres[l, i] = X[candidates[l], i]
+            n_tried = L
+        for ch in prange(n_chunks):
+            _kmeans_try_chunk(xt, w, centres, n_tried, closest, candidate_distance, candidate_total, ch, n_chunks)
+        if c > 0:
+            best = 0
+            best_potential = 0.0
+            for l in range(L):
+                potential = 0.0
+                for blk in range(n_blocks):
+                    potential += candidate_total[blk, l]
+                if l == 0 or potential < best_potential:
+                    best = l
+                    best_potential = potential
+            indices[c] = candidates[best]
+        for ch in prange(n_chunks):
+            _kmeans_add_chunk(weights, weighted, candidate_distance[best], closest, block_total, ch, n_chunks)
+
+
+def _kmeans_step_chunks(X, weights, weighted, centres, n_chunks, labels, distances):
+    """kmeans_step: labels and distances filled; returns (sums (K, D), counts (K,)), each chunk's
+    points in order, the chunks added in order."""
+    N, D = X.shape
+    K = centres.shape[0]
+    n_blocks = (N + GMM_BLOCK - 1) // GMM_BLOCK
+    chunk_sums = np.zeros((n_chunks, K, D))
+    chunk_counts = np.zeros((n_chunks, K))
+    for ch in prange(n_chunks):
+        xt = np.empty((D, GMM_BLOCK))
+        w = np.empty(GMM_BLOCK)
+        dist = np.empty(GMM_BLOCK)
+        best_d = np.empty(GMM_BLOCK)
+        best_k = np.empty(GMM_BLOCK, dtype=np.int64)
+        for blk in range(ch * n_blocks // n_chunks, (ch + 1) * n_blocks // n_chunks):
+            first = blk * GMM_BLOCK
+            count = min(GMM_BLOCK, N - first)
+            _load_block(X, weights, weighted, first, count, xt, w)
+            _block_distances(xt, centres[0], best_d)
+            best_k[:] = 0
+            for k in range(1, K):
+                _block_distances(xt, centres[k], dist)
+                for b in range(GMM_BLOCK):
+                    if dist[b] < best_d[b]:
+                        best_d[b] = dist[b]
+                        best_k[b] = k
+            for b in range(count):
+                k = best_k[b]
+                wb = w[b]
+                labels[first + b] = k
+                distances[first + b] = best_d[b]
+                for i in range(D):
+                    chunk_sums[ch, k, i] += wb * xt[i, b]
+                chunk_counts[ch, k] += wb
+    sums = np.zeros((K, D))
+    counts = np.zeros(K)
+    for ch in range(n_chunks):
+        sums += chunk_sums[ch]
+        counts += chunk_counts[ch]
+    return sums, counts
+
+
 def _as_3d(prec_t):
     return prec_t if prec_t.ndim == 3 else prec_t[:, None, :]
 
@@ -209,6 +391,8 @@ def _n_chunks(N, K, D, full):
 _NO_WEIGHTS = np.ones(0)  # the weights argument of an unweighted pass (one array type for both)
 _weighted_log_prob_kernel = Variants(_weighted_log_prob_blocks, GMM_PARALLEL_WORK)
 _em_pass_kernel = Variants(_em_pass_chunks, GMM_PARALLEL_WORK)
+_kmeans_seed_kernel = Variants(_kmeans_seed_blocks, GMM_PARALLEL_WORK)
+_kmeans_step_kernel = Variants(_kmeans_step_chunks, GMM_PARALLEL_WORK)
 
 
 class Kernels(HostKernels):
@@ -229,6 +413,23 @@ class Kernels(HostKernels):
         s1[:] = s1_sum
         s2[:] = s2_sum.reshape(s2.shape)
         return log_likelihood
+
+    @staticmethod
+    def _kmeans_seed(X, weights, first_index, uniforms, indices):
+        N, D = X.shape
+        weighted = weights is not None
+        # any partition of the blocks gives the same sums (each block's is kept): gmm_chunks's
+        n_chunks = _n_chunks(N, 1, D, False)
+        _kmeans_seed_kernel(N * D * max(uniforms.shape[1], 1), X, weights if weighted else _NO_WEIGHTS, weighted,
+                            first_index, uniforms, n_chunks, indices)
+
+    @staticmethod
+    def _kmeans_step(X, weights, centres, labels, distances, sums, counts):
+        N, D = X.shape
+        K = centres.shape[0]
+        weighted = weights is not None
+        sums[:], counts[:] = _kmeans_step_kernel(N * K * D, X, weights if weighted else _NO_WEIGHTS, weighted,
+                                                 centres, _n_chunks(N, K, D, False), labels, distances)
 
 
 NUMBA_DEPENDENCIES = {

@@ -58,3 +58,28 @@ def test_em_pass_same_bits_on_cpu_and_numba(cpu_backends, kind, dtype, weighted)
     kernels = [_backend.kernels(name).gmm for name in cpu_backends]
     _assert_identical([k.em_pass(X, *inputs, sample_weight) for k in kernels])
     _assert_identical([(k.weighted_log_prob(X, *inputs),) for k in kernels])
+
+
+def _kmeans_problem(dtype, weighted):
+    """60,000 rows, 8 features, 20 clusters: both k-means kernels above GMM_PARALLEL_WORK, more
+    blocks than chunks."""
+    rng = np.random.RandomState(8)
+    X = (rng.normal(scale=3.0, size=(20, 8))[rng.randint(20, size=60_000)] + rng.normal(size=(60_000, 8))).astype(dtype)
+    assert X.size * 4 >= GMM_PARALLEL_WORK and X.shape[0] > GMM_BLOCK * GMM_MAX_CHUNKS
+    weights = rng.randint(0, 4, size=len(X)).astype(np.float64) if weighted else None
+    return np.ascontiguousarray(X), weights, 1234, rng.uniform(size=(19, 4)), rng.normal(scale=3.0, size=(20, 8))
+
+
+def _kmeans_results(gmm, X, weights, first, uniforms, centres):
+    return (gmm.kmeans_seed(X, weights, first, uniforms), *gmm.kmeans_step(X, weights, centres))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_kmeans_same_bits_on_one_and_two_threads_and_on_cpu_and_numba(cpu_backends, dtype, weighted):
+    problem_ = _kmeans_problem(dtype, weighted)
+    results = []
+    for name in cpu_backends:
+        kernels = _backend.kernels(name)
+        results += [_on_threads(kernels, n, lambda: _kmeans_results(kernels.gmm, *problem_)) for n in (1, 2)]
+    _assert_identical(results)

@@ -99,4 +99,36 @@ FG_HD double weighted_responsibilities(double* log_p, int64_t K, double w) {
     return w * lse;
 }
 
+// k-means (the "kmeans" initialisation of the mixture: fastgen/gmm/_kmeans.py). The squared
+// Euclidean distance of a point x (D values of T) to a centre c (D doubles), in double
+// whatever T (the seeding's potentials and the Lloyd labels then match a float64
+// reference), summed i ascending. CPU and Numba evaluate it for many points at once with
+// the same operations in the same order.
+template <typename T>
+FG_HD double squared_distance(const T* x, const double* c, int64_t D) {
+    double total = 0.0;
+    for (int64_t i = 0; i < D; ++i) {
+        const double d = (double)x[i] - c[i];
+        total += d * d;
+    }
+    return total;
+}
+
+// The nearest of K centres (K, D) to x: the first of the smallest distances (NumPy's argmin),
+// returned with that distance in *distance.
+template <typename T>
+FG_HD int64_t nearest_centre(const T* x, const double* centres, int64_t K, int64_t D, double* distance) {
+    int64_t best = 0;
+    double best_d = squared_distance<T>(x, centres, D);
+    for (int64_t k = 1; k < K; ++k) {
+        const double d = squared_distance<T>(x, centres + k * D, D);
+        if (d < best_d) {
+            best_d = d;
+            best = k;
+        }
+    }
+    *distance = best_d;
+    return best;
+}
+
 }  // namespace fastgen
