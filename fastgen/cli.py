@@ -258,8 +258,8 @@ def main(argv=None) -> int:
     p.add_argument("loops", nargs="*", metavar="LOOP", help=f"{', '.join(_benchmarks.LOOPS)} or all (the default)")
     p.add_argument("--output", default=".", help="the directory for fastgen-bench.md, .png, .json and .log "
                    "(default: the current one; made if its parent exists)")
-    p.add_argument("--quick", action="store_true", help="smaller problems (about a minute a loop on 2 cores); "
-                   "the timings are then not the README's")
+    p.add_argument("--quick", action="store_true", help="smaller problems (a tenth of the GMM's rows, 300 AIS "
+                   "steps, ...: bench/README.md); the timings are then not the README's")
     args = parser.parse_args(argv)
     try:
         if args.command == "bench":

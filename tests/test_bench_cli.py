@@ -11,7 +11,6 @@ import pytest
 
 from fastgen import _benchmarks, cli
 
-pytest.importorskip("pytest_benchmark")
 Image = pytest.importorskip("PIL.Image")
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
@@ -34,7 +33,13 @@ def no_run(monkeypatch):
     monkeypatch.setattr(_benchmarks, "run", run)
 
 
-def test_unknown_loop_is_a_usage_error_listing_the_loops(tmp_path, capsys, no_run):
+@pytest.fixture
+def requirements_met(monkeypatch):
+    """As if pytest-benchmark were installed (the `test` extra does not install it)."""
+    monkeypatch.setattr(_benchmarks, "check_requirements", lambda: None)
+
+
+def test_unknown_loop_is_a_usage_error_listing_the_loops(tmp_path, capsys, no_run, requirements_met):
     err = _usage_error(["bench", "gmm", "nope", "--output", str(tmp_path)], capsys)
     assert "unknown loop 'nope'" in err
     assert all(name in err for name in _benchmarks.LOOPS)
@@ -55,7 +60,7 @@ def test_every_loop_names_nodes_of_the_suite():
 
 
 @pytest.mark.parametrize("case", ["file", "missing parent"])
-def test_output_is_checked_before_any_work(tmp_path, capsys, no_run, case):
+def test_output_is_checked_before_any_work(tmp_path, capsys, no_run, requirements_met, case):
     if case == "file":
         output = tmp_path / "results.md"
         output.write_text("")
@@ -109,6 +114,7 @@ def test_tiny(benchmark, impl):
 @pytest.fixture
 def tiny_suite(tmp_path, monkeypatch):
     """A suite of two tiny benchmark files, with the real suite's conftest.py and modules."""
+    pytest.importorskip("pytest_benchmark")
     suite = tmp_path / "suite"
     suite.mkdir()
     for name in ("conftest.py", "baselines.py", "datasets.py", "machine.py", "report.py", "plot.py"):
