@@ -69,7 +69,7 @@ def check_requirements() -> None:
     missing = [name for name, module in (("pytest", "pytest"), ("pytest-benchmark", "pytest_benchmark"))
                if find_spec(module) is None]
     if missing:
-        raise Unavailable(f"fastgen bench needs {' and '.join(missing)}, which the extra 'bench' installs: "
+        raise Unavailable(f"needs {' and '.join(missing)}, which the extra 'bench' installs: "
                           "pip install 'fastgen[bench]'")
 
 
