@@ -78,7 +78,7 @@ def environment_info():
         },
         "loadavg_start": _load_at_start,  # 1, 5, 15 minutes
         "loadavg_end": _loadavg(),
-        "thread_env": {k: os.environ[k] for k in sorted(os.environ) if k.endswith("_NUM_THREADS") or (k.startswith("FASTGEN_") and k != "FASTGEN_BENCH_COMMAND")},
+        "thread_env": {k: os.environ[k] for k in sorted(os.environ) if k.endswith("_NUM_THREADS") or (k.startswith("FASTGEN_") and k not in ("FASTGEN_BENCH_COMMAND", "FASTGEN_BENCH_PROGRESS_FD"))},
     }
     try:
         import fastgen

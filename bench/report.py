@@ -1,6 +1,6 @@
 """Markdown table from a pytest-benchmark JSON file of the benchmark suite.
 
-Usage: python bench/report.py results.json > results.md
+Usage: python bench/report.py results.json [--plot results.png] > results.md
 
 Per benchmark group (cd1-epoch, cd10-epoch, rbm-ais, ...) and dataset: each implementation's
 median time over the timed rounds, and the speed-ups `numpy time / this time` and
@@ -86,15 +86,48 @@ def _floor(bench):
     return None
 
 
-def _share_of_floor(bench, rates):
-    """This benchmark's achieved rate as a share of its floor measured in the same run, as text."""
+def share_of_floor(bench, rates):
+    """(name of the bounding peak, achieved rate / that peak's rate, achieved rate in flop/s or
+    byte/s) for a benchmark that declares its work, measured against the peaks of the same run;
+    None otherwise. The table and the plot both show it."""
     floor = _floor(bench)
     if floor is None or floor[0] not in rates:
-        return ""
+        return None
     name, work = floor
-    unit, scale = PEAK_UNITS[name]
     rate = work / bench["stats"]["median"]
-    return f"{100 * rate / rates[name]:.0f}% of {name} ({rate / scale:.1f} {unit})"
+    return name, rate / rates[name], rate
+
+
+def _share_of_floor(bench, rates):
+    """This benchmark's achieved rate as a share of its floor measured in the same run, as text."""
+    share = share_of_floor(bench, rates)
+    if share is None:
+        return ""
+    name, fraction, rate = share
+    unit, scale = PEAK_UNITS[name]
+    return f"{100 * fraction:.0f}% of {name} ({rate / scale:.1f} {unit})"
+
+
+def speedup(baseline, bench):
+    """How many times faster `bench` is than `baseline` (two benchmarks of one table): the ratio
+    of their median times, above 1 when faster."""
+    return baseline["stats"]["median"] / bench["stats"]["median"]
+
+
+BASELINES = ("numpy", "sklearn", "diffusers", "torch-cuda")
+
+
+def grouped(data):
+    """The tables of a run, in report order: (group, dataset, {implementation: benchmark} in
+    IMPL_ORDER, the baselines present in that table)."""
+    groups = {}
+    for bench in data.get("benchmarks", []):
+        groups.setdefault(bench.get("group") or "(no group)", {}).setdefault(_table_key(bench), []).append(bench)
+    for group in sorted(groups, key=_group_key):
+        for dataset, benches in groups[group].items():
+            by_impl = {_impl(b): b for b in benches}
+            order = sorted(by_impl, key=lambda i: (IMPL_ORDER.index(i) if i in IMPL_ORDER else len(IMPL_ORDER), i))
+            yield group, dataset, {i: by_impl[i] for i in order}, [r for r in BASELINES if r in by_impl]
 
 
 def _fmt_time(seconds):
@@ -196,57 +229,48 @@ def header(data):
 
 def tables(data):
     rates = peaks(data)
-    groups = {}
-    for bench in data.get("benchmarks", []):
-        groups.setdefault(bench.get("group") or "(no group)", {}).setdefault(_table_key(bench), []).append(bench)
-
     lines = []
-    for group in sorted(groups, key=_group_key):
-        for dataset, benches in groups[group].items():
-            by_impl = {_impl(b): b for b in benches}
-            order = sorted(by_impl, key=lambda i: (IMPL_ORDER.index(i) if i in IMPL_ORDER else len(IMPL_ORDER), i))
-            median = {i: by_impl[i]["stats"]["median"] for i in order}
-            refs = [r for r in ("numpy", "sklearn", "diffusers", "torch-cuda") if r in median]
-            extras = [b.get("extra_info") or {} for b in benches]
-            optional = [
-                (label, key, fmt)
-                for label, key, fmt in (
-                    ("‖W‖_F", "weight_norm", "{:.2f}"),
-                    ("log Ẑ ± σ̂", "log_z", None),
-                    ("cores used", "own_cores", "{:.2f}"),
-                    ("other load", "other_cores", "{:.2f}"),
-                )
-                if any(key in e for e in extras)
+    for group, dataset, by_impl, refs in grouped(data):
+        benches = list(by_impl.values())
+        extras = [b.get("extra_info") or {} for b in benches]
+        optional = [
+            (label, key, fmt)
+            for label, key, fmt in (
+                ("‖W‖_F", "weight_norm", "{:.2f}"),
+                ("log Ẑ ± σ̂", "log_z", None),
+                ("cores used", "own_cores", "{:.2f}"),
+                ("other load", "other_cores", "{:.2f}"),
+            )
+            if any(key in e for e in extras)
+        ]
+        lines += [f"## {group} — {dataset}", ""]
+        cols = ["implementation", "algorithm", "median", "min", "rounds"] + [f"{r} / this" for r in refs]
+        cols += [label for label, _, _ in optional]
+        floors = [_share_of_floor(b, rates) for b in by_impl.values()]
+        if any(floors):
+            cols.append("share of floor")
+        lines += ["| " + " | ".join(cols) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * (len(cols) - 2)) + "|"]
+        for impl, b in by_impl.items():
+            extra = b.get("extra_info") or {}
+            row = [
+                f"`{impl}`",
+                extra.get("algorithm", ""),
+                _fmt_time(b["stats"]["median"]),
+                _fmt_time(b["stats"]["min"]),
+                str(b["stats"]["rounds"]),
             ]
-            lines += [f"## {group} — {dataset}", ""]
-            cols = ["implementation", "algorithm", "median", "min", "rounds"] + [f"{r} / this" for r in refs]
-            cols += [label for label, _, _ in optional]
-            floors = [_share_of_floor(b, rates) for b in by_impl.values()]
+            row += [f"{speedup(by_impl[r], b):.2f}×" for r in refs]
+            for _, key, fmt in optional:
+                if key not in extra:
+                    row.append("")
+                elif key == "log_z":
+                    row.append(f"{extra['log_z']:.3f} ± {extra.get('log_z_std', float('nan')):.3f}")
+                else:
+                    row.append(fmt.format(extra[key]))
             if any(floors):
-                cols.append("share of floor")
-            lines += ["| " + " | ".join(cols) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * (len(cols) - 2)) + "|"]
-            for impl in order:
-                b = by_impl[impl]
-                extra = b.get("extra_info") or {}
-                row = [
-                    f"`{impl}`",
-                    extra.get("algorithm", ""),
-                    _fmt_time(b["stats"]["median"]),
-                    _fmt_time(b["stats"]["min"]),
-                    str(b["stats"]["rounds"]),
-                ]
-                row += [f"{median[r] / median[impl]:.2f}×" for r in refs]
-                for _, key, fmt in optional:
-                    if key not in extra:
-                        row.append("")
-                    elif key == "log_z":
-                        row.append(f"{extra['log_z']:.3f} ± {extra.get('log_z_std', float('nan')):.3f}")
-                    else:
-                        row.append(fmt.format(extra[key]))
-                if any(floors):
-                    row.append(_share_of_floor(b, rates))
-                lines.append("| " + " | ".join(row) + " |")
-            lines.append("")
+                row.append(_share_of_floor(b, rates))
+            lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
     lines += [
         "`X / this` = median time of X divided by this implementation's median (above 1: faster than X). "
         + (
@@ -277,11 +301,20 @@ def tables(data):
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.exit(f"usage: {argv[0]} results.json > results.md")
-    with open(argv[1]) as f:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=os.path.basename(argv[0]), description="Markdown tables (on stdout) and, "
+                                     "with --plot, a PNG of a pytest-benchmark JSON file of the benchmark suite")
+    parser.add_argument("results", help="the --benchmark-json file")
+    parser.add_argument("--plot", metavar="PNG", help="also draw the speed-ups and shares of floor into this PNG")
+    args = parser.parse_args(argv[1:])
+    with open(args.results) as f:
         data = json.load(f)
     print("\n".join(header(data) + tables(data)))
+    if args.plot:
+        import plot
+
+        plot.draw(data, args.plot)
 
 
 if __name__ == "__main__":

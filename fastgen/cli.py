@@ -3,6 +3,8 @@
     fastgen --version        print fastgen's version
     fastgen demo             train a BernoulliRBM on scikit-learn's digits and draw samples
     fastgen demo diffusion   sample a 2-D Gaussian mixture with DDPM and its exact denoiser
+    fastgen demo gmm         fit a 2-D Gaussian mixture by EM and draw its ellipses
+    fastgen bench [LOOP ...] run the benchmark suite, write its Markdown tables and PNG
 
 Every output path is checked before any work starts.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -245,8 +248,30 @@ def main(argv=None) -> int:
     p.add_argument("--temperatures", type=int, default=10, help="rbm, parallel tempering: replicas (default 10)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", default=None, help="where to write the PNG (default: fastgen-demo[-diffusion|-gmm].png)")
+    from . import _benchmarks
+
+    p = commands.add_parser("bench", help="run the benchmark suite (all loops, or those named) and write its "
+                            "Markdown tables and a PNG of the speed-ups and shares of floor",
+                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            epilog="loops:\n" + "\n".join(f"  {name:10} {text}" for name, (_, text) in
+                                                         _benchmarks.LOOPS.items()))
+    p.add_argument("loops", nargs="*", metavar="LOOP", help=f"{', '.join(_benchmarks.LOOPS)} or all (the default)")
+    p.add_argument("--output", default=".", help="the directory for fastgen-bench.md, .png, .json and .log "
+                   "(default: the current one; made if its parent exists)")
+    p.add_argument("--quick", action="store_true", help="smaller problems (a tenth of the GMM's rows, 300 AIS "
+                   "steps, ...: bench/README.md); the timings are then not the README's")
     args = parser.parse_args(argv)
     try:
+        if args.command == "bench":
+            loops = _benchmarks.select(args.loops)
+            try:
+                _benchmarks.check_requirements()
+                _benchmarks.suite_directory()
+            except _benchmarks.Unavailable as exc:
+                parser.exit(2, f"fastgen bench: {exc}\n")
+            out = _benchmarks.check_output_directory(args.output)
+            return _benchmarks.run(loops, out, args.quick, _benchmarks.command_line(argv if argv is not None
+                                                                                     else sys.argv[1:]))
         if args.which == "diffusion":
             args.output = check_output(args.output or "fastgen-demo-diffusion.png")
             return demo_diffusion(args)
