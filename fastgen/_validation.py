@@ -117,7 +117,7 @@ def check_products(xp, W, visible=1.0, hidden=1.0, biases=(), name="W"):
     n_visible, n_hidden = W.shape
     bound = _largest(xp, W) * max(n_visible * visible, n_hidden * hidden) + max(map(lambda a: _largest(xp, a), biases),
                                                                                default=0.0)
-    if not bound <= np.finfo(W.dtype).max:
+    if not bound <= float(np.finfo(W.dtype).max):  # compared as Python floats: no overflowing cast
         raise ValueError(f"{name} holds values up to {_largest(xp, W):.3g}: in {W.dtype}, its products with the "
                          f"states can overflow (to infinity or NaN); use float64, or smaller values")
 
@@ -126,7 +126,9 @@ def check_precisions(xp, name, sigma):
     """Standard deviations > 0 whose precisions 1 / sigma^2 are finite in their dtype."""
     if sigma.size and not bool((sigma > 0).all()):
         raise ValueError(f"{name} must hold standard deviations > 0")
-    if sigma.size and not bool(xp.isfinite(1 / (sigma * sigma)).all()):
+    with np.errstate(over="ignore", divide="ignore"):  # the overflow is what is checked, and refused below
+        precisions_finite = bool(xp.isfinite(1 / (sigma * sigma)).all()) if sigma.size else True
+    if not precisions_finite:
         raise ValueError(f"{name} holds standard deviations too small for {sigma.dtype}: 1 / {name}^2 overflows "
                          f"(the smallest is {float(sigma.min()):.3g}); use float64 or larger values")
     return sigma

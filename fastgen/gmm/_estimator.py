@@ -464,7 +464,8 @@ class GaussianMixture(_SkGaussianMixture):
     def _set_parameters(self, params, **kwargs):
         fused = self._fused_fit()
         if fused is not None:
-            params = tuple(np.asarray(p, dtype=fused.dtype) for p in params)
+            with np.errstate(over="ignore"):  # parameters beyond X's dtype become inf: _check_fitted_finite refuses them
+                params = tuple(np.asarray(p, dtype=fused.dtype) for p in params)
             fused.labels_next = True
         super()._set_parameters(params, **kwargs)
 
