@@ -7,19 +7,29 @@ from numba import njit, prange
 
 from .._constants import GMM_BLOCK, GMM_CHUNK_BYTES, GMM_MAX_CHUNKS, GMM_PARALLEL_WORK, NEGLIGIBLE_LOG_RESP
 from .._numba import Variants
-from .._numba_math import exp_nonpositive_f64
+from .._numba_math import exp_nonpositive_parts_f64
 from ._kernels import HostKernels
+
+assert GMM_BLOCK == 128, "_block_fold folds 128 points, as block_fold of csrc/cpu/gmm.h"
+
 
 @njit(cache=True, inline="always")
 def _block_fold(p):
     """block_fold of csrc/cpu/gmm.h: p holds the block's GMM_BLOCK / 2 pair sums v[b] + v[b + GMM_BLOCK / 2];
-    p[b] += p[b + w] for w = GMM_BLOCK / 4, ..., 1; returns p[0]."""
-    w = GMM_BLOCK // 4
-    while w >= 1:
-        for b in range(w):
-            p[b] += p[b + w]
-        w //= 2
-    return p[0]
+    p[b] += p[b + w] for w = GMM_BLOCK / 4, ..., 1; returns p[0]. One loop of constant length per
+    level (GMM_BLOCK is 128, asserted above): LLVM vectorises the wide levels and unrolls the
+    narrow ones, where a loop over a halving w stayed a scalar loop with its overheads."""
+    for b in range(32):
+        p[b] += p[b + 32]
+    for b in range(16):
+        p[b] += p[b + 16]
+    for b in range(8):
+        p[b] += p[b + 8]
+    for b in range(4):
+        p[b] += p[b + 4]
+    for b in range(2):
+        p[b] += p[b + 2]
+    return p[0] + p[1]
 
 
 @njit(cache=True, inline="always")
@@ -61,6 +71,50 @@ def _centre_block(xt, means_t, k, d):
 
 
 @njit(cache=True, inline="always")
+def _full_column(d, prec_t, j, k, y):
+    """y (block) = sum_{i<=j} d[i] U_k[i, j], i ascending from zero as full_strip of csrc/cpu/gmm.h
+    adds them, four rows i per pass over the block: each pass loads y and stores it once for four
+    products instead of one (the loop was bound by those loads and stores)."""
+    u = prec_t[:, j, k]
+    y[:] = y.dtype.type(0)
+    i = 0
+    while i + 4 <= j + 1:
+        d0, d1, d2, d3 = d[i], d[i + 1], d[i + 2], d[i + 3]
+        u0, u1, u2, u3 = u[i], u[i + 1], u[i + 2], u[i + 3]
+        for b in range(GMM_BLOCK):
+            y[b] = (((y[b] + d0[b] * u0) + d1[b] * u1) + d2[b] * u2) + d3[b] * u3
+        i += 4
+    while i <= j:
+        di, ui = d[i], u[i]
+        for b in range(GMM_BLOCK):
+            y[b] += di[b] * ui
+        i += 1
+
+
+@njit(cache=True, inline="always")
+def _diag_squares(d, prec_t, k, sq):
+    """sq (block) += sum_i (d[i] p_ki)^2, i ascending, four rows i per pass (as _full_column)."""
+    D = d.shape[0]
+    i = 0
+    while i + 4 <= D:
+        d0, d1, d2, d3 = d[i], d[i + 1], d[i + 2], d[i + 3]
+        u0, u1, u2, u3 = prec_t[i, 0, k], prec_t[i + 1, 0, k], prec_t[i + 2, 0, k], prec_t[i + 3, 0, k]
+        for b in range(GMM_BLOCK):
+            z0 = d0[b] * u0
+            z1 = d1[b] * u1
+            z2 = d2[b] * u2
+            z3 = d3[b] * u3
+            sq[b] = (((sq[b] + z0 * z0) + z1 * z1) + z2 * z2) + z3 * z3
+        i += 4
+    while i < D:
+        di, ui = d[i], prec_t[i, 0, k]
+        for b in range(GMM_BLOCK):
+            z = di[b] * ui
+            sq[b] += z * z
+        i += 1
+
+
+@njit(cache=True, inline="always")
 def _block_log_prob(xt, means_t, prec_t, full, bias, d, y, sq, lp):
     """block_log_prob: lp (K, block) = log(w_k N(x | mean_k, cov_k)). prec_t is (D, D, K) when
     `full`, else the diagonal factors as (D, 1, K): one array type for both."""
@@ -71,28 +125,25 @@ def _block_log_prob(xt, means_t, prec_t, full, bias, d, y, sq, lp):
         sq[:] = zero
         if full:
             for j in range(D):
-                y[:] = zero
-                for i in range(j + 1):
-                    u = prec_t[i, j, k]
-                    for b in range(GMM_BLOCK):
-                        y[b] += d[i, b] * u
+                _full_column(d, prec_t, j, k, y)
                 for b in range(GMM_BLOCK):
                     sq[b] += y[b] * y[b]
         else:
-            for i in range(D):
-                u = prec_t[i, 0, k]
-                for b in range(GMM_BLOCK):
-                    z = d[i, b] * u
-                    sq[b] += z * z
+            _diag_squares(d, prec_t, k, sq)
         bias_k = bias[k]
         for b in range(GMM_BLOCK):
             lp[k, b] = bias_k - 0.5 * np.float64(sq[b])
 
 
 @njit(cache=True, inline="always")
-def _block_responsibilities(lp, w, top, total, ll):
-    """block_responsibilities: lp (K, block) becomes the responsibilities times w, ll = w log p(x)."""
+def _block_responsibilities(lp, w, top, total, ll, parts, bits):
+    """block_responsibilities: lp (K, block) becomes the responsibilities times w, ll = w log p(x).
+    parts (block) float64 and bits (block) int64: scratch for exp_nonpositive of mathx.h in two
+    loops, the polynomial and the exponent bits of 2^n first, then their product through a float
+    view of the bits (math.ldexp kept the whole loop scalar, one libm call per point and component:
+    most of the gap to cpu). Each value is the same: p 2^n is exact either way."""
     K = lp.shape[0]
+    scale = bits.view(np.float64)
     for b in range(GMM_BLOCK):
         top[b] = lp[0, b]
     for k in range(1, K):
@@ -101,8 +152,12 @@ def _block_responsibilities(lp, w, top, total, ll):
     total[:] = 0.0
     for k in range(K):
         for b in range(GMM_BLOCK):
+            q, n = exp_nonpositive_parts_f64(lp[k, b] - top[b])
+            parts[b] = q
+            bits[b] = (np.int64(n) + np.int64(1023)) << np.int64(52)
+        for b in range(GMM_BLOCK):
             shifted = lp[k, b] - top[b]
-            r = 0.0 if shifted < NEGLIGIBLE_LOG_RESP else exp_nonpositive_f64(shifted)
+            r = 0.0 if shifted < NEGLIGIBLE_LOG_RESP else parts[b] * scale[b]
             lp[k, b] = r
             total[b] += r
     for b in range(GMM_BLOCK):
@@ -181,11 +236,13 @@ def _em_pass_chunks(X, weights, weighted, means_t, prec_t, full, bias, n_chunks)
         dd = np.empty((D, GMM_BLOCK))
         a = np.empty((D, GMM_BLOCK))
         p = np.empty(GMM_BLOCK // 2)
+        parts = np.empty(GMM_BLOCK)
+        bits = np.empty(GMM_BLOCK, dtype=np.int64)
         for blk in range(c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks):
             first = blk * GMM_BLOCK
             _load_block(X, weights, weighted, first, min(GMM_BLOCK, N - first), xt, w)
             _block_log_prob(xt, means_t, prec_t, full, bias, d, y, sq, lp)
-            _block_responsibilities(lp, w, top, total, ll)
+            _block_responsibilities(lp, w, top, total, ll, parts, bits)
             log_likelihood[c] += _block_statistics(xt, means_t, full, lp, ll, dd, a, p, nk[c], s1[c], s2[c])
     for c in range(1, n_chunks):
         nk[0] += nk[c]
