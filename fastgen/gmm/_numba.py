@@ -10,19 +10,13 @@ from .._numba import Variants
 from .._numba_math import exp_nonpositive_parts_f64
 from ._kernels import HostKernels
 
-assert GMM_BLOCK == 128, "_block_fold folds 128 points, as block_fold of csrc/cpu/gmm.h"
+assert GMM_BLOCK == 128, "the block sums below fold 128 points, as block_fold of csrc/cpu/gmm.h"
 
 
 @njit(cache=True, inline="always")
-def _block_fold(p):
-    """block_fold of csrc/cpu/gmm.h: p holds the block's GMM_BLOCK / 2 pair sums v[b] + v[b + GMM_BLOCK / 2];
-    p[b] += p[b + w] for w = GMM_BLOCK / 4, ..., 1; returns p[0]. One loop of constant length per
-    level (GMM_BLOCK is 128, asserted above): LLVM vectorises the wide levels and unrolls the
-    narrow ones, where a loop over a halving w stayed a scalar loop with its overheads."""
-    for b in range(32):
-        p[b] += p[b + 32]
-    for b in range(16):
-        p[b] += p[b + 16]
+def _fold_sixteen(p):
+    """The last levels of block_fold of csrc/cpu/gmm.h: p[b] += p[b + w] for w = 8, 4, 2, 1 over
+    p[:16], the sums of the tree's first three levels; returns p[0]."""
     for b in range(8):
         p[b] += p[b + 8]
     for b in range(4):
@@ -32,40 +26,49 @@ def _block_fold(p):
     return p[0] + p[1]
 
 
+# Sums over a block's points, in the order of block_fold of csrc/cpu/gmm.h: the pairs v[b] +
+# v[b + 64], then p[b] += p[b + w] for w = 32, 16, ..., 1. The first three levels are written
+# out as one expression per b < 16 (the same additions in the same order), so their partial
+# sums stay in registers: as a loop per level, each stored and loaded back its scratch, which
+# made numba's statistics twice as slow as cpu's, whose pair sums live in vector registers.
+
+
 @njit(cache=True, inline="always")
 def _block_dot(a, c, p):
-    """block_dot: sum_b a[b] c[b] over one block in block_fold's order; p: scratch of GMM_BLOCK / 2."""
-    half = GMM_BLOCK // 2
-    for b in range(half):
-        p[b] = a[b] * c[b] + a[b + half] * c[b + half]
-    return _block_fold(p)
+    """block_dot: sum_b a[b] c[b] over one block; p: scratch of 16."""
+    for b in range(16):
+        p[b] = (((a[b] * c[b] + a[b + 64] * c[b + 64]) + (a[b + 32] * c[b + 32] + a[b + 96] * c[b + 96]))
+                + ((a[b + 16] * c[b + 16] + a[b + 80] * c[b + 80]) + (a[b + 48] * c[b + 48] + a[b + 112] * c[b + 112])))
+    return _fold_sixteen(p)
 
 
 @njit(cache=True, inline="always")
 def _block_dot4(a, c, j, p4, out):
     """out[j + q] += _block_dot(a, c[j + q]) for q < 4 (block_dot2 of csrc/cpu/gmm.h, four at a
-    time): each value of a loaded once for the four, each sum in its own row of p4 (4,
-    GMM_BLOCK / 2), so that the four folds do not wait on each other's scratch."""
-    half = GMM_BLOCK // 2
+    time): a read once for the four, each sum in its own row of p4 (4, 16)."""
     c0, c1, c2, c3 = c[j], c[j + 1], c[j + 2], c[j + 3]
-    for b in range(half):
-        lo = a[b]
-        hi = a[b + half]
-        p4[0, b] = lo * c0[b] + hi * c0[b + half]
-        p4[1, b] = lo * c1[b] + hi * c1[b + half]
-        p4[2, b] = lo * c2[b] + hi * c2[b + half]
-        p4[3, b] = lo * c3[b] + hi * c3[b + half]
+    for b in range(16):
+        a0, a1, a2, a3 = a[b], a[b + 64], a[b + 32], a[b + 96]
+        a4, a5, a6, a7 = a[b + 16], a[b + 80], a[b + 48], a[b + 112]
+        p4[0, b] = (((a0 * c0[b] + a1 * c0[b + 64]) + (a2 * c0[b + 32] + a3 * c0[b + 96]))
+                    + ((a4 * c0[b + 16] + a5 * c0[b + 80]) + (a6 * c0[b + 48] + a7 * c0[b + 112])))
+        p4[1, b] = (((a0 * c1[b] + a1 * c1[b + 64]) + (a2 * c1[b + 32] + a3 * c1[b + 96]))
+                    + ((a4 * c1[b + 16] + a5 * c1[b + 80]) + (a6 * c1[b + 48] + a7 * c1[b + 112])))
+        p4[2, b] = (((a0 * c2[b] + a1 * c2[b + 64]) + (a2 * c2[b + 32] + a3 * c2[b + 96]))
+                    + ((a4 * c2[b + 16] + a5 * c2[b + 80]) + (a6 * c2[b + 48] + a7 * c2[b + 112])))
+        p4[3, b] = (((a0 * c3[b] + a1 * c3[b + 64]) + (a2 * c3[b + 32] + a3 * c3[b + 96]))
+                    + ((a4 * c3[b + 16] + a5 * c3[b + 80]) + (a6 * c3[b + 48] + a7 * c3[b + 112])))
     for q in range(4):
-        out[j + q] += _block_fold(p4[q])
+        out[j + q] += _fold_sixteen(p4[q])
 
 
 @njit(cache=True, inline="always")
 def _block_sum(a, p):
-    """block_sum: sum_b a[b] over one block in block_fold's order."""
-    half = GMM_BLOCK // 2
-    for b in range(half):
-        p[b] = a[b] + a[b + half]
-    return _block_fold(p)
+    """block_sum: sum_b a[b] over one block; p: scratch of 16."""
+    for b in range(16):
+        p[b] = (((a[b] + a[b + 64]) + (a[b + 32] + a[b + 96]))
+                + ((a[b + 16] + a[b + 80]) + (a[b + 48] + a[b + 112])))
+    return _fold_sixteen(p)
 
 
 @njit(cache=True, inline="always")
