@@ -69,6 +69,22 @@ def _estimator(impl, **settings):
     return fastgen.GaussianMixture(**settings, backend=backend)
 
 
+def _warm_up(model, X):
+    """One EM iteration of a copy of `model` on the timed data itself, outside the timing (Numba
+    JIT, thread pools): the same dtype, covariance type and kernel variants as the timed fits. A
+    warm-up fit on 2,000 rows stayed below the kernels' parallel threshold (N D K >=
+    fastgen._constants.GMM_PARALLEL_WORK; the k-means too), so only the serial Numba variants were
+    compiled, and the first timed round of the numba full-covariance iteration included the
+    parallel variant's JIT (fresh venv: 39-44 s against 1-5 s for the next; with an empty
+    NUMBA_CACHE_DIR on one thread, 12.3 s against 0.26-0.29 s; with this warm-up the three rounds
+    were even)."""
+    from sklearn.base import clone
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clone(model).set_params(max_iter=1).fit(X)
+
+
 @pytest.mark.benchmark(group="gmm-em-iteration")
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("covariance_type", ["full", "diag"])
@@ -77,7 +93,7 @@ def test_em_iteration(benchmark, impl, covariance_type, dtype):
     X, centres = _data(np.dtype(dtype))
     model = _model(impl, covariance_type, centres)
     warnings.simplefilter("ignore", ConvergenceWarning)
-    model.fit(X[:2000])  # warm-up: Numba JIT, thread pools
+    _warm_up(model, X)
     benchmark.pedantic(model.fit, args=(X,), rounds=ROUNDS, iterations=1, warmup_rounds=0)
     assert np.isfinite(model.means_).all()
     benchmark.extra_info.update(impl=impl, covariance_type=covariance_type, dtype=dtype, n_samples=N_SAMPLES,
@@ -92,7 +108,7 @@ def test_em_iteration(benchmark, impl, covariance_type, dtype):
 def test_fit(benchmark, impl, covariance_type, dtype):
     X, _ = _data(np.dtype(dtype))
     model = _estimator(impl, n_components=N_COMPONENTS, covariance_type=covariance_type, random_state=0)
-    model.fit(X[:2000])  # warm-up: Numba JIT, thread pools
+    _warm_up(model, X)
     benchmark.pedantic(model.fit, args=(X,), rounds=FIT_ROUNDS, iterations=1, warmup_rounds=0)
     assert np.isfinite(model.means_).all()
     # flops: the EM iterations of the last round only (the KMeans init is not counted; gmm-init times it)

@@ -7,37 +7,68 @@ from numba import njit, prange
 
 from .._constants import GMM_BLOCK, GMM_CHUNK_BYTES, GMM_MAX_CHUNKS, GMM_PARALLEL_WORK, NEGLIGIBLE_LOG_RESP
 from .._numba import Variants
-from .._numba_math import exp_nonpositive_f64
+from .._numba_math import exp_nonpositive_parts_f64
 from ._kernels import HostKernels
 
+assert GMM_BLOCK == 128, "the block sums below fold 128 points, as block_fold of csrc/cpu/gmm.h"
+
+
 @njit(cache=True, inline="always")
-def _block_fold(p):
-    """block_fold of csrc/cpu/gmm.h: p holds the block's GMM_BLOCK / 2 pair sums v[b] + v[b + GMM_BLOCK / 2];
-    p[b] += p[b + w] for w = GMM_BLOCK / 4, ..., 1; returns p[0]."""
-    w = GMM_BLOCK // 4
-    while w >= 1:
-        for b in range(w):
-            p[b] += p[b + w]
-        w //= 2
-    return p[0]
+def _fold_sixteen(p):
+    """The last levels of block_fold of csrc/cpu/gmm.h: p[b] += p[b + w] for w = 8, 4, 2, 1 over
+    p[:16], the sums of the tree's first three levels; returns p[0]."""
+    for b in range(8):
+        p[b] += p[b + 8]
+    for b in range(4):
+        p[b] += p[b + 4]
+    for b in range(2):
+        p[b] += p[b + 2]
+    return p[0] + p[1]
+
+
+# Sums over a block's points, in the order of block_fold of csrc/cpu/gmm.h: the pairs v[b] +
+# v[b + 64], then p[b] += p[b + w] for w = 32, 16, ..., 1. The first three levels are written
+# out as one expression per b < 16 (the same additions in the same order), so their partial
+# sums stay in registers: as a loop per level, each stored and loaded back its scratch, which
+# made numba's statistics twice as slow as cpu's, whose pair sums live in vector registers.
 
 
 @njit(cache=True, inline="always")
 def _block_dot(a, c, p):
-    """block_dot: sum_b a[b] c[b] over one block in block_fold's order; p: scratch of GMM_BLOCK / 2."""
-    half = GMM_BLOCK // 2
-    for b in range(half):
-        p[b] = a[b] * c[b] + a[b + half] * c[b + half]
-    return _block_fold(p)
+    """block_dot: sum_b a[b] c[b] over one block; p: scratch of 16."""
+    for b in range(16):
+        p[b] = (((a[b] * c[b] + a[b + 64] * c[b + 64]) + (a[b + 32] * c[b + 32] + a[b + 96] * c[b + 96]))
+                + ((a[b + 16] * c[b + 16] + a[b + 80] * c[b + 80]) + (a[b + 48] * c[b + 48] + a[b + 112] * c[b + 112])))
+    return _fold_sixteen(p)
+
+
+@njit(cache=True, inline="always")
+def _block_dot4(a, c, j, p4, out):
+    """out[j + q] += _block_dot(a, c[j + q]) for q < 4 (block_dot2 of csrc/cpu/gmm.h, four at a
+    time): a read once for the four, each sum in its own row of p4 (4, 16)."""
+    c0, c1, c2, c3 = c[j], c[j + 1], c[j + 2], c[j + 3]
+    for b in range(16):
+        a0, a1, a2, a3 = a[b], a[b + 64], a[b + 32], a[b + 96]
+        a4, a5, a6, a7 = a[b + 16], a[b + 80], a[b + 48], a[b + 112]
+        p4[0, b] = (((a0 * c0[b] + a1 * c0[b + 64]) + (a2 * c0[b + 32] + a3 * c0[b + 96]))
+                    + ((a4 * c0[b + 16] + a5 * c0[b + 80]) + (a6 * c0[b + 48] + a7 * c0[b + 112])))
+        p4[1, b] = (((a0 * c1[b] + a1 * c1[b + 64]) + (a2 * c1[b + 32] + a3 * c1[b + 96]))
+                    + ((a4 * c1[b + 16] + a5 * c1[b + 80]) + (a6 * c1[b + 48] + a7 * c1[b + 112])))
+        p4[2, b] = (((a0 * c2[b] + a1 * c2[b + 64]) + (a2 * c2[b + 32] + a3 * c2[b + 96]))
+                    + ((a4 * c2[b + 16] + a5 * c2[b + 80]) + (a6 * c2[b + 48] + a7 * c2[b + 112])))
+        p4[3, b] = (((a0 * c3[b] + a1 * c3[b + 64]) + (a2 * c3[b + 32] + a3 * c3[b + 96]))
+                    + ((a4 * c3[b + 16] + a5 * c3[b + 80]) + (a6 * c3[b + 48] + a7 * c3[b + 112])))
+    for q in range(4):
+        out[j + q] += _fold_sixteen(p4[q])
 
 
 @njit(cache=True, inline="always")
 def _block_sum(a, p):
-    """block_sum: sum_b a[b] over one block in block_fold's order."""
-    half = GMM_BLOCK // 2
-    for b in range(half):
-        p[b] = a[b] + a[b + half]
-    return _block_fold(p)
+    """block_sum: sum_b a[b] over one block; p: scratch of 16."""
+    for b in range(16):
+        p[b] = (((a[b] + a[b + 64]) + (a[b + 32] + a[b + 96]))
+                + ((a[b + 16] + a[b + 80]) + (a[b + 48] + a[b + 112])))
+    return _fold_sixteen(p)
 
 
 @njit(cache=True, inline="always")
@@ -61,6 +92,50 @@ def _centre_block(xt, means_t, k, d):
 
 
 @njit(cache=True, inline="always")
+def _full_column(d, prec_t, j, k, y):
+    """y (block) = sum_{i<=j} d[i] U_k[i, j], i ascending from zero as full_strip of csrc/cpu/gmm.h
+    adds them, four rows i per pass over the block: each pass loads y and stores it once for four
+    products instead of one (the loop was bound by those loads and stores)."""
+    u = prec_t[:, j, k]
+    y[:] = y.dtype.type(0)
+    i = 0
+    while i + 4 <= j + 1:
+        d0, d1, d2, d3 = d[i], d[i + 1], d[i + 2], d[i + 3]
+        u0, u1, u2, u3 = u[i], u[i + 1], u[i + 2], u[i + 3]
+        for b in range(GMM_BLOCK):
+            y[b] = (((y[b] + d0[b] * u0) + d1[b] * u1) + d2[b] * u2) + d3[b] * u3
+        i += 4
+    while i <= j:
+        di, ui = d[i], u[i]
+        for b in range(GMM_BLOCK):
+            y[b] += di[b] * ui
+        i += 1
+
+
+@njit(cache=True, inline="always")
+def _diag_squares(d, prec_t, k, sq):
+    """sq (block) += sum_i (d[i] p_ki)^2, i ascending, four rows i per pass (as _full_column)."""
+    D = d.shape[0]
+    i = 0
+    while i + 4 <= D:
+        d0, d1, d2, d3 = d[i], d[i + 1], d[i + 2], d[i + 3]
+        u0, u1, u2, u3 = prec_t[i, 0, k], prec_t[i + 1, 0, k], prec_t[i + 2, 0, k], prec_t[i + 3, 0, k]
+        for b in range(GMM_BLOCK):
+            z0 = d0[b] * u0
+            z1 = d1[b] * u1
+            z2 = d2[b] * u2
+            z3 = d3[b] * u3
+            sq[b] = (((sq[b] + z0 * z0) + z1 * z1) + z2 * z2) + z3 * z3
+        i += 4
+    while i < D:
+        di, ui = d[i], prec_t[i, 0, k]
+        for b in range(GMM_BLOCK):
+            z = di[b] * ui
+            sq[b] += z * z
+        i += 1
+
+
+@njit(cache=True, inline="always")
 def _block_log_prob(xt, means_t, prec_t, full, bias, d, y, sq, lp):
     """block_log_prob: lp (K, block) = log(w_k N(x | mean_k, cov_k)). prec_t is (D, D, K) when
     `full`, else the diagonal factors as (D, 1, K): one array type for both."""
@@ -71,28 +146,25 @@ def _block_log_prob(xt, means_t, prec_t, full, bias, d, y, sq, lp):
         sq[:] = zero
         if full:
             for j in range(D):
-                y[:] = zero
-                for i in range(j + 1):
-                    u = prec_t[i, j, k]
-                    for b in range(GMM_BLOCK):
-                        y[b] += d[i, b] * u
+                _full_column(d, prec_t, j, k, y)
                 for b in range(GMM_BLOCK):
                     sq[b] += y[b] * y[b]
         else:
-            for i in range(D):
-                u = prec_t[i, 0, k]
-                for b in range(GMM_BLOCK):
-                    z = d[i, b] * u
-                    sq[b] += z * z
+            _diag_squares(d, prec_t, k, sq)
         bias_k = bias[k]
         for b in range(GMM_BLOCK):
             lp[k, b] = bias_k - 0.5 * np.float64(sq[b])
 
 
 @njit(cache=True, inline="always")
-def _block_responsibilities(lp, w, top, total, ll):
-    """block_responsibilities: lp (K, block) becomes the responsibilities times w, ll = w log p(x)."""
+def _block_responsibilities(lp, w, top, total, ll, parts, bits):
+    """block_responsibilities: lp (K, block) becomes the responsibilities times w, ll = w log p(x).
+    parts (block) float64 and bits (block) int64: scratch for exp_nonpositive of mathx.h in two
+    loops, the polynomial and the exponent bits of 2^n first, then their product through a float
+    view of the bits (math.ldexp kept the whole loop scalar, one libm call per point and component:
+    most of the gap to cpu). Each value is the same: p 2^n is exact either way."""
     K = lp.shape[0]
+    scale = bits.view(np.float64)
     for b in range(GMM_BLOCK):
         top[b] = lp[0, b]
     for k in range(1, K):
@@ -101,8 +173,12 @@ def _block_responsibilities(lp, w, top, total, ll):
     total[:] = 0.0
     for k in range(K):
         for b in range(GMM_BLOCK):
+            q, n = exp_nonpositive_parts_f64(lp[k, b] - top[b])
+            parts[b] = q
+            bits[b] = (np.int64(n) + np.int64(1023)) << np.int64(52)
+        for b in range(GMM_BLOCK):
             shifted = lp[k, b] - top[b]
-            r = 0.0 if shifted < NEGLIGIBLE_LOG_RESP else exp_nonpositive_f64(shifted)
+            r = 0.0 if shifted < NEGLIGIBLE_LOG_RESP else parts[b] * scale[b]
             lp[k, b] = r
             total[b] += r
     for b in range(GMM_BLOCK):
@@ -115,9 +191,9 @@ def _block_responsibilities(lp, w, top, total, ll):
 
 
 @njit(cache=True, inline="always")
-def _block_statistics(xt, means_t, full, lp, ll, dd, a, p, nk, s1, s2):
+def _block_statistics(xt, means_t, full, lp, ll, dd, a, p, p4, nk, s1, s2):
     """block_statistics: the block's sums added to nk (K,), s1 (K, D), s2 (K, D, D) or (K, 1, D);
-    returns the block's sum of w log p(x). p: scratch of GMM_BLOCK / 2."""
+    returns the block's sum of w log p(x). p, p4: scratch of GMM_BLOCK / 2 and (4, GMM_BLOCK / 2)."""
     D, K = means_t.shape
     for k in range(K):
         for i in range(D):
@@ -130,7 +206,11 @@ def _block_statistics(xt, means_t, full, lp, ll, dd, a, p, nk, s1, s2):
             s1[k, i] += _block_sum(a[i], p)
         if full:
             for i in range(D):
-                for j in range(i, D):
+                j = i
+                while j + 4 <= D:
+                    _block_dot4(a[i], dd, j, p4, s2[k, i])
+                    j += 4
+                for j in range(j, D):
                     s2[k, i, j] += _block_dot(a[i], dd[j], p)
         else:
             for i in range(D):
@@ -181,12 +261,15 @@ def _em_pass_chunks(X, weights, weighted, means_t, prec_t, full, bias, n_chunks)
         dd = np.empty((D, GMM_BLOCK))
         a = np.empty((D, GMM_BLOCK))
         p = np.empty(GMM_BLOCK // 2)
+        p4 = np.empty((4, GMM_BLOCK // 2))
+        parts = np.empty(GMM_BLOCK)
+        bits = np.empty(GMM_BLOCK, dtype=np.int64)
         for blk in range(c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks):
             first = blk * GMM_BLOCK
             _load_block(X, weights, weighted, first, min(GMM_BLOCK, N - first), xt, w)
             _block_log_prob(xt, means_t, prec_t, full, bias, d, y, sq, lp)
-            _block_responsibilities(lp, w, top, total, ll)
-            log_likelihood[c] += _block_statistics(xt, means_t, full, lp, ll, dd, a, p, nk[c], s1[c], s2[c])
+            _block_responsibilities(lp, w, top, total, ll, parts, bits)
+            log_likelihood[c] += _block_statistics(xt, means_t, full, lp, ll, dd, a, p, p4, nk[c], s1[c], s2[c])
     for c in range(1, n_chunks):
         nk[0] += nk[c]
         s1[0] += s1[c]
