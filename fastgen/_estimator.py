@@ -39,6 +39,20 @@ def epoch_batches(data, batches, rng, shuffle, xp=np):
     return (data[order[batch]] for batch in batches)
 
 
+LEARNING_RATE_SCHEDULES = ("constant", "linear")
+
+
+def learning_rates(learning_rate, schedule, n_updates):
+    """The step size of each of a fit's `n_updates` updates, in order: `learning_rate`
+    throughout ("constant"), or falling linearly towards zero ("linear": update t of T, from
+    0, takes learning_rate * (1 - t / T), the last one learning_rate / T). A stochastic
+    gradient needs the falling steps to settle: with a constant one, PCD's parameters keep
+    moving with the chains, and the fitted model is wherever the last updates left it."""
+    if schedule == "constant":
+        return (learning_rate for _ in range(n_updates))
+    return (learning_rate * (1.0 - t / n_updates) for t in range(n_updates))
+
+
 def validate_X(estimator, X, **options):
     """scikit-learn's validate_data(estimator, X, **options), with its errors naming X: some of
     its messages say what is wrong but not which argument ("Expected 2D array, got scalar array

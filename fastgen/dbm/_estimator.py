@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state, gen_even_slices
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .. import dbm as ops
@@ -17,9 +17,11 @@ from .._arrays import host
 from .._constants import RbmStream
 from .._estimator import (
     BACKEND_CONSTRAINT,
+    LEARNING_RATE_SCHEDULES,
     FastgenEstimatorMixin,
     _PhiloxStream,
     epoch_batches,
+    learning_rates,
     public,
     validate_X,
 )
@@ -43,6 +45,11 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         size n_0 comes from X.
     learning_rate : float, default 0.005
         SML step size.
+    learning_rate_schedule : "constant" or "linear", default "constant"
+        "linear" lowers the SML step size from learning_rate towards zero over the n_iter
+        epochs (update t of T takes learning_rate * (1 - t / T)), so that the stochastic
+        updates settle (Salakhutdinov & Hinton lower it too); the pretraining keeps
+        pretrain_learning_rate.
     batch_size : int, default 100
         Rows per SML (and pretraining) update.
     n_iter : int, default 10
@@ -108,6 +115,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         layer_sizes: Sequence[int],
         *,
         learning_rate: float = 0.005,
+        learning_rate_schedule: str = "constant",
         batch_size: int = 100,
         n_iter: int = 10,
         n_chains: int = 100,
@@ -128,6 +136,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         self.layer_sizes = layer_sizes
         self.shuffle = shuffle
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
         self.batch_size = batch_size
         self.n_iter = n_iter
         self.n_chains = n_chains
@@ -147,6 +156,7 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "layer_sizes": ["array-like"],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_schedule": [StrOptions(set(LEARNING_RATE_SCHEDULES))],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "n_chains": [Interval(Integral, 1, None, closed="left")],
@@ -230,10 +240,12 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
         chains = [kernels.random.random_binary((self.n_chains, n), dtype, seed, counter + i)
                   for i, n in enumerate(sizes)]
         trainer = _SML(self, kernels, weights, biases, chains, data.mean(axis=0))
+        rates = learning_rates(self.learning_rate, self.learning_rate_schedule, self.n_iter * n_batches)
         begin = time.time()
         for epoch in range(1, self.n_iter + 1):
             with np.errstate(over="ignore", invalid="ignore"):  # a diverging fit is reported below
                 for batch in epoch_batches(data, batches, rng, self.shuffle, xp):
+                    trainer.learning_rate = next(rates)
                     trainer.step(batch, stream)
             for name, arrays in (("weights_", trainer.weights), ("biases_", trainer.biases)):
                 if not all(bool(kernels.xp.isfinite(a).all()) for a in arrays):

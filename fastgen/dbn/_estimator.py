@@ -56,7 +56,8 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         fastgen.GaussianBernoulliRBM on real data, with `sigma` and `learn_sigma`; standardise
         the data first, see there). The layers above are BernoulliRBMs.
     learning_rate, n_iter : one value for every layer or one per layer.
-    batch_size, cd_k, persistent, momentum, weight_decay : as in BernoulliRBM, for every layer.
+    batch_size, cd_k, persistent, momentum, weight_decay, learning_rate_schedule : as in
+        BernoulliRBM, for every layer (the schedule spans each layer's own epochs).
     shuffle : bool, default True
         Each layer visits the rows in a fresh random order each epoch (see BernoulliRBM).
     propagate : what each layer is trained on: "mean" (the posterior means p(h = 1 | x) of
@@ -73,7 +74,8 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
     # those shared by every layer are the layers' own constraints
     _parameter_constraints: dict = {
         **{name: BernoulliRBM._parameter_constraints[name]
-           for name in ("batch_size", "cd_k", "persistent", "momentum", "weight_decay", "shuffle")},
+           for name in ("batch_size", "cd_k", "persistent", "momentum", "weight_decay", "learning_rate_schedule",
+                        "shuffle")},
         **{name: GaussianBernoulliRBM._parameter_constraints[name] for name in ("sigma", "learn_sigma")},
         "layer_sizes": ["array-like"],
         "first_layer": [StrOptions(set(_FIRST_LAYERS))],
@@ -97,6 +99,7 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         persistent: bool = True,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
+        learning_rate_schedule: str = "constant",
         propagate: str = "mean",
         sigma: float | Array = 1.0,
         learn_sigma: bool = False,
@@ -114,6 +117,7 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         self.persistent = persistent
         self.momentum = momentum
         self.weight_decay = weight_decay
+        self.learning_rate_schedule = learning_rate_schedule
         self.propagate = propagate
         self.sigma = sigma
         self.learn_sigma = learn_sigma
@@ -150,8 +154,8 @@ class DBN(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         """Unfitted RBM estimators of every layer, their hyperparameters checked, seeded from `rng`."""
         self._check_hyperparameters()
         common = dict(batch_size=self.batch_size, cd_k=self.cd_k, persistent=self.persistent,
-                      momentum=self.momentum, weight_decay=self.weight_decay, shuffle=self.shuffle,
-                      backend=self.backend)
+                      momentum=self.momentum, weight_decay=self.weight_decay,
+                      learning_rate_schedule=self.learning_rate_schedule, shuffle=self.shuffle, backend=self.backend)
         rbms = []
         for layer, (size, rate, n_iter) in enumerate(self._layers()):
             seed = int(rng.randint(0, 2**31 - 1))

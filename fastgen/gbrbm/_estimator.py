@@ -65,6 +65,11 @@ class GaussianBernoulliRBM(_RBMBase):
         d log p / d z_i = e^{-z_i} (0.5 (v_i - b_i)^2 - v_i (W h)_i), data minus model.
     min_sigma : float > 0, default 0.01
         The floor of a learned sigma_ (after each update).
+    learning_rate_schedule : "constant" or "linear", default "constant"
+        "linear" lowers the step size of fit's updates from learning_rate towards zero over
+        the n_iter epochs (update t of T takes learning_rate * (1 - t / T)), so that the
+        stochastic updates settle; with "constant", PCD's model keeps moving with its
+        chains to the end. partial_fit always uses learning_rate.
     shuffle : bool, default True
         Visit the rows in a fresh random order (drawn from random_state) each epoch: on by
         default (no peer's order to reproduce; reshuffled mini-batches train better).
@@ -120,6 +125,7 @@ class GaussianBernoulliRBM(_RBMBase):
         sigma: float | Array = 1.0,
         learn_sigma: bool = False,
         min_sigma: float = 1e-2,
+        learning_rate_schedule: str = "constant",
         shuffle: bool = True,
         backend: Backend = None,
     ) -> None:
@@ -137,6 +143,7 @@ class GaussianBernoulliRBM(_RBMBase):
         self.sigma = sigma
         self.learn_sigma = learn_sigma
         self.min_sigma = min_sigma
+        self.learning_rate_schedule = learning_rate_schedule
         self.shuffle = shuffle
         self.backend = backend
 

@@ -17,12 +17,21 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils import check_random_state, gen_even_slices
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._arrays import host
 from .._dask import check_row_blocks, is_dask_array
-from .._estimator import BACKEND_CONSTRAINT, FastgenEstimatorMixin, _PhiloxStream, epoch_batches, reworded, validate_X
+from .._estimator import (
+    BACKEND_CONSTRAINT,
+    LEARNING_RATE_SCHEDULES,
+    FastgenEstimatorMixin,
+    _PhiloxStream,
+    epoch_batches,
+    learning_rates,
+    reworded,
+    validate_X,
+)
 from .._progress import bar as progress_bar
 from .._typing import Array
 from .._validation import check_products
@@ -56,6 +65,7 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
         "n_chains": [Interval(Integral, 1, None, closed="left"), None],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "learning_rate_schedule": [StrOptions(set(LEARNING_RATE_SCHEDULES))],
         "shuffle": ["boolean"],
         "backend": BACKEND_CONSTRAINT,
     }
@@ -177,6 +187,7 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
                              "chunks in order; set shuffle=False (or shuffle the rows of X in Dask first)")
         data = X if sp.issparse(X) or streamed else self._dense(xp, X, dtype)
         trainer = self._trainer(kernels, state, dtype, X)
+        rates = learning_rates(self.learning_rate, self.learning_rate_schedule, self.n_iter * n_batches)
         yield 0, {**state, "_philox": stream}
         begin = time.time()
         for epoch in range(1, self.n_iter + 1):
@@ -185,6 +196,7 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
             rows = _dask.row_batches(X, batches) if streamed else epoch_batches(data, batches, rng, self.shuffle, xp)
             with np.errstate(over="ignore", invalid="ignore"):  # a diverging fit is reported below
                 for batch in rows:
+                    trainer.learning_rate = next(rates)
                     trainer.step(self._dense(xp, batch, dtype), stream)
             state = trainer.stored()
             self._check_finite(state, f"epoch {epoch}")

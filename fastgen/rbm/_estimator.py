@@ -55,6 +55,12 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
         Classical momentum of the updates.
     weight_decay : float >= 0, default 0.0
         L2 decay of the weights.
+    learning_rate_schedule : "constant" or "linear", default "constant"
+        "linear" lowers the step size of fit's updates from learning_rate towards zero over
+        the n_iter epochs (update t of T takes learning_rate * (1 - t / T)), so that the
+        stochastic updates settle; with "constant" (scikit-learn's), PCD's model keeps
+        moving with its chains to the end, and which digits it favours depends on where it
+        stopped. partial_fit always uses learning_rate.
     shuffle : bool, default False
         Visit the rows in a fresh random order (drawn from random_state) each epoch. Off by
         default, as scikit-learn's BernoulliRBM, whose fixed batch order it then reproduces.
@@ -84,8 +90,8 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
       the NumPy RandomState: the same random_state gives the same initial weights as
       scikit-learn but other draws, so fitted weights differ (their distribution does not).
       The same seed gives the same model on the same backend, whatever the number of threads.
-    - Extra hyperparameters cd_k, n_chains, momentum, weight_decay, backend (with their
-      defaults, training is scikit-learn's PCD-1).
+    - Extra hyperparameters cd_k, n_chains, momentum, weight_decay, learning_rate_schedule,
+      shuffle, backend (with their defaults, training is scikit-learn's PCD-1).
     - fit and partial_fit take a Dask array (fastgen[dask]): fit streams the same mini-batches
       from its row chunks, one chunk in memory at a time (the model is the in-memory fit's);
       partial_fit makes one update per chunk (fastgen/rbm/_dask.py).
@@ -117,6 +123,7 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
         n_chains: int | None = None,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
+        learning_rate_schedule: str = "constant",
         shuffle: bool = False,
         backend: Backend = None,
     ) -> None:
@@ -131,6 +138,7 @@ class BernoulliRBM(_RBMBase, neural_network.BernoulliRBM):
         self.n_chains = n_chains
         self.momentum = momentum
         self.weight_decay = weight_decay
+        self.learning_rate_schedule = learning_rate_schedule
         self.shuffle = shuffle
         self.backend = backend
 
