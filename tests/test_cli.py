@@ -33,10 +33,9 @@ def check_demo(backend, tmp_path, capsys):
     used = backend or _backend.host_default()  # the default for host data: cpu, else numba
     assert f"backend: {used}" in stdout
     assert str(out.resolve()) in stdout
-    assert "parallel tempering, 10 temperatures" in stdout and "swap acceptance" in stdout
-    classes = stdout.split("digit classes of the samples")[1].splitlines()[0].split("):")[1]
-    counts = dict(item.split(": ") for item in classes.strip().split(", "))
-    assert sorted(counts) == [str(d) for d in range(10)] and sum(map(int, counts.values())) == 10
+    assert "parallel tempering, 10 temperatures (beta 0.2 to 1)" in stdout and "swap acceptance" in stdout
+    counts = _class_counts(stdout)
+    assert sorted(counts) == list(range(10)) and sum(counts.values()) == 10
 
     assert out.is_file()
     with Image.open(out) as image:
@@ -48,14 +47,49 @@ def check_demo(backend, tmp_path, capsys):
         pixels = np.asarray(image)
     canvas = pixels[::6, ::6]
     assert np.array_equal(np.repeat(np.repeat(canvas, 6, axis=0), 6, axis=1), pixels)  # nearest-neighbour scaling
-    # Top row: binarized training digits, drawn as black/white tiles.
-    training = {row.tobytes() for row in (load_digits().data > 7).astype(np.uint8)}
-    for tile in _tiles(canvas, 0):
+    # Top row: a binarized training digit of each class, 0 to 9, drawn as black/white tiles.
+    digits = load_digits()
+    labels_of = {}
+    for row, label in zip((digits.data > 7).astype(np.uint8), digits.target):
+        labels_of.setdefault(row.tobytes(), set()).add(label)
+    for digit, tile in enumerate(_tiles(canvas, 0)):
         assert set(np.unique(tile)) <= {0, 255}
-        assert (tile // 255).astype(np.uint8).reshape(-1).tobytes() in training
-    # Bottom row: binary model samples, not blank.
+        assert digit in labels_of[(tile // 255).astype(np.uint8).reshape(-1).tobytes()]
+    # Bottom row: binary model samples, not blank, in the order of their classes as counted.
     samples = np.array(_tiles(canvas, 1))
     assert set(np.unique(samples)) == {0, 255}
+    classes = _nearest_neighbour_classes((samples.reshape(10, 64) // 255).astype(np.float32))  # as the demo
+    assert list(classes) == sorted(classes)
+    assert np.bincount(classes, minlength=10).tolist() == [counts[digit] for digit in range(10)]
+
+
+def _class_counts(stdout):
+    """{digit: count} of the demo's line of sample classes."""
+    line = stdout.split("digit classes of the samples")[1].splitlines()[0]
+    items = line.split("):")[1].split(";")[0].strip().split(", ")
+    return {int(digit): int(n) for digit, n in (item.split(": ") for item in items)}
+
+
+def _nearest_neighbour_classes(samples):
+    from sklearn.datasets import load_digits
+    from sklearn.neighbors import KNeighborsClassifier
+
+    digits = load_digits()
+    return KNeighborsClassifier(5).fit((digits.data > 7).astype(np.float32), digits.target).predict(samples)
+
+
+def test_default_demo_draws_every_digit_class(tmp_path, capsys):
+    """The issue's promise: the default RBM demo's samples show all ten digits, by the classifier
+    the demo names, and its tempering ladder swaps states between every pair of neighbours."""
+    pytest.importorskip("PIL.Image")
+    assert cli.main(["demo", "--output", str(tmp_path / "d.png")]) == 0
+    stdout = capsys.readouterr().out
+    counts = _class_counts(stdout)
+    assert sum(counts.values()) == 100
+    assert min(counts.values()) >= 3, counts  # measured: 3 to 21 of each class
+    assert "all ten drawn" in stdout
+    acceptance = stdout.split("swap acceptance between neighbouring temperatures: ")[1].splitlines()[0]
+    assert float(acceptance.split("min ")[1].split(",")[0]) > 0.3, acceptance
 
 
 def test_demo_with_plain_gibbs_chains(tmp_path, capsys):
