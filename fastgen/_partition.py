@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ._arrays import host
+from ._blas import one_blas_thread
 from ._validation import check_real
 
 # Enumeration is exact up to 2^25 states of the smaller layer; beyond it, AIS.
@@ -38,12 +39,10 @@ def blocked_ais(loop, kernels, *arrays, n_chains, first_chain=0, **options):
     multiple of AIS_BLOCK), made block by block: `loop(kernels, *arrays, n_chains=size,
     first_chain=start, **options)` on each block of AIS_BLOCK chains, every BLAS call on one
     thread (see AIS_BLOCK)."""
-    from threadpoolctl import threadpool_limits
-
     if first_chain % AIS_BLOCK:
         raise ValueError(f"first_chain must be a multiple of {AIS_BLOCK}, got {first_chain}")
     stop = first_chain + n_chains
-    with threadpool_limits(1, user_api="blas"):
+    with one_blas_thread:
         parts = [loop(kernels, *arrays, n_chains=min(AIS_BLOCK, stop - start), first_chain=start, **options)
                  for start in range(first_chain, stop, AIS_BLOCK)]
     return kernels.xp.concatenate(parts)

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import dbm as ops
 from .._arrays import host
+from .._blas import blas_threads_for
 from .._constants import RbmStream
 from .._estimator import (
     BACKEND_CONSTRAINT,
@@ -241,9 +242,11 @@ class DBM(FastgenEstimatorMixin, TransformerMixin, BaseEstimator):
                   for i, n in enumerate(sizes)]
         trainer = _SML(self, kernels, weights, biases, chains, data.mean(axis=0))
         rates = learning_rates(self.learning_rate, self.learning_rate_schedule, self.n_iter * n_batches)
+        blas_threads = blas_threads_for(max(self.batch_size, self.n_chains)
+                                        * max(a * b for a, b in itertools.pairwise(sizes)))  # the largest product
         begin = time.time()
         for epoch in range(1, self.n_iter + 1):
-            with np.errstate(over="ignore", invalid="ignore"):  # a diverging fit is reported below
+            with np.errstate(over="ignore", invalid="ignore"), blas_threads:  # a diverging fit is reported below
                 for batch in epoch_batches(data, batches, rng, self.shuffle, xp):
                     trainer.learning_rate = next(rates)
                     trainer.step(batch, stream)

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from .._arrays import host
+from .._blas import blas_threads_for
 from .._constants import DbmStream
 from .._progress import OFF
 
@@ -71,13 +72,15 @@ def gibbs(kernels, states, weights, biases, n_steps, seed, counter, bar=OFF):
     `bar` (fastgen._progress); a new list."""
     states = list(states)
     n_layers = len(weights)
-    for sweep in range(n_steps):
-        for parity in (1, 0):
-            for layer in range(parity, n_layers + 1, 2):
-                states[layer], _ = kernels.rbm.bernoulli(
-                    layer_input(states, weights, layer), biases[layer], seed, counter + sweep, DbmStream.LAYER0 + layer
-                )
-        bar.update()
+    with blas_threads_for(states[0].shape[0] * max(W.shape[0] * W.shape[1] for W in weights)):
+        for sweep in range(n_steps):
+            for parity in (1, 0):
+                for layer in range(parity, n_layers + 1, 2):
+                    states[layer], _ = kernels.rbm.bernoulli(
+                        layer_input(states, weights, layer), biases[layer], seed, counter + sweep,
+                        DbmStream.LAYER0 + layer
+                    )
+            bar.update()
     return states
 
 

@@ -4,6 +4,7 @@ their arguments and call these; the estimator calls them in its loops. Model and
 conventions as in fastgen.gbrbm."""
 from __future__ import annotations
 
+from .._blas import blas_threads_for
 from .._constants import RbmStream
 from .._progress import OFF
 
@@ -25,10 +26,11 @@ def sample_visible(kernels, h, W, b, sigma, seed, counter):
 def gibbs(kernels, v, W, b, c, sigma, n_steps, seed, counter, bar=OFF):
     """`n_steps` sweeps from v, each ticking `bar` (fastgen._progress)."""
     precision = inverse_variance(sigma)
-    for step in range(n_steps):
-        h, _ = sample_hidden(kernels, v * precision, W, c, seed, counter + step)
-        v, _ = sample_visible(kernels, h, W, b, sigma, seed, counter + step)
-        bar.update()
+    with blas_threads_for(v.shape[0] * W.shape[0] * W.shape[1]):
+        for step in range(n_steps):
+            h, _ = sample_hidden(kernels, v * precision, W, c, seed, counter + step)
+            v, _ = sample_visible(kernels, h, W, b, sigma, seed, counter + step)
+            bar.update()
     return v, h
 
 

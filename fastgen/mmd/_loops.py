@@ -12,12 +12,12 @@ tiles' sums are added in a fixed order.
 from __future__ import annotations
 
 import concurrent.futures
-import functools
 import threading
 from typing import NamedTuple
 
 import numpy as np
 
+from .._blas import one_blas_thread
 from .._constants import MmdDiagonal, MmdKernel
 
 # Rows of a tile side. Fixed (never derived from the thread count), so that the partition,
@@ -64,37 +64,6 @@ class _Tiles:
         return G
 
 
-class _OneBlasThread:
-    """Context manager: BLAS on one thread while any pass runs. Counted, so that passes running at
-    once in several Python threads restore the caller's setting only when the last one ends."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.active = 0
-        self.limit = None
-
-    @functools.cached_property
-    def controller(self):
-        from threadpoolctl import ThreadpoolController
-
-        return ThreadpoolController()
-
-    def __enter__(self):
-        with self.lock:
-            if self.active == 0:
-                self.limit = self.controller.limit(limits=1, user_api="blas")
-            self.active += 1
-
-    def __exit__(self, *exc):
-        with self.lock:
-            self.active -= 1
-            if self.active == 0:
-                self.limit.restore_original_limits()
-
-
-_one_blas_thread = _OneBlasThread()
-
-
 class _TilePool:
     """Runs one job per tile (or row of tiles) and returns their results in job order. On the CPU
     backends: BLAS on one thread throughout, and with several jobs, the backend's threads each take
@@ -120,7 +89,7 @@ class _TilePool:
         jobs = list(jobs)
         if not self.host:
             return [job(self._tiles()) for job in jobs]
-        with _one_blas_thread:
+        with one_blas_thread:
             if self.n_threads == 1 or len(jobs) == 1:
                 return [job(self._tiles()) for job in jobs]
             with concurrent.futures.ThreadPoolExecutor(min(self.n_threads, len(jobs))) as pool:

@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._arrays import host
+from .._blas import blas_threads_for
 from .._dask import check_row_blocks, is_dask_array
 from .._estimator import (
     BACKEND_CONSTRAINT,
@@ -190,11 +191,13 @@ class _RBMBase(FastgenEstimatorMixin, ClassNamePrefixFeaturesOutMixin, Transform
         rates = learning_rates(self.learning_rate, self.learning_rate_schedule, self.n_iter * n_batches)
         yield 0, {**state, "_philox": stream}
         begin = time.time()
+        # the largest product of an update: a batch or the chains times W
+        blas_threads = blas_threads_for(max(self.batch_size, len(state["h_samples_"])) * X.shape[1] * self.n_components)
         for epoch in range(1, self.n_iter + 1):
             # shuffle: a fresh order of the rows each epoch, drawn from random_state after the
             # initial parameters and the Philox seed (so shuffle=False draws as before)
             rows = _dask.row_batches(X, batches) if streamed else epoch_batches(data, batches, rng, self.shuffle, xp)
-            with np.errstate(over="ignore", invalid="ignore"):  # a diverging fit is reported below
+            with np.errstate(over="ignore", invalid="ignore"), blas_threads:  # a diverging fit is reported below
                 for batch in rows:
                     trainer.learning_rate = next(rates)
                     trainer.step(self._dense(xp, batch, dtype), stream)

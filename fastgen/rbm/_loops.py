@@ -4,6 +4,7 @@ kernel of `kernels.rbm`. The ops of fastgen.rbm check their arguments and call t
 estimators, tempering and AIS call them in their loops. Conventions as in fastgen.rbm."""
 from __future__ import annotations
 
+from .._blas import blas_threads_for
 from .._constants import RbmStream
 from .._progress import OFF
 
@@ -47,11 +48,12 @@ def weight_gradient(kernels, v_data, p_data, v_model, p_model, sparse, scale):
 def gibbs(kernels, v, W, b, c, n_steps, seed, counter, binary_start=True, bar=OFF, first_row=0):
     """`n_steps` sweeps from v (`binary_start`: v holds only 0/1; later states always do),
     each ticking `bar` (fastgen._progress); v's rows draw as rows first_row .. of a larger batch."""
-    for step in range(n_steps):
-        sparse = (binary_start or step > 0) and is_sparse(kernels, v)
-        h, _ = sample_hidden(kernels, v, W, c, seed, counter + step, sparse, first_row)
-        v, _ = sample_visible(kernels, h, W, b, seed, counter + step, first_row)
-        bar.update()
+    with blas_threads_for(v.shape[0] * W.shape[0] * W.shape[1]):
+        for step in range(n_steps):
+            sparse = (binary_start or step > 0) and is_sparse(kernels, v)
+            h, _ = sample_hidden(kernels, v, W, c, seed, counter + step, sparse, first_row)
+            v, _ = sample_visible(kernels, h, W, b, seed, counter + step, first_row)
+            bar.update()
     return v, h
 
 
