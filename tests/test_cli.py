@@ -86,7 +86,7 @@ def test_default_demo_draws_every_digit_class(tmp_path, capsys):
     stdout = capsys.readouterr().out
     counts = _class_counts(stdout)
     assert sum(counts.values()) == 100
-    assert min(counts.values()) >= 3, counts  # measured: 3 to 21 of each class
+    assert min(counts.values()) >= 3, counts  # measured: 6 to 17 of each class (seeds 0 to 3: 4 to 19)
     assert "all ten drawn" in stdout
     acceptance = stdout.split("swap acceptance between neighbouring temperatures: ")[1].splitlines()[0]
     assert float(acceptance.split("min ")[1].split(",")[0]) > 0.3, acceptance
