@@ -179,6 +179,69 @@ def numpy_ais(W, b, c, base, betas, n_chains=100, seed=0):
     return AISEstimate(log_z, std, log_w, log_z_base)
 
 
+# ---------------------------------------------------------------- NumPy parallel tempering
+
+
+def numpy_free_energy(v, W, b, c, beta=1.0):
+    """The tempered free energy of each row of v, float64: -beta b.v - sum_j softplus(beta (c + v W)_j),
+    the product in float32 through NumPy's BLAS, the rest in float64."""
+    a = np.asarray(v, dtype=np.float32) @ W
+    a += c
+    a64 = a.astype(np.float64)
+    a64 *= beta
+    return -beta * (v @ np.asarray(b, dtype=np.float64)) - _softplus64_(a64).sum(axis=-1)
+
+
+def numpy_parallel_tempering(W, b, c, v, betas, n_steps, seed=0):
+    """Parallel tempering of the binary RBM (W (n_visible, n_hidden), b, c), the algorithm of
+    fastgen.rbm.parallel_tempering in plain NumPy: the replicas v (n_temperatures, n_chains, n_visible)
+    stacked into one batch, each half-step one float32 GEMM with beta folded into the logits; after sweep
+    `step`, the pairs (k, k + 1) with k = step % 2, step % 2 + 2, ... exchange states with the Metropolis
+    criterion on the float64 tempered free energies. Draws from np.random.default_rng(seed).
+    Returns (states (n_temperatures, n_chains, n_visible), accepted swaps per pair, attempts per pair)."""
+    W = np.ascontiguousarray(W, dtype=np.float32)
+    b = np.asarray(b, dtype=np.float32)
+    c = np.asarray(c, dtype=np.float32)
+    betas = np.asarray(betas, dtype=np.float64)
+    n_temperatures, n_chains, n_visible = v.shape
+    n_hidden = W.shape[1]
+    rng = np.random.default_rng(seed)
+    row_betas = np.repeat(betas.astype(np.float32), n_chains)[:, None]
+    b64 = b.astype(np.float64)
+    accepted = np.zeros(n_temperatures - 1, dtype=np.int64)
+    attempts = np.zeros(n_temperatures - 1, dtype=np.int64)
+    v = np.array(v, dtype=np.float32).reshape(-1, n_visible)
+    a = v @ W
+    a += c
+    with np.errstate(over="ignore"):
+        for step in range(n_steps):
+            h = _bernoulli(rng, _sigmoid_(a * row_betas))
+            logits = h @ W.T
+            logits += b
+            logits *= row_betas
+            v = _bernoulli(rng, _sigmoid_(logits))
+            a = v @ W
+            a += c
+            low = np.arange(step % 2, n_temperatures - 1, 2)
+            if low.size == 0:
+                continue
+            v3, a3 = v.reshape(n_temperatures, n_chains, n_visible), a.reshape(n_temperatures, n_chains, n_hidden)
+            vb = v3 @ b64
+            beta_low, beta_high = betas[low][:, None], betas[low + 1][:, None]
+
+            def free(k, beta):  # the states at temperatures k under the models at `beta` (one per k)
+                return -beta * vb[k] - _softplus64_(beta[:, :, None] * a3[k].astype(np.float64)).sum(axis=-1)
+
+            log_ratio = free(low, beta_low) + free(low + 1, beta_high) - free(low + 1, beta_low) - free(low, beta_high)
+            accept = np.log(rng.random(log_ratio.shape)) <= log_ratio
+            pair, chain = np.nonzero(accept)
+            for x in (v3, a3):
+                x[low[pair], chain], x[low[pair] + 1, chain] = x[low[pair] + 1, chain], x[low[pair], chain]
+            accepted[low] += accept.sum(axis=1)
+            attempts[low] += n_chains
+    return v.reshape(n_temperatures, n_chains, n_visible), accepted, attempts
+
+
 # ---------------------------------------------------------------- PyTorch (CPU)
 
 _torch = None

@@ -24,6 +24,8 @@ LOOPS = {
             "scikit-learn, torch)"),
     "cd10": (["test_rbm_epoch.py::test_cd10_epoch"], "one CD-10 epoch of the same RBM"),
     "ais": (["test_rbm_ais.py"], "log Z of a 784 x 500 RBM by annealed importance sampling (fastgen, NumPy)"),
+    "pt": (["test_rbm_pt.py"], "parallel tempering of binary RBMs (64 x 150 digits, 784 x 500) and their free "
+           "energy (fastgen, NumPy)"),
     "dbm": (["test_dbm_mean_field.py"], "the mean-field pass of a deep Boltzmann machine"),
     "gbrbm": (["test_gbrbm_epoch.py"], "one CD-1 epoch of a Gaussian-Bernoulli RBM"),
     "gmm": (["test_gmm_em.py"], "Gaussian-mixture EM: one iteration, the whole fit, the k-means init "
@@ -36,7 +38,7 @@ LOOPS = {
 PEAKS = "test_peaks.py"
 
 # --quick: smaller problems through the suite's own knobs (a tenth of the GMM's rows, a quarter
-# of the diffusion batch and of the MMD samples, 300 annealing steps). The loops without a knob
+# of the diffusion batch and of the MMD samples, 300 annealing steps, 50 tempering sweeps). The loops without a knob
 # (cd1, cd10, dbm, gbrbm, nade) keep their sizes (10,000 rows: an epoch takes about a second on
 # 2 cores), and every benchmark keeps its rounds (fixed in the suite's files). A knob already
 # set in the environment wins.
@@ -44,6 +46,7 @@ QUICK = {
     "FASTGEN_BENCH_GMM_N": "20000",  # rows (200,000)
     "FASTGEN_BENCH_STEP_SHAPE": "16,3,32,32",  # the diffusion batch (64,3,32,32)
     "FASTGEN_BENCH_AIS_STEPS": "300",  # annealing steps (14,500)
+    "FASTGEN_BENCH_PT_STEPS": "50",  # parallel tempering sweeps (200)
     "FASTGEN_BENCH_MMD_N": "1024",  # rows of each sample (4,096)
 }
 

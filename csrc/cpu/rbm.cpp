@@ -87,23 +87,21 @@ void outer_pair(carray<T> a, carray<T> values_a, double scale_a, carray<T> b, ca
                                 out_ptr);
 }
 
+// out[r] = free_energy_row of row r at scale row_scale[r] (the tempered free energies of the
+// replica exchange; ones for the model's own).
 template <typename T>
-void free_energy(carray<T> logits, carray<T> hidden_bias, py::array_t<double, py::array::c_style> visible_term,
-                 py::array_t<double, py::array::c_style> out) {
+void free_energy(carray<T> logits, carray<T> hidden_bias, carray<T> row_scale,
+                 py::array_t<double, py::array::c_style> visible_term, py::array_t<double, py::array::c_style> out) {
     require(logits.ndim() == 2, "logits must be 2-D");
-    const int64_t rows = logits.shape(0);
-    const uint64_t n_hidden = (uint64_t)logits.shape(1);
-    require((uint64_t)hidden_bias.size() == n_hidden, "hidden bias length must match logits columns");
-    require(visible_term.size() == rows && out.size() == rows, "one visible term and output per row");
-    const T* src = logits.data();
-    const T* c = hidden_bias.data();
+    const int64_t rows = logits.shape(0), n_hidden = logits.shape(1);
+    require(hidden_bias.size() == n_hidden, "hidden bias length must match logits columns");
+    require(row_scale.size() == rows && visible_term.size() == rows && out.size() == rows,
+            "one scale, visible term and output per row");
+    const T *src = logits.data(), *c = hidden_bias.data(), *scale = row_scale.data();
     const double* vb = visible_term.data();
     double* dst = out.mutable_data();
     py::gil_scoped_release release;
-#pragma omp parallel for schedule(static) if (rows * (int64_t)n_hidden >= cpu::kParallelWork)
-    for (int64_t r = 0; r < rows; ++r) {
-        dst[r] = free_energy_row<T>(src + (uint64_t)r * n_hidden, c, n_hidden, vb[r]);
-    }
+    cpu::free_energy_rows<T>(src, c, scale, vb, rows, n_hidden, dst);
 }
 
 // AIS log weights of chains first_chain .. first_chain + n_chains - 1 (csrc/include/fastgen/rbm.h).
@@ -143,7 +141,7 @@ void def_rbm_floats(py::module_& r) {
           py::arg("scale_a"), py::arg("b").noconvert(), py::arg("values_b").noconvert(),
           py::arg("scale_b"), py::arg("out").noconvert());
     r.def("free_energy", &free_energy<T>, py::arg("logits").noconvert(),
-          py::arg("hidden_bias").noconvert(), py::arg("visible_term").noconvert(),
+          py::arg("hidden_bias").noconvert(), py::arg("row_scale").noconvert(), py::arg("visible_term").noconvert(),
           py::arg("out").noconvert());
     r.def("ais_rbm", &ais_rbm<T>, py::arg("W").noconvert(), py::arg("Wt").noconvert(),
           py::arg("b").noconvert(), py::arg("c").noconvert(), py::arg("base").noconvert(),

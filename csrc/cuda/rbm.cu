@@ -19,11 +19,11 @@ __device__ void bernoulli_logits_impl(const T* logits, const T* bias, T* prob, T
 }
 
 template <typename T>
-__device__ void free_energy_impl(const T* logits, const T* hidden_bias, const double* visible_term,
-                                 double* out, uint64_t rows, uint64_t n_hidden) {
+__device__ void free_energy_impl(const T* logits, const T* hidden_bias, const T* row_scale,
+                                 const double* visible_term, double* out, uint64_t rows, uint64_t n_hidden) {
     for (uint64_t r = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; r < rows;
          r += (uint64_t)gridDim.x * blockDim.x) {
-        out[r] = free_energy_row<T>(logits + r * n_hidden, hidden_bias, n_hidden, visible_term[r]);
+        out[r] = free_energy_row<T>(logits + r * n_hidden, hidden_bias, n_hidden, row_scale[r], visible_term[r]);
     }
 }
 
@@ -111,14 +111,14 @@ __global__ void bernoulli_logits_f64(const double* logits, const double* bias, d
     bernoulli_logits_impl<double>(logits, bias, prob, state, n, n_cols, first_row, seed, call, stream);
 }
 
-__global__ void free_energy_f32(const float* logits, const float* hidden_bias, const double* visible_term,
-                                double* out, uint64_t rows, uint64_t n_hidden) {
-    free_energy_impl<float>(logits, hidden_bias, visible_term, out, rows, n_hidden);
+__global__ void free_energy_f32(const float* logits, const float* hidden_bias, const float* row_scale,
+                                const double* visible_term, double* out, uint64_t rows, uint64_t n_hidden) {
+    free_energy_impl<float>(logits, hidden_bias, row_scale, visible_term, out, rows, n_hidden);
 }
 
-__global__ void free_energy_f64(const double* logits, const double* hidden_bias, const double* visible_term,
-                                double* out, uint64_t rows, uint64_t n_hidden) {
-    free_energy_impl<double>(logits, hidden_bias, visible_term, out, rows, n_hidden);
+__global__ void free_energy_f64(const double* logits, const double* hidden_bias, const double* row_scale,
+                                const double* visible_term, double* out, uint64_t rows, uint64_t n_hidden) {
+    free_energy_impl<double>(logits, hidden_bias, row_scale, visible_term, out, rows, n_hidden);
 }
 
 #define FASTGEN_AIS_KERNEL(NAME, T)                                                                          \

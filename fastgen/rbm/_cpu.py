@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._core import rbm as _core
-from ._kernels import RbmKernels
+from ._kernels import RbmKernels, row_scales
 
 
 class Kernels(RbmKernels):
@@ -24,9 +24,10 @@ class Kernels(RbmKernels):
         _core.outer_pair(a, values_a, scale_a, b, values_b, scale_b, out)
         return out
 
-    def free_energy(self, logits, hidden_bias, visible_term):
+    def free_energy(self, logits, hidden_bias, visible_term, row_scale=None):
         out = np.empty(logits.shape[0], dtype=np.float64)
-        _core.free_energy(logits, hidden_bias, np.ascontiguousarray(visible_term, dtype=np.float64), out)
+        _core.free_energy(logits, hidden_bias, row_scales(np, logits, row_scale),
+                          np.ascontiguousarray(visible_term, dtype=np.float64), out)
         return out
 
     def ais(self, W, b, c, base, betas, seed, n_chains, first_chain=0):

@@ -5,7 +5,7 @@ import cupy as cp
 import numpy as np
 
 from .._cuda import THREADS, grid, kernel, suffix
-from ._kernels import RbmKernels
+from ._kernels import RbmKernels, row_scales
 
 
 class Kernels(RbmKernels):
@@ -31,11 +31,11 @@ class Kernels(RbmKernels):
         out += (b.T @ values_b) * scale_b
         return out
 
-    def free_energy(self, logits, hidden_bias, visible_term):
+    def free_energy(self, logits, hidden_bias, visible_term, row_scale=None):
         logits = cp.ascontiguousarray(logits)
         out = cp.empty(logits.shape[0], dtype=cp.float64)
         kernel("rbm", "free_energy_" + suffix(logits.dtype))(
-            *grid(logits.shape[0]), (logits, cp.ascontiguousarray(hidden_bias),
+            *grid(logits.shape[0]), (logits, cp.ascontiguousarray(hidden_bias), row_scales(cp, logits, row_scale),
                                      cp.ascontiguousarray(visible_term, dtype=cp.float64), out,
                                      np.uint64(logits.shape[0]), np.uint64(logits.shape[1])))
         return out

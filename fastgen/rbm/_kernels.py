@@ -7,6 +7,14 @@ an output uses uniform (seed, call, stream, i).
 import abc
 
 
+def row_scales(xp, logits, row_scale):
+    """free_energy's row_scale as its kernels take it: a contiguous (rows,) array of the
+    logits' dtype, ones when None."""
+    if row_scale is None:
+        return xp.ones(logits.shape[0], dtype=logits.dtype)
+    return xp.ascontiguousarray(row_scale, dtype=logits.dtype)
+
+
 class RbmKernels(abc.ABC):
     # Whether bernoulli_binary and outer_pair are sums of selected rows (faster than a GEMM
     # for sparse binary states on the CPU), rather than the GEMM they equal.
@@ -27,8 +35,11 @@ class RbmKernels(abc.ABC):
         """scale_a a^T @ values_a + scale_b b^T @ values_b for binary `a` and `b` (the CD weight gradient)."""
 
     @abc.abstractmethod
-    def free_energy(self, logits, hidden_bias, visible_term):
-        """float64 (rows,): -visible_term - sum_j softplus(logits + hidden_bias)."""
+    def free_energy(self, logits, hidden_bias, visible_term, row_scale=None):
+        """float64 (rows,): -visible_term - sum_j softplus(row_scale * (logits + hidden_bias)),
+        the argument formed in the logits' dtype, the softplus and the sum in float64
+        (free_energy_row of csrc/include/fastgen/rbm.h). row_scale: (rows,) of the logits'
+        dtype (a tempered model's beta per row), default ones."""
 
     @abc.abstractmethod
     def ais(self, W, b, c, base, betas, seed, n_chains, first_chain=0):

@@ -9,9 +9,9 @@ from numba import njit, prange
 
 from .._constants import PARALLEL_ADDS, PARALLEL_WORK, RbmStream
 from .._numba import Variants
-from .._numba_math import exp_nonpositive_parts_f64, log1p_unit, sigmoid_row, softplus
+from .._numba_math import exp_nonpositive_parts_f64, log1p_unit, sigmoid_row
 from ..random._numba import row_uniforms
-from ._kernels import RbmKernels
+from ._kernels import RbmKernels, row_scales
 
 
 @njit(cache=True, inline="always")
@@ -105,15 +105,6 @@ def _outer_pair(offsets_a, rows_a, values_a, scale_a, offsets_b, rows_b, values_
         _add_rows(sum_b, values_b, rows_b[offsets_b[k]:], offsets_b[k + 1] - offsets_b[k])
         for j in range(n_out):
             out[k, j] = scale_a * sum_a[j] + scale_b * sum_b[j]
-
-
-def _free_energy(logits, hidden_bias, visible_term, out):
-    zero = logits.dtype.type(0)
-    for r in prange(logits.shape[0]):
-        total = 0.0
-        for j in range(logits.shape[1]):
-            total += np.float64(softplus(logits[r, j] + hidden_bias[j], zero))
-        out[r] = -visible_term[r] - total
 
 
 # Columns per strip of the AIS products: a strip of W^T (500 x 512 float32, 1 MB) stays in L2
@@ -218,6 +209,41 @@ def _lane_sum(x):
         j += 1
         lane += 1
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _free_energy_rows(logits, hidden_bias, row_scale, visible_term, out, first, last):
+    """free_energy_row of csrc/include/fastgen/rbm.h for rows first .. last - 1, operation for
+    operation: the argument in the logits' dtype, then the softplus in float64 in two passes
+    over the row (e^-|x| by _exp_nonpositive_parts, then max(x, 0) + log1p), summed by
+    _lane_sum into the eight partial sums of the C++ loop (unit j into sum j % 8). Not
+    inlined, so that error_model="numpy" holds here (see _ais_block) and the passes vectorise."""
+    n_hidden = logits.shape[1]
+    x = np.empty(n_hidden)
+    parts = np.empty(n_hidden)
+    bits = np.empty(n_hidden, np.int64)
+    terms = np.empty(n_hidden)
+    scale = bits.view(np.float64)
+    for r in range(first, last):
+        s = row_scale[r]
+        for j in range(n_hidden):
+            x[j] = np.float64(s * (logits[r, j] + hidden_bias[j]))
+            _exp_nonpositive_parts(-x[j] if x[j] > 0.0 else x[j], parts, bits, j)
+        for j in range(n_hidden):
+            terms[j] = (x[j] if x[j] > 0.0 else 0.0) + log1p_unit(parts[j] * scale[j])
+        out[r] = -visible_term[r] - _lane_sum(terms)
+
+
+# Rows per block of _free_energy: a block's buffers are allocated once for all its rows.
+_FREE_ENERGY_BLOCK = 64
+
+
+def _free_energy(logits, hidden_bias, row_scale, visible_term, out):
+    n_rows = logits.shape[0]
+    for q in prange((n_rows + _FREE_ENERGY_BLOCK - 1) // _FREE_ENERGY_BLOCK):
+        first = q * _FREE_ENERGY_BLOCK
+        _free_energy_rows(logits, hidden_bias, row_scale, visible_term, out, first,
+                          min(first + _FREE_ENERGY_BLOCK, n_rows))
 
 
 # error_model="numpy": float division follows IEEE 754 instead of raising ZeroDivisionError, so
@@ -332,9 +358,10 @@ class Kernels(RbmKernels):
                            offsets_b, rows_b, values_b, scalar(scale_b), out)
         return out
 
-    def free_energy(self, logits, hidden_bias, visible_term):
+    def free_energy(self, logits, hidden_bias, visible_term, row_scale=None):
         out = np.empty(logits.shape[0], dtype=np.float64)
-        _free_energy_kernel(logits.size, logits, hidden_bias, np.asarray(visible_term, dtype=np.float64), out)
+        _free_energy_kernel(logits.size, logits, hidden_bias, row_scales(np, logits, row_scale),
+                            np.asarray(visible_term, dtype=np.float64), out)
         return out
 
     def ais(self, W, b, c, base, betas, seed, n_chains, first_chain=0):

@@ -63,15 +63,16 @@ class _Exchange:
     """The replica exchanges after the sweeps of one parity: which temperatures pair up, and
     their betas (as the states' dtype, so that the swaps judge the distributions sampled)."""
 
-    def __init__(self, xp, betas, first, dtype):
+    def __init__(self, xp, betas, first, dtype, n_chains):
         n_pairs = (betas.size - first) // 2
         self.first = first
         self.paired = slice(first, first + 2 * n_pairs)
         own = betas[self.paired].reshape(n_pairs, 2)
-        # betas (pairs, 2, 1), each state's own and its partner's: for the visible term
-        # (float64, broadcast over chains) and the hidden logits (one more axis, over units).
-        self.betas = [xp.asarray(np.ascontiguousarray(x)[:, :, None], dtype=dtype) for x in (own, own[:, ::-1])]
-        self.betas64 = [x.astype(xp.float64) for x in self.betas]
+        # Each paired state's own beta and its partner's, rounded to the states' dtype: one per
+        # row of the paired states, the scale of the free energy's hidden term (as the sweeps
+        # fold it into the logits), and as float64 for the visible term (pairs, 2, 1).
+        self.row_betas = [xp.asarray(np.repeat(x.astype(dtype).ravel(), n_chains)) for x in (own, own[:, ::-1])]
+        self.betas64 = [xp.asarray(x.astype(dtype).astype(np.float64)[:, :, None]) for x in (own, own[:, ::-1])]
 
     def __call__(self, kernels, v, a, b64, zero_hidden, seed, call, block):
         """Exchanges after sweep `call`, in place on the visible states v (T, N, V) and their
@@ -79,24 +80,23 @@ class _Exchange:
         accepted swaps of each pair (first, first + 1), (first + 2, first + 3), ..."""
         xp = kernels.xp
         n_temperatures, n_chains, n_hidden = a.shape
-        v_pairs = v[self.paired].reshape(-1, 2, n_chains, v.shape[2])
-        a_pairs = a[self.paired].reshape(-1, 2, n_chains, n_hidden)
-        n_pairs = a_pairs.shape[0]
-        vb = v_pairs @ b64
+        paired_a = a[self.paired].reshape(-1, n_hidden)  # a view: the paired temperatures are contiguous
+        vb = v[self.paired].reshape(-1, 2, n_chains, v.shape[2]) @ b64
+        n_pairs = vb.shape[0]
         # The tempered free energies of each state at its own beta and at its partner's.
         own, cross = (
-            kernels.rbm.free_energy(
-                (a_pairs * beta[..., None]).reshape(-1, n_hidden), zero_hidden, (vb * beta64).ravel()
-            )
-            for beta, beta64 in zip(self.betas, self.betas64)
+            kernels.rbm.free_energy(paired_a, zero_hidden, (vb * beta64).ravel(), row_betas)
+            for beta64, row_betas in zip(self.betas64, self.row_betas)
         )
         # log of the Metropolis ratio of each pair's swap
         log_ratio = (own - cross).reshape(n_pairs, 2, n_chains).sum(axis=1)
         u = block.uniforms(kernels, n_temperatures - 1, seed, call, RbmStream.SWAP)
         accept = xp.log(u.reshape(n_temperatures - 1, n_chains)[self.first::2].astype(xp.float64)) <= log_ratio
-        mask = accept[:, None, :, None]
-        v[self.paired] = xp.where(mask, v_pairs[:, ::-1], v_pairs).reshape(2 * n_pairs, n_chains, -1)
-        a[self.paired] = xp.where(mask, a_pairs[:, ::-1], a_pairs).reshape(2 * n_pairs, n_chains, n_hidden)
+        # Only the accepted pairs move (about half): their rows trade places.
+        pair, chain = xp.nonzero(accept)
+        lower = self.first + 2 * pair
+        for x in (v, a):
+            x[lower, chain], x[lower + 1, chain] = x[lower + 1, chain], x[lower, chain]
         return accept.sum(axis=1)
 
 
@@ -150,7 +150,7 @@ def run(kernels, v, W, b, c, n_steps, betas, seed, counter, bar=OFF, first_chain
     zero_hidden, zero_visible = xp.zeros_like(c), xp.zeros_like(b)
     b64 = b.astype(xp.float64)
     # With two temperatures, odd sweeps have no pair to exchange.
-    exchanges = [_Exchange(xp, betas, first, W.dtype) for first in (0, 1) if n_temperatures - first >= 2]
+    exchanges = [_Exchange(xp, betas, first, W.dtype, n_chains) for first in (0, 1) if n_temperatures - first >= 2]
     accepted = xp.zeros(n_temperatures - 1, dtype=xp.int64)
     attempts = np.zeros(n_temperatures - 1, dtype=np.int64)
     v = v.reshape(rows, n_visible)

@@ -312,6 +312,42 @@ def test_free_energy_extreme_weights(backend, dtype):
     np.testing.assert_allclose(F, ref, rtol=rtol, atol=rtol * np.abs(ref).max())
 
 
+def backend_arrays(backend, *arrays):
+    """The arrays on the backend's device (CuPy for cuda), for calls of its kernels."""
+    xp = kernels(backend).xp
+    return [xp.asarray(a) for a in arrays]
+
+
+# Hidden units per row: fewer than one lane of eight, whole lanes, and lanes plus a remainder.
+HIDDEN_COUNTS = [1, 7, 8, 9, 150, 501]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_hidden", HIDDEN_COUNTS)
+def test_free_energy_kernel_sums_exact_softplus_in_double(backend, dtype, n_hidden):
+    # Given the arguments themselves (no GEMM in between), the free energy is a float64 sum of
+    # float64 softplus terms whatever the dtype: float32 rows agree with the float64 reference
+    # to 1e-13, where softplus rounded to float32 (as before) was off by about 1e-8 relative.
+    rng = np.random.default_rng(30 + n_hidden)
+    a = (rng.normal(0.0, 4.0, (40, n_hidden)) * rng.choice([1.0, 30.0], (40, n_hidden))).astype(dtype)
+    visible_term = rng.normal(0.0, 3.0, 40)
+    scale = rng.uniform(0.05, 1.0, 40).astype(dtype)
+    zero = np.zeros(n_hidden, dtype)
+    k = kernels(backend).rbm
+    # the argument of each softplus is formed in the dtype: scale * (a + 0)
+    x = (scale[:, None] * a).astype(np.float64)
+    ref = -visible_term - np.logaddexp(0.0, x).sum(axis=1)
+    got = host(k.free_energy(*backend_arrays(backend, a, zero, visible_term, scale)))
+    np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-13 * np.abs(ref).max())
+    # row_scale folds the scale in exactly as scaling the logits first would
+    prescaled = (scale[:, None] * a).astype(dtype)
+    assert np.array_equal(got, host(k.free_energy(*backend_arrays(backend, prescaled, zero, visible_term))))
+    # without row_scale, the scale is 1
+    unscaled = -visible_term - np.logaddexp(0.0, a.astype(np.float64)).sum(axis=1)
+    np.testing.assert_allclose(host(k.free_energy(*backend_arrays(backend, a, zero, visible_term))), unscaled,
+                               rtol=1e-13, atol=1e-13 * np.abs(unscaled).max())
+
+
 # ------------------------------------------------------------------ cpu vs numba
 
 
@@ -378,6 +414,20 @@ def test_backends_identical_conditionals(thread_settings, dtype, density, n_chai
     )
     assert_all_identical(
         run_everywhere(thread_settings, lambda be: (rbm.free_energy(v, W, b, c, backend=be),))
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_hidden", HIDDEN_COUNTS)
+@pytest.mark.parametrize("n_rows", [40, 30_000])  # 30,000 rows of 150 or more: above the parallel threshold
+def test_backends_identical_scaled_free_energy(thread_settings, dtype, n_hidden, n_rows):
+    rng = np.random.default_rng(n_hidden)
+    a = rng.normal(0.0, 5.0, (n_rows, n_hidden)).astype(dtype)
+    bias = rng.normal(0.0, 1.0, n_hidden).astype(dtype)
+    visible_term = rng.normal(0.0, 3.0, n_rows)
+    scale = rng.uniform(0.0, 1.0, n_rows).astype(dtype)
+    assert_all_identical(
+        run_everywhere(thread_settings, lambda be: (kernels(be).rbm.free_energy(a, bias, visible_term, scale),))
     )
 
 

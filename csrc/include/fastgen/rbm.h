@@ -46,16 +46,40 @@ FG_HD void bernoulli_group(uint64_t group, uint64_t begin, uint64_t end, uint64_
     }
 }
 
-// Free energy of one visible row given its hidden pre-activations `logits_row`
-// (= v W, without bias) and visible term vb = b.v:
-//   F(v) = -b.v - sum_j softplus(c_j + (vW)_j), summed in double.
+// The sum of eight partial sums acc[0..8), combined pairwise: the last step of the lane sums
+// (free_energy_row; lane_sum of cpu/rbm.h), a fixed order that lets the loops vectorise and that
+// the Numba backend repeats.
+FG_HD double lane_total(const double* acc) {
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+// Lanes of free_energy_row: hidden unit j adds to partial sum j % kFreeEnergyLanes.
+constexpr int kFreeEnergyLanes = 8;
+
+// Hidden unit j's softplus argument in free_energy_row, formed in T as the Bernoulli epilogues
+// form their logits, then widened.
 template <typename T>
-FG_HD double free_energy_row(const T* logits_row, const T* hidden_bias, uint64_t n_hidden, double vb) {
-    double total = 0.0;
+FG_HD double free_energy_argument(T logit, T bias, T scale) {
+    return (double)(T)(scale * (T)(logit + bias));
+}
+
+// Free energy of one visible row given its hidden pre-activations `logits_row` (= v W,
+// without bias), a scale (a tempered model's beta, 1 for the model itself) and the visible
+// term vb (b.v, times the scale):
+//   F(v) = -vb - sum_j softplus(scale (c_j + (vW)_j)),
+// each softplus and the sum in double, with the loop-friendly functions of mathx.h (a float32
+// softplus through log1pf cost about 10 ns per element on the CPU, and rounded each term to
+// float32): unit j's softplus goes into partial sum j % 8, and lane_total combines them. The
+// CPU loops (cpu/rbm.h: free_energy_rows) take the same steps in passes over a row, which
+// vectorise, and the Numba backend repeats them: every backend gives the same bits.
+template <typename T>
+FG_HD double free_energy_row(const T* logits_row, const T* hidden_bias, uint64_t n_hidden, T scale, double vb) {
+    double acc[kFreeEnergyLanes] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
     for (uint64_t j = 0; j < n_hidden; ++j) {
-        total += (double)softplus(logits_row[j] + hidden_bias[j]);
+        const double x = free_energy_argument<T>(logits_row[j], hidden_bias[j], scale);
+        acc[j % kFreeEnergyLanes] += softplus_given_exp(x, softplus_exp(x));
     }
-    return -vb - total;
+    return -vb - lane_total(acc);
 }
 
 // ---- AIS
