@@ -62,16 +62,11 @@ def test_rbm_training_and_sampling_hold_blas_to_one_thread_when_small(two_blas_t
     rbm.partial_fit(X[:10])  # one update: BLAS's own setting
     assert seen[-1] == 2
 
-    sampled = []
-    run = _tempering.run
-
-    def recording_run(*args, **kwargs):
-        sampled.append(max(blas_threads()))
-        return run(*args, **kwargs)
-
-    monkeypatch.setattr(_tempering, "run", recording_run)
+    exchanged = _recording(monkeypatch, _tempering._Exchange, "__call__")
     rbm.sample(20, n_steps=3, method="pt", n_temperatures=4, random_state=0)
-    assert sampled == [1] and max(blas_threads()) == 2
+    fastgen.rbm.parallel_tempering(X[:5], rbm.components_.T, rbm.intercept_visible_, rbm.intercept_hidden_, 2,
+                                   [0.5, 1.0], seed=0, backend=cpu_backend)
+    assert exchanged and set(exchanged) == {1} and max(blas_threads()) == 2
 
 
 def test_large_training_keeps_blas_threads(two_blas_threads, monkeypatch, cpu_backend):

@@ -93,7 +93,7 @@ def test_cpu_kernels_instantiate(family, cpu_backend):
 
 def test_no_module_outside_the_layout():
     """Every module is part of the layout: a family's files, or one of the shared layers."""
-    shared = {"fastgen", "fastgen._arrays", "fastgen._backend", "fastgen._constants", "fastgen._cuda",
+    shared = {"fastgen", "fastgen._arrays", "fastgen._backend", "fastgen._blas", "fastgen._constants", "fastgen._cuda",
               "fastgen._dask", "fastgen._estimator", "fastgen._legacy", "fastgen._numba", "fastgen._numba_math", "fastgen._partition",
               "fastgen._progress", "fastgen._typing",
               "fastgen._validation", "fastgen.cli", "fastgen.mixture",

@@ -4,7 +4,6 @@ first_chain .. of a run of total_chains: the estimator's `client=`, one block pe
 worker), drawing what those chains draw in the whole run."""
 from __future__ import annotations
 
-from .._blas import blas_threads_for
 from .._progress import OFF
 from . import _loops, _tempering
 
@@ -20,7 +19,6 @@ def sample_chains(kernels, W, b, c, n_chains, n_steps, seed, counter, betas=None
         return v, None, None
     xp = kernels.xp
     v = xp.ascontiguousarray(xp.broadcast_to(v, (betas.size, *v.shape)))
-    with blas_threads_for(v.shape[0] * v.shape[1] * W.shape[0] * W.shape[1]):  # the replicas' products
-        states, accepted, attempts = _tempering.run(kernels, v, W, b, c, n_steps, betas, seed, counter, bar,
-                                                    first_chain, total_chains)
+    states, accepted, attempts = _tempering.run(kernels, v, W, b, c, n_steps, betas, seed, counter, bar, first_chain,
+                                                total_chains)
     return states[-1], accepted, attempts

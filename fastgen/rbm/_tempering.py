@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._arrays import Dispatch, host
+from .._blas import blas_threads_for
 from .._constants import RbmStream
 from .._progress import OFF
 from .._progress import bar as progress_bar
@@ -154,25 +155,26 @@ def run(kernels, v, W, b, c, n_steps, betas, seed, counter, bar=OFF, first_chain
     accepted = xp.zeros(n_temperatures - 1, dtype=xp.int64)
     attempts = np.zeros(n_temperatures - 1, dtype=np.int64)
     v = v.reshape(rows, n_visible)
-    a = v @ W
-    a += c
-    for step in range(n_steps):
-        a *= row_betas
-        h, _ = block.bernoulli(kernels, a, zero_hidden, seed, counter + step, RbmStream.HIDDEN)
-        logits = h @ W.T
-        logits += b
-        logits *= row_betas
-        v, _ = block.bernoulli(kernels, logits, zero_visible, seed, counter + step, RbmStream.VISIBLE)
-        a = v @ W  # the exchange's free energies need it, and so does the next sweep
+    with blas_threads_for(rows * W.shape[0] * W.shape[1]):
+        a = v @ W
         a += c
-        parity = (counter + step) % 2
-        if parity < len(exchanges):
-            shape = (n_temperatures, n_chains, -1)
-            accepted[parity::2] += exchanges[parity](
-                kernels, v.reshape(shape), a.reshape(shape), b64, zero_hidden, seed, counter + step, block
-            )
-            attempts[parity::2] += n_chains
-        bar.update()
+        for step in range(n_steps):
+            a *= row_betas
+            h, _ = block.bernoulli(kernels, a, zero_hidden, seed, counter + step, RbmStream.HIDDEN)
+            logits = h @ W.T
+            logits += b
+            logits *= row_betas
+            v, _ = block.bernoulli(kernels, logits, zero_visible, seed, counter + step, RbmStream.VISIBLE)
+            a = v @ W  # the exchange's free energies need it, and so does the next sweep
+            a += c
+            parity = (counter + step) % 2
+            if parity < len(exchanges):
+                shape = (n_temperatures, n_chains, -1)
+                accepted[parity::2] += exchanges[parity](
+                    kernels, v.reshape(shape), a.reshape(shape), b64, zero_hidden, seed, counter + step, block
+                )
+                attempts[parity::2] += n_chains
+            bar.update()
     return v.reshape(n_temperatures, n_chains, n_visible), np.asarray(host(accepted)), attempts
 
 
