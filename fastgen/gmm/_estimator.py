@@ -149,10 +149,9 @@ class GaussianMixture(_SkGaussianMixture):
     responsibilities and their sufficient statistics), with no N x K responsibility matrix;
     the labels fit_predict returns come from a final fused pass that keeps only each row's
     most probable component (fit, which has no use for them, skips that pass; scikit-learn's
-    fit makes it). The
-    statistics are accumulated in float64, centred on the current means, and the M-step (and
-    the initial parameters computed from responsibilities) are computed in float64 from them,
-    whatever X's dtype: float32 data get no negative or NaN variances from cancellation
+    fit makes it). The statistics are accumulated in float64, centred on the current means,
+    and the M-step (and the initial parameters computed from responsibilities) are computed in
+    float64 from them, whatever X's dtype: float32 data get no negative or NaN variances from cancellation
     (scikit-learn's issue #30382), where scikit-learn computes in X's dtype with E[x^2] -
     E[x]^2 for "diag", "spherical" and "tied"; scikit-learn's guard nk = sum(resp) + 10 eps
     takes float64's eps accordingly. The log densities are evaluated in X's dtype, as
