@@ -9,6 +9,10 @@ found (NumPy data in and out, the E-step on the GPU; bench/gpu_run.sh).
   scikit-learn's KMeans, n_init=1, for scikit-learn; fastgen's own k-means, the same algorithm
   and draws, for fastgen) and EM to convergence (tol=1e-3, at most 100 iterations).
 - group `gmm-init`: that k-means alone, each side's: how much of `gmm-fit` it takes.
+- group `gmm-score`: `score_samples` and `predict_proba` of a fitted model (the parameters of
+  one EM iteration from the explicit initial parameters): fastgen's one fused pass over X
+  (log densities, log-sum-exp, responsibilities) against scikit-learn's (N, K) log densities
+  and its log-sum-exp in NumPy.
 
 Run with: python -m pytest bench/test_gmm_em.py --benchmark-only
 Set FASTGEN_BENCH_GMM_N to time a smaller problem.
@@ -37,14 +41,20 @@ def _data(dtype):
     return X.astype(dtype), centres
 
 
+def log_density_flops(covariance_type):
+    """The floating-point operations of the N x K log densities, counted as the GEMM of the known
+    route: a product of the (N, P + D) features (x_i x_j for i <= j, or x_i^2 for diag: P of
+    them; and x) with (P + D, K) coefficients, 2 N K (P + D), P = D (D + 1) / 2 (full) or D
+    (diag). Exponentials and log-sum-exp are not counted."""
+    P = N_FEATURES * (N_FEATURES + 1) // 2 if covariance_type == "full" else N_FEATURES
+    return 2 * N_SAMPLES * N_COMPONENTS * (P + N_FEATURES)
+
+
 def em_flops(covariance_type, iterations=1):
     """The floating-point operations an EM iteration must do, counted as the GEMMs of the known
-    route: the log densities as a product of the (N, P + D) features (x_i x_j for i <= j, or
-    x_i^2 for diag: P of them; and x) with (P + D, K) coefficients, and the statistics as the
-    product of the (K, N) responsibilities with the same features: 2 * 2 N K (P + D), P =
-    D (D + 1) / 2 (full) or D (diag). Exponentials, log-sum-exp and the M-step are not counted."""
-    P = N_FEATURES * (N_FEATURES + 1) // 2 if covariance_type == "full" else N_FEATURES
-    return iterations * 2 * 2 * N_SAMPLES * N_COMPONENTS * (P + N_FEATURES)
+    route: the log densities (log_density_flops), and the statistics as the product of the
+    (K, N) responsibilities with the same features, as many again. The M-step is not counted."""
+    return iterations * 2 * log_density_flops(covariance_type)
 
 
 def _model(impl, covariance_type, centres):
@@ -99,6 +109,26 @@ def test_em_iteration(benchmark, impl, covariance_type, dtype):
     benchmark.extra_info.update(impl=impl, covariance_type=covariance_type, dtype=dtype, n_samples=N_SAMPLES,
                                 n_features=N_FEATURES, n_components=N_COMPONENTS, lower_bound=float(model.lower_bound_),
                                 flops=em_flops(covariance_type))
+
+
+@pytest.mark.benchmark(group="gmm-score")
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+@pytest.mark.parametrize("method", ["score_samples", "predict_proba"])
+@pytest.mark.parametrize("impl", IMPLS)
+def test_score(benchmark, impl, method, covariance_type, dtype):
+    X, centres = _data(np.dtype(dtype))
+    model = _model(impl, covariance_type, centres)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    score = getattr(model, method)
+    score(X[:50_000])  # warm-up outside the timing (Numba JIT of the parallel variant, thread pools)
+    result = benchmark.pedantic(score, args=(X,), rounds=ROUNDS, iterations=1, warmup_rounds=0)
+    assert result.shape[0] == N_SAMPLES and np.isfinite(result).all()
+    benchmark.extra_info.update(impl=impl, method=method, covariance_type=covariance_type, dtype=dtype,
+                                n_samples=N_SAMPLES, n_features=N_FEATURES, n_components=N_COMPONENTS,
+                                flops=log_density_flops(covariance_type))
 
 
 @pytest.mark.benchmark(group="gmm-fit")

@@ -40,6 +40,25 @@ void gmm_weighted_log_prob(carray<T> X, carray<T> means_t, carray<T> prec_t, boo
     cpu::weighted_log_prob_rows<T>(x, X.shape(0), params, dst);
 }
 
+// score_samples, predict, predict_proba in one pass: log_norm (N) = log p(x_n); labels (N,
+// or None) the most probable component; proba (N, K, or None) the responsibilities in T.
+template <typename T>
+void gmm_score_rows(carray<T> X, carray<T> means_t, carray<T> prec_t, bool full, darray bias, darray log_norm,
+                    std::optional<larray> labels, std::optional<carray<T>> proba) {
+    const cpu::GmmParams<T> params = gmm_params<T>(X, means_t, prec_t, full, bias);
+    const int64_t N = X.shape(0);
+    require(log_norm.ndim() == 1 && log_norm.shape(0) == N, "log_norm must be (N,)");
+    require(!labels || (labels->ndim() == 1 && labels->shape(0) == N), "labels must be (N,)");
+    require(!proba || (proba->ndim() == 2 && proba->shape(0) == N && proba->shape(1) == params.K),
+            "proba must be (N, K)");
+    const T* x = X.data();
+    double* norm = log_norm.mutable_data();
+    int64_t* label = labels ? labels->mutable_data() : nullptr;
+    T* resp = proba ? proba->mutable_data() : nullptr;
+    py::gil_scoped_release release;
+    cpu::score_rows<T>(x, N, params, norm, label, resp);
+}
+
 // The fused E-step: writes the statistics centred on the means into nk (K), s1 (K, D) and
 // s2 (K, D, D) upper triangle (full) or (K, D) (diagonal); returns sum_n w_n log p(x_n).
 // weights: (N,) sample weights, or None for all ones.
@@ -107,6 +126,9 @@ void def_gmm_floats(py::module_& g) {
     g.def("weighted_log_prob", &gmm_weighted_log_prob<T>, py::arg("X").noconvert(),
           py::arg("means_t").noconvert(), py::arg("prec_t").noconvert(), py::arg("full"),
           py::arg("bias").noconvert(), py::arg("out").noconvert());
+    g.def("score_rows", &gmm_score_rows<T>, py::arg("X").noconvert(), py::arg("means_t").noconvert(),
+          py::arg("prec_t").noconvert(), py::arg("full"), py::arg("bias").noconvert(),
+          py::arg("log_norm").noconvert(), py::arg("labels").noconvert(), py::arg("proba").noconvert());
     g.def("em_pass", &gmm_em_pass<T>, py::arg("X").noconvert(), py::arg("means_t").noconvert(),
           py::arg("prec_t").noconvert(), py::arg("full"), py::arg("bias").noconvert(),
           py::arg("nk").noconvert(), py::arg("s1").noconvert(), py::arg("s2").noconvert(),
@@ -121,7 +143,7 @@ void def_gmm_floats(py::module_& g) {
 }  // namespace
 
 void bind_gmm(py::module_& m) {
-    py::module_ g = m.def_submodule("gmm", "Gaussian mixture: weighted log densities, the fused E-step, the k-means init");
+    py::module_ g = m.def_submodule("gmm", "Gaussian mixture: weighted log densities, the fused E-step and scores, the k-means init");
     def_gmm_floats<float>(g);
     def_gmm_floats<double>(g);
 }

@@ -146,13 +146,15 @@ struct GmmBlock {
           total((size_t)kGmmBlock),
           ll((size_t)kGmmBlock),
           dd((size_t)(D * kGmmBlock)),
-          a((size_t)(D * kGmmBlock)) {}
+          a((size_t)(D * kGmmBlock)),
+          label((size_t)kGmmBlock) {}
     std::vector<T> xt;          // (D, block) the block's points, transposed; zeros past the last
     std::vector<T> d, sq, u;    // (D, block) x - mean_k; (block) |y|^2 of gmm.h; (D, D) U_k
     std::vector<double> lp;     // (K, block) log densities, then responsibilities times w
     std::vector<double> w;      // (block) sample weights: 1 (unweighted), 0 past the last point
     std::vector<double> top, total, ll;  // (block) of responsibilities; w log p(x)
     std::vector<double> dd, a;  // (D, block) x - mean_k as double, and r_k (x - mean_k)
+    std::vector<int64_t> label; // (block) the first component of the largest log density
 };
 
 // Loads points [first, first + count) of X (N, D) into the block, with their weights.
@@ -232,19 +234,20 @@ void block_log_prob(const GmmParams<T>& p, GmmBlock<T>& s) {
     }
 }
 
-// lp (K, block) becomes the responsibilities times w and ll (block) w log p(x):
-// weighted_responsibilities of gmm.h, each point's sums in its order.
+// lp (K, block) becomes exp(lp - top), 0 below kNegligibleLogResp, with top (block) the
+// lse_shift of each point's largest log density and total (block) their sum: shifted_exp
+// of gmm.h, each point's sums in its order.
 template <typename T>
-void block_responsibilities(int64_t K, GmmBlock<T>& s) {
+void block_shifted_exp(int64_t K, GmmBlock<T>& s) {
     const int64_t B = kGmmBlock;
     double* __restrict lp = s.lp.data();
     double* __restrict top = s.top.data();
     double* __restrict total = s.total.data();
-    const double* __restrict w = s.w.data();
     for (int64_t b = 0; b < B; ++b) top[b] = lp[b];
     for (int64_t k = 1; k < K; ++k) {
         for (int64_t b = 0; b < B; ++b) top[b] = lp[k * B + b] > top[b] ? lp[k * B + b] : top[b];
     }
+    for (int64_t b = 0; b < B; ++b) top[b] = lse_shift(top[b]);
     for (int64_t b = 0; b < B; ++b) total[b] = 0.0;
     for (int64_t k = 0; k < K; ++k) {
         for (int64_t b = 0; b < B; ++b) {
@@ -254,6 +257,18 @@ void block_responsibilities(int64_t K, GmmBlock<T>& s) {
             total[b] += r;
         }
     }
+}
+
+// lp (K, block) becomes the responsibilities times w and ll (block) w log p(x):
+// weighted_responsibilities of gmm.h, each point's sums in its order.
+template <typename T>
+void block_responsibilities(int64_t K, GmmBlock<T>& s) {
+    const int64_t B = kGmmBlock;
+    block_shifted_exp<T>(K, s);
+    double* __restrict lp = s.lp.data();
+    double* __restrict top = s.top.data();
+    double* __restrict total = s.total.data();
+    const double* __restrict w = s.w.data();
     for (int64_t b = 0; b < B; ++b) {
         const double lse = top[b] + log(total[b]);
         s.ll[(size_t)b] = w[b] == 0.0 ? 0.0 : w[b] * lse;
@@ -305,9 +320,11 @@ inline int64_t gmm_chunks(int64_t n_blocks, int64_t K, int64_t D, bool full) {
     return std::max<int64_t>(1, std::min({n_blocks, kGmmMaxChunks, by_memory}));
 }
 
-// out[n, k] = log(w_k N(x_n | mean_k, cov_k)) for the N rows of X (N, D).
-template <typename T>
-void weighted_log_prob_rows(const T* X, int64_t N, const GmmParams<T>& p, double* out) {
+// The log densities of the N rows of X (N, D), a block at a time, each block handed in cache
+// to epilogue(block, first, count) for its rows [first, first + count). The blocks write
+// disjoint rows: any order of them, on any thread, gives the same results.
+template <typename T, typename Epilogue>
+void log_prob_blocks(const T* X, int64_t N, const GmmParams<T>& p, Epilogue epilogue) {
     const int n_threads = team_size(N * p.K * p.D >= kGmmParallelWork);
     ThreadBuffers<GmmBlock<T>> blocks(n_threads, p.K, p.D);
     const int64_t n_blocks = (N + kGmmBlock - 1) / kGmmBlock;
@@ -317,10 +334,67 @@ void weighted_log_prob_rows(const T* X, int64_t N, const GmmParams<T>& p, double
         const int64_t first = blk * kGmmBlock, count = std::min(kGmmBlock, N - first);
         load_block<T>(X, nullptr, first, count, p.D, s);
         block_log_prob<T>(p, s);
+        epilogue(s, first, count);
+    }
+}
+
+// out[n, k] = log(w_k N(x_n | mean_k, cov_k)) for the N rows of X (N, D).
+template <typename T>
+void weighted_log_prob_rows(const T* X, int64_t N, const GmmParams<T>& p, double* out) {
+    log_prob_blocks<T>(X, N, p, [&](const GmmBlock<T>& s, int64_t first, int64_t count) {
         for (int64_t b = 0; b < count; ++b) {
             for (int64_t k = 0; k < p.K; ++k) out[(first + b) * p.K + k] = s.lp[(size_t)(k * kGmmBlock + b)];
         }
+    });
+}
+
+// The scores of the block's first `count` points (score_point of gmm.h, each point's sums in
+// its order), written to rows [first, first + count): log_norm (N) = log p(x); labels (N, or
+// null) the first k of the largest log density; proba (N, K, or null) the responsibilities
+// rounded to T. lp becomes scratch.
+template <typename T>
+void block_scores(int64_t K, GmmBlock<T>& s, int64_t first, int64_t count, double* log_norm, int64_t* labels,
+                  T* proba) {
+    const int64_t B = kGmmBlock;
+    if (labels) {
+        const double* __restrict lp = s.lp.data();
+        double* __restrict best = s.total.data();  // the largest so far; total is free until block_shifted_exp
+        int64_t* __restrict label = s.label.data();
+        for (int64_t b = 0; b < B; ++b) {
+            best[b] = lp[b];
+            label[b] = 0;
+        }
+        for (int64_t k = 1; k < K; ++k) {
+            for (int64_t b = 0; b < B; ++b) {
+                const bool above = lp[k * B + b] > best[b];
+                best[b] = above ? lp[k * B + b] : best[b];
+                label[b] = above ? k : label[b];
+            }
+        }
+        std::copy(label, label + count, labels + first);
     }
+    block_shifted_exp<T>(K, s);
+    const double* __restrict top = s.top.data();
+    double* __restrict total = s.total.data();
+    for (int64_t b = 0; b < count; ++b) log_norm[first + b] = top[b] + log(total[b]);
+    if (proba) {
+        const double* __restrict r = s.lp.data();
+        for (int64_t b = 0; b < count; ++b) total[b] = 1.0 / total[b];  // from here on, the inverse
+        for (int64_t b = 0; b < count; ++b) {
+            T* __restrict row = proba + (first + b) * K;
+            for (int64_t k = 0; k < K; ++k) row[k] = (T)(r[k * B + b] * total[b]);
+        }
+    }
+}
+
+// score_samples, predict and predict_proba in one pass over the N rows of X: each block's log
+// densities are reduced to its rows' log p(x) (and labels, responsibilities when not null)
+// while they are in cache; no N x K array but proba, written once.
+template <typename T>
+void score_rows(const T* X, int64_t N, const GmmParams<T>& p, double* log_norm, int64_t* labels, T* proba) {
+    log_prob_blocks<T>(X, N, p, [&](GmmBlock<T>& s, int64_t first, int64_t count) {
+        block_scores<T>(p.K, s, first, count, log_norm, labels, proba);
+    });
 }
 
 // One fused E-step over the N rows of X: log densities, log-sum-exp and responsibilities

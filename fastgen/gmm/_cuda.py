@@ -2,7 +2,8 @@
 
 csrc/cuda/gmm.cu evaluates the per-point math of gmm.h (one thread per point) into a
 chunk of responsibilities; cuBLAS (CuPy batched matmul) reduces the chunk into the
-statistics centred on the means. Chunks bound the GPU memory: the (rows, K) float64
+statistics centred on the means (score_rows: the same math reduced per point, score_point of
+gmm.h, to log p(x), labels and responsibilities). Chunks bound the GPU memory: the (rows, K) float64
 responsibilities and the (K, rows, D) centred and weighted rows stay under _CHUNK_BYTES.
 
 The k-means of the initialisation: the same algorithm as the CPU backends' (greedy k-means++
@@ -19,21 +20,28 @@ _CHUNK_BYTES = 1 << 29
 _SHARED_BYTES = 48 * 1024  # dynamic shared memory a block may take without opting in
 
 
-def _launch(X, means_t, prec_t, full, bias, normalise, out, log_norm, weights=None):
-    """gmm_estep over the rows of X; `weights` (device float64, one per row) or None."""
+def _point_grid(X, full):
+    """(grid, block, shared bytes) of the one-thread-per-point kernels, whose scratch (gmm.h's
+    weighted_log_prob_work for one component) lives in dynamic shared memory."""
     N, D = X.shape
-    K = means_t.shape[1]
     per_thread = ((D + 2) if full else 2) * X.dtype.itemsize
     threads = min(256, _SHARED_BYTES // per_thread // 32 * 32)
     if threads < 32:
         most = _SHARED_BYTES // 32 // X.dtype.itemsize - 2
         raise ValueError(f"the cuda backend takes at most {most} features, got {D}")
-    blocks = max(1, min((N + threads - 1) // threads, 65535))
+    return (max(1, min((N + threads - 1) // threads, 65535)),), (threads,), threads * per_thread
+
+
+def _launch(X, means_t, prec_t, full, bias, normalise, out, log_norm, weights=None):
+    """gmm_estep over the rows of X; `weights` (device float64, one per row) or None."""
+    N, D = X.shape
+    K = means_t.shape[1]
+    grid, block, shared = _point_grid(X, full)
     kernel("gmm", "gmm_estep_" + suffix(X.dtype))(
-        (blocks,), (threads,),
+        grid, block,
         (X, means_t, prec_t, np.bool_(full), bias, np.uint64(N), np.int64(K), np.int64(D), np.bool_(normalise),
          bias if weights is None else weights, np.bool_(weights is not None), out, log_norm),
-        shared_mem=threads * per_thread,
+        shared_mem=shared,
     )
 
 
@@ -59,6 +67,29 @@ class Kernels(GmmKernels):
         out = cp.empty((X.shape[0], means_t.shape[1]), dtype=cp.float64)
         _launch(X, means_t, prec_t, full, bias, False, out, out)
         return out.get()
+
+    def score_rows(self, X, means_t, prec_t, full, bias, labels=False, proba=False):
+        X, means_t, prec_t, bias = self._device(X, means_t, prec_t, bias)
+        N, D = X.shape
+        K = means_t.shape[1]
+        log_norm = cp.empty(N)
+        label_out = cp.empty(N if labels else 1, dtype=cp.int64)
+        proba_out = cp.empty((N, K) if proba else (1, 1), dtype=X.dtype)
+        # the log densities of a chunk of rows at a time, in device scratch under _CHUNK_BYTES
+        rows = max(1, min(N, _CHUNK_BYTES // (8 * K)))
+        scratch = cp.empty((rows, K))
+        for start in range(0, N, rows):
+            chunk = X[start:start + rows]
+            n = chunk.shape[0]
+            grid, block, shared = _point_grid(chunk, full)
+            kernel("gmm", "gmm_score_" + suffix(X.dtype))(
+                grid, block,
+                (chunk, means_t, prec_t, np.bool_(full), bias, np.uint64(n), np.int64(K), np.int64(D), scratch,
+                 log_norm[start:], label_out[start:] if labels else label_out, np.bool_(labels),
+                 proba_out[start:] if proba else proba_out, np.bool_(proba)),
+                shared_mem=shared,
+            )
+        return log_norm.get(), label_out.get() if labels else None, proba_out.get() if proba else None
 
     def em_pass(self, X, means_t, prec_t, full, bias, weights=None):
         X, means_t, prec_t, bias = self._device(X, means_t, prec_t, bias)

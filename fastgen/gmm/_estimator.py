@@ -19,11 +19,13 @@ argmax(axis=1) are the labels):
   the precisions' Cholesky factors (and the error on an ill-defined covariance) are
   scikit-learn's _compute_precision_cholesky;
 - _set_parameters casts the float64 parameters to X's dtype, and the _e_step after it (the
-  labels of fit_predict) reduces the log densities to their argmax one chunk of rows at a time;
+  labels of fit_predict) is one fused pass (score_rows) that keeps each row's argmax only;
 - _initialize_parameters / _initialize: fastgen's k-means for init_params="kmeans"
   (fastgen/gmm/_kmeans.py), sample weights in the initialisation, and the initial parameters
   from responsibilities (or the k-means labels) in float64, centred, like the M-step;
-- score_samples, predict, predict_proba: the kernels' log densities, a chunk of rows at a time.
+- score_samples, predict, predict_proba: one fused pass of the kernels (score_rows: log densities,
+  log-sum-exp, labels or responsibilities), no N x K array but predict_proba's result; score,
+  bic and aic call score_samples.
 """
 from __future__ import annotations
 
@@ -49,7 +51,6 @@ from .._progress import OFF
 from .._progress import bar as progress_bar
 from . import _kmeans
 
-_ROWS_PER_CHUNK = 65536  # rows of X per kernel call when an (N, K) result is reduced (labels, score_samples)
 # scikit-learn's nk = sum(resp) + 10 eps, which keeps an empty component's mean finite. Its eps is
 # that of X's dtype, the dtype it computes in; fastgen computes in float64 whatever X's dtype, so
 # its eps is float64's (float32's, 1.2e-6, would shrink a one-point component's mean by that
@@ -146,11 +147,11 @@ class GaussianMixture(_SkGaussianMixture):
 
     Numerics. Each EM iteration is one fused pass over X (log densities, log-sum-exp,
     responsibilities and their sufficient statistics), with no N x K responsibility matrix;
-    the labels fit_predict returns come from a final pass one chunk of rows at a time (fit,
-    which has no use for them, skips that pass; scikit-learn's fit makes it). The
-    statistics are accumulated in float64, centred on the current means, and the M-step (and
-    the initial parameters computed from responsibilities) are computed in float64 from them,
-    whatever X's dtype: float32 data get no negative or NaN variances from cancellation
+    the labels fit_predict returns come from a final fused pass that keeps only each row's
+    most probable component (fit, which has no use for them, skips that pass; scikit-learn's
+    fit makes it). The statistics are accumulated in float64, centred on the current means,
+    and the M-step (and the initial parameters computed from responsibilities) are computed in
+    float64 from them, whatever X's dtype: float32 data get no negative or NaN variances from cancellation
     (scikit-learn's issue #30382), where scikit-learn computes in X's dtype with E[x^2] -
     E[x]^2 for "diag", "spherical" and "tied"; scikit-learn's guard nk = sum(resp) + 10 eps
     takes float64's eps accordingly. The log densities are evaluated in X's dtype, as
@@ -162,8 +163,12 @@ class GaussianMixture(_SkGaussianMixture):
     Also: a failed fit (invalid input, an ill-defined covariance, ...) leaves the estimator
     as it was, fitted or not (scikit-learn's leaves it half-updated); with max_iter=0 and
     precisions_init given, covariances_ is set from precisions_init (scikit-learn's raises
-    AttributeError); score_samples, predict and predict_proba evaluate the log densities one
-    chunk of rows at a time through the kernels.
+    AttributeError); score_samples, predict and predict_proba (and so score, bic, aic) are
+    one fused pass over X each (log densities, log-sum-exp, labels or responsibilities per
+    row), whose only N x K array is predict_proba's result, in X's dtype; its responsibilities
+    are the fit's (exactly 0 below e^-500, where scikit-learn's are below 1e-217 anyway), and
+    where a row has zero density under every component (its log-likelihood -inf in X's dtype)
+    predict_proba raises ValueError (scikit-learn's returns NaN rows).
 
     Dask arrays (the extra fastgen[dask]): fit, fit_predict, predict, predict_proba,
         score_samples, score, bic and aic take a Dask X (rows chunked, features in one chunk:
@@ -501,15 +506,14 @@ class GaussianMixture(_SkGaussianMixture):
             bias = np.log(weights) + log_det - 0.5 * D * math.log(2 * math.pi)
         return means_t, np.ascontiguousarray(prec_t, dtype=dtype), ct in ("full", "tied"), bias
 
-    def _weighted_log_prob_chunks(self, X, kernels):
-        """log(w_k N(x | mean_k, cov_k)) of the rows of X (NumPy), float64, one chunk of rows at a time."""
-        params = self._kernel_params(X.dtype)
-        for start in range(0, X.shape[0], _ROWS_PER_CHUNK):
-            yield kernels.weighted_log_prob(np.ascontiguousarray(X[start:start + _ROWS_PER_CHUNK]), *params)
+    def _scores(self, X, kernels, labels=False, proba=False):
+        """(log p(x) (N,) float64, labels or None, responsibilities or None) of the rows of X
+        (NumPy) in one fused pass of the kernels (score_rows): no N x K array but the
+        responsibilities, written once in X's dtype."""
+        return kernels.score_rows(np.ascontiguousarray(X), *self._kernel_params(X.dtype), labels=labels, proba=proba)
 
     def _labels(self, X, kernels):
-        parts = [wlp.argmax(axis=1) for wlp in self._weighted_log_prob_chunks(X, kernels)]
-        return np.concatenate(parts) if parts else np.empty(0, dtype=np.intp)
+        return self._scores(X, kernels, labels=True)[1].astype(np.intp, copy=False)
 
     def _validated(self, X):
         """X checked as scikit-learn's score_samples / predict check it, and whether the kernels take it."""
@@ -547,8 +551,7 @@ class GaussianMixture(_SkGaussianMixture):
         X, ours = self._validated(X)
         if not ours:
             return super().score_samples(X)
-        parts = [_logsumexp(wlp) for wlp in self._weighted_log_prob_chunks(X, self._kernels())]
-        return (np.concatenate(parts) if parts else np.empty(0)).astype(X.dtype)
+        return self._scores(X, self._kernels())[0].astype(X.dtype)
 
     def predict(self, X):
         """The most probable component of each sample of X (scikit-learn's predict); lazy for a Dask X."""
@@ -565,22 +568,16 @@ class GaussianMixture(_SkGaussianMixture):
         X, ours = self._validated(X)
         if not ours:
             return super().predict_proba(X)
-        parts = []
-        for wlp in self._weighted_log_prob_chunks(X, self._kernels()):
-            with np.errstate(under="ignore"):
-                parts.append(np.exp(wlp - _logsumexp(wlp)[:, None]).astype(X.dtype))
-        return np.concatenate(parts) if parts else np.empty((0, self.n_components), dtype=X.dtype)
+        log_norm, _, proba = self._scores(X, self._kernels(), proba=True)
+        zero = np.flatnonzero(log_norm == -np.inf)
+        if zero.size:  # scikit-learn's would be NaN rows
+            raise ValueError(f"X has {zero.size} row(s) of zero density under every component (log-likelihood "
+                             f"-inf in {X.dtype}; the first is row {zero[0]}): their component probabilities are "
+                             f"undefined")
+        return proba
 
 
 # ---------------------------------------------------------------- float64 helpers
-
-
-def _logsumexp(a):
-    """Row-wise log-sum-exp: -inf for a row of zero densities (all -inf), never NaN."""
-    top = a.max(axis=1)
-    shift = np.where(np.isfinite(top), top, 0.0)
-    with np.errstate(under="ignore", divide="ignore"):
-        return shift + np.log(np.exp(a - shift[:, None]).sum(axis=1))
 
 
 def _check_fitted_finite(model):

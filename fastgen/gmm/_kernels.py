@@ -19,6 +19,15 @@ class GmmKernels(abc.ABC):
         """(N, K) float64: log(w_k N(x_n | mean_k, cov_k))."""
 
     @abc.abstractmethod
+    def score_rows(self, X, means_t, prec_t, full, bias, labels=False, proba=False):
+        """(log_norm, labels, proba) of the rows of X in one pass over them (score_point of gmm.h):
+        log_norm (N,) float64 = log p(x_n) = log sum_k exp(weighted_log_prob), -inf for a point
+        of zero density under every component; with `labels`, (N,) int64, the first k of the
+        largest weighted log density (else None); with `proba`, (N, K) of X's dtype, the
+        responsibilities exp(weighted_log_prob - log_norm) as em_pass computes them (below
+        e^-500 exactly 0; NaN in a row of zero density), else None. No other N x K array."""
+
+    @abc.abstractmethod
     def em_pass(self, X, means_t, prec_t, full, bias, weights=None):
         """(sum_n w_n log p(x_n), nk (K,), s1 (K, D), s2): the fused E-step, the responsibilities
         reduced at once into float64 sufficient statistics centred on the means the log
@@ -58,7 +67,7 @@ def _symmetric_from_upper(s2_upper):
 
 class HostKernels(GmmKernels):
     """The CPU backends: their passes write the statistics nk (K), s1 (K, D), s2 (K, D, D)
-    upper triangle or (K, D), through `_em_pass` and `_weighted_log_prob`, summed in the
+    upper triangle or (K, D), through `_em_pass`, `_score_rows` and `_weighted_log_prob`, summed in the
     fixed order of csrc/cpu/gmm.h (blocks, a tree within each, chunks) whatever the thread
     count."""
 
@@ -71,6 +80,11 @@ class HostKernels(GmmKernels):
     @abc.abstractmethod
     def _weighted_log_prob(X, means_t, prec_t, full, bias, out):
         """Fills out (N, K)."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def _score_rows(X, means_t, prec_t, full, bias, log_norm, labels, proba):
+        """Fills log_norm (N,) and labels (N,) int64 and proba (N, K) of X's dtype where not None."""
 
     @staticmethod
     @abc.abstractmethod
@@ -94,6 +108,13 @@ class HostKernels(GmmKernels):
         out = np.empty((X.shape[0], means_t.shape[1]))
         self._weighted_log_prob(X, means_t, prec_t, full, bias, out)
         return out
+
+    def score_rows(self, X, means_t, prec_t, full, bias, labels=False, proba=False):
+        N, K = X.shape[0], means_t.shape[1]
+        outputs = (np.empty(N), np.empty(N, dtype=np.int64) if labels else None,
+                   np.empty((N, K), dtype=X.dtype) if proba else None)
+        self._score_rows(X, means_t, prec_t, full, bias, *outputs)
+        return outputs
 
     def kmeans_seed(self, X, weights, first_index, uniforms):
         uniforms = np.ascontiguousarray(uniforms, dtype=np.float64)

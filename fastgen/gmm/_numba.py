@@ -11,6 +11,7 @@ from .._numba_math import exp_nonpositive_parts_f64
 from ._kernels import HostKernels
 
 assert GMM_BLOCK == 128, "the block sums below fold 128 points, as block_fold of csrc/cpu/gmm.h"
+_LOWEST_DOUBLE = -1.7976931348623157e308  # lse_shift of gmm.h: only -inf is below it
 
 
 @njit(cache=True, inline="always")
@@ -157,12 +158,20 @@ def _block_log_prob(xt, means_t, prec_t, full, bias, d, y, sq, lp):
 
 
 @njit(cache=True, inline="always")
-def _block_responsibilities(lp, w, top, total, ll, parts, bits):
-    """block_responsibilities: lp (K, block) becomes the responsibilities times w, ll = w log p(x).
-    parts (block) float64 and bits (block) int64: scratch for exp_nonpositive of mathx.h in two
-    loops, the polynomial and the exponent bits of 2^n first, then their product through a float
-    view of the bits (math.ldexp kept the whole loop scalar, one libm call per point and component:
-    most of the gap to cpu). Each value is the same: p 2^n is exact either way."""
+def _inverse(x):
+    """1 / x as C++ computes it: inf for x = 0 (a point of zero density), where Numba's Python
+    error model would raise ZeroDivisionError."""
+    return 1.0 / x if x != 0.0 else np.inf
+
+
+@njit(cache=True, inline="always")
+def _block_shifted_exp(lp, top, total, parts, bits):
+    """block_shifted_exp: lp (K, block) becomes exp(lp - top), 0 below NEGLIGIBLE_LOG_RESP, top
+    (block) the lse_shift of each point's largest log density (0 for -inf), total (block) their
+    sum. parts (block) float64 and bits (block) int64: scratch for exp_nonpositive of mathx.h in
+    two loops, the polynomial and the exponent bits of 2^n first, then their product through a
+    float view of the bits (math.ldexp kept the whole loop scalar, one libm call per point and
+    component: most of the gap to cpu). Each value is the same: p 2^n is exact either way."""
     K = lp.shape[0]
     scale = bits.view(np.float64)
     for b in range(GMM_BLOCK):
@@ -170,6 +179,8 @@ def _block_responsibilities(lp, w, top, total, ll, parts, bits):
     for k in range(1, K):
         for b in range(GMM_BLOCK):
             top[b] = lp[k, b] if lp[k, b] > top[b] else top[b]
+    for b in range(GMM_BLOCK):
+        top[b] = 0.0 if top[b] < _LOWEST_DOUBLE else top[b]  # lse_shift of gmm.h
     total[:] = 0.0
     for k in range(K):
         for b in range(GMM_BLOCK):
@@ -181,13 +192,51 @@ def _block_responsibilities(lp, w, top, total, ll, parts, bits):
             r = 0.0 if shifted < NEGLIGIBLE_LOG_RESP else parts[b] * scale[b]
             lp[k, b] = r
             total[b] += r
+
+
+@njit(cache=True, inline="always")
+def _block_responsibilities(lp, w, top, total, ll, parts, bits):
+    """block_responsibilities: lp (K, block) becomes the responsibilities times w, ll = w log p(x);
+    parts and bits: scratch of _block_shifted_exp."""
+    K = lp.shape[0]
+    _block_shifted_exp(lp, top, total, parts, bits)
     for b in range(GMM_BLOCK):
         lse = top[b] + np.log(total[b])
         ll[b] = 0.0 if w[b] == 0.0 else w[b] * lse
-        total[b] = 1.0 / total[b]
+        total[b] = _inverse(total[b])
     for k in range(K):
         for b in range(GMM_BLOCK):
             lp[k, b] = 0.0 if w[b] == 0.0 else lp[k, b] * total[b] * w[b]
+
+
+@njit(cache=True, inline="always")
+def _block_scores(lp, top, total, parts, bits, label, first, count, log_norm, labels, want_labels, proba,
+                  want_proba):
+    """block_scores: the block's first `count` points' log p(x) into log_norm[first:], with
+    `want_labels` their first largest component into labels, with `want_proba` their
+    responsibilities (rounded to proba's dtype) into proba; lp becomes scratch."""
+    K = lp.shape[0]
+    if want_labels:
+        best = total  # free until _block_shifted_exp
+        for b in range(GMM_BLOCK):
+            best[b] = lp[0, b]
+            label[b] = 0
+        for k in range(1, K):
+            for b in range(GMM_BLOCK):
+                above = lp[k, b] > best[b]
+                best[b] = lp[k, b] if above else best[b]
+                label[b] = k if above else label[b]
+        for b in range(count):
+            labels[first + b] = label[b]
+    _block_shifted_exp(lp, top, total, parts, bits)
+    for b in range(count):
+        log_norm[first + b] = top[b] + np.log(total[b])
+    if want_proba:
+        for b in range(count):
+            total[b] = _inverse(total[b])
+        for b in range(count):
+            for k in range(K):
+                proba[first + b, k] = lp[k, b] * total[b]
 
 
 @njit(cache=True, inline="always")
@@ -242,6 +291,24 @@ def _weighted_log_prob_blocks(X, means_t, prec_t, full, bias, out):
         for b in range(count):
             for k in range(K):
                 out[first + b, k] = lp[k, b]
+
+
+def _score_rows_blocks(X, means_t, prec_t, full, bias, log_norm, labels, want_labels, proba, want_proba):
+    N = X.shape[0]
+    K = means_t.shape[1]
+    for blk in prange((N + GMM_BLOCK - 1) // GMM_BLOCK):
+        xt, d, y, sq, lp, w = _log_prob_buffers(X, K)
+        top = np.empty(GMM_BLOCK)
+        total = np.empty(GMM_BLOCK)
+        parts = np.empty(GMM_BLOCK)
+        bits = np.empty(GMM_BLOCK, dtype=np.int64)
+        label = np.empty(GMM_BLOCK, dtype=np.int64)
+        first = blk * GMM_BLOCK
+        count = min(GMM_BLOCK, N - first)
+        _load_block(X, w, False, first, count, xt, w)
+        _block_log_prob(xt, means_t, prec_t, full, bias, d, y, sq, lp)
+        _block_scores(lp, top, total, parts, bits, label, first, count, log_norm, labels, want_labels, proba,
+                      want_proba)
 
 
 def _em_pass_chunks(X, weights, weighted, means_t, prec_t, full, bias, n_chunks):
@@ -472,8 +539,10 @@ def _n_chunks(N, K, D, full):
 
 
 _NO_WEIGHTS = np.ones(0)  # the weights argument of an unweighted pass (one array type for both)
+_NO_LABELS = np.empty(0, dtype=np.int64)
 _weighted_log_prob_kernel = Variants(_weighted_log_prob_blocks, GMM_PARALLEL_WORK)
 _em_pass_kernel = Variants(_em_pass_chunks, GMM_PARALLEL_WORK)
+_score_rows_kernel = Variants(_score_rows_blocks, GMM_PARALLEL_WORK)
 _kmeans_seed_kernel = Variants(_kmeans_seed_blocks, GMM_PARALLEL_WORK)
 _kmeans_step_kernel = Variants(_kmeans_step_chunks, GMM_PARALLEL_WORK)
 
@@ -482,6 +551,13 @@ class Kernels(HostKernels):
     @staticmethod
     def _weighted_log_prob(X, means_t, prec_t, full, bias, out):
         _weighted_log_prob_kernel(X.size * means_t.shape[1], X, means_t, _as_3d(prec_t), bool(full), bias, out)
+
+    @staticmethod
+    def _score_rows(X, means_t, prec_t, full, bias, log_norm, labels, proba):
+        # unwanted outputs as empty arrays of the wanted types: one compiled kernel per dtype
+        _score_rows_kernel(X.size * means_t.shape[1], X, means_t, _as_3d(prec_t), bool(full), bias, log_norm,
+                           _NO_LABELS if labels is None else labels, labels is not None,
+                           np.empty((0, 0), dtype=X.dtype) if proba is None else proba, proba is not None)
 
     @staticmethod
     def _em_pass(X, means_t, prec_t, full, bias, nk, s1, s2, weights):

@@ -1,6 +1,6 @@
 """The fused E-step's sums have one order, fixed by N, K and D (csrc/cpu/gmm.h: blocks of
 points, a tree within each, chunks added in order): the statistics are the same bit for bit
-with 1 and 2 threads, and on cpu and numba."""
+with 1 and 2 threads, and on cpu and numba; so are the per-row scores (score_rows)."""
 import numpy as np
 import pytest
 from gmm_layout import kernel_inputs, problem
@@ -46,6 +46,9 @@ def test_em_pass_same_bits_on_one_and_two_threads(cpu_backend, kind, dtype, weig
     _assert_identical(results)
     log_probs = [_on_threads(kernels, n, lambda: (kernels.gmm.weighted_log_prob(X, *inputs),)) for n in (1, 2)]
     _assert_identical(log_probs)
+    scores = [_on_threads(kernels, n, lambda: kernels.gmm.score_rows(X, *inputs, labels=True, proba=True))
+              for n in (1, 2)]
+    _assert_identical(scores)
 
 
 @pytest.mark.parametrize("weighted", [False, True])
@@ -58,6 +61,7 @@ def test_em_pass_same_bits_on_cpu_and_numba(cpu_backends, kind, dtype, weighted)
     kernels = [_backend.kernels(name).gmm for name in cpu_backends]
     _assert_identical([k.em_pass(X, *inputs, sample_weight) for k in kernels])
     _assert_identical([(k.weighted_log_prob(X, *inputs),) for k in kernels])
+    _assert_identical([k.score_rows(X, *inputs, labels=True, proba=True) for k in kernels])
 
 
 def _kmeans_problem(dtype, weighted):

@@ -78,6 +78,44 @@ def test_score_samples_is_the_mixture_density(blobs):
     np.testing.assert_allclose(gm.precisions_, np.linalg.inv(gm.covariances_), rtol=1e-8)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_scoring_methods_are_sklearns_on_the_same_model(backend, blobs, covariance_type, dtype):
+    """score_samples, score, bic, aic, predict and predict_proba of one fitted model, given to
+    both estimators, on data of either dtype: scikit-learn's results (it computes in X's dtype
+    too; float32 to float32's rounding)."""
+    sk = SkGaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(blobs.astype(dtype))
+    fg = fastgen.GaussianMixture(3, covariance_type=covariance_type, backend=backend)
+    fg.__dict__.update({k: v for k, v in sk.__dict__.items() if k.endswith("_") and not k.startswith("_")})
+    X = (blobs + np.random.RandomState(2).normal(scale=0.5, size=blobs.shape)).astype(dtype)  # not the fitted rows
+    tol = 1e-10 if dtype == np.float64 else 1e-5
+    ours, theirs = fg.score_samples(X), sk.score_samples(X)
+    assert ours.dtype == theirs.dtype == dtype
+    np.testing.assert_allclose(ours, theirs, rtol=tol, atol=tol * np.abs(theirs).max())
+    for method in ("score", "bic", "aic"):
+        assert getattr(fg, method)(X) == pytest.approx(getattr(sk, method)(X), rel=tol), method
+    ours, theirs = fg.predict_proba(X), sk.predict_proba(X)
+    assert ours.dtype == theirs.dtype == dtype
+    np.testing.assert_allclose(ours, theirs, rtol=tol, atol=1e-16 if dtype == np.float64 else 1e-6)
+    labels = sk.predict(X)
+    top_two = np.sort(theirs, axis=1)[:, -2:]
+    clear = top_two[:, 1] - top_two[:, 0] > 1e-4  # rows whose label rounding cannot decide
+    assert clear.mean() > 0.95
+    np.testing.assert_array_equal(fg.predict(X)[clear], labels[clear])
+
+
+def test_predict_proba_of_a_zero_density_row_raises(cpu_backend):
+    """A row whose density is zero under every component (float32 squares overflow) has no
+    component probabilities: ValueError naming the row (scikit-learn's are NaN); its score is -inf."""
+    X = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
+    gm = fastgen.GaussianMixture(2, backend=cpu_backend, random_state=0).fit(X)
+    far = np.array([[0.0, 0.0], [1e30, 0.0]], dtype=np.float32)
+    with pytest.raises(ValueError, match="1 row.s. of zero density under every component .* first is row 1"):
+        gm.predict_proba(far)
+    assert gm.score_samples(far)[1] == -np.inf
+    assert gm.predict_proba(far[:1]).sum() == pytest.approx(1.0)
+
+
 def test_one_component_is_the_sample_mean_and_covariance(cpu_backend, blobs):
     gm = fastgen.GaussianMixture(1, reg_covar=0.0, backend=cpu_backend).fit(blobs)
     np.testing.assert_allclose(gm.means_[0], blobs.mean(axis=0), rtol=1e-12)

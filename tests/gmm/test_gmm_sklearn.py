@@ -122,7 +122,7 @@ class _Counting:
     """A backend's GMM kernels, counting the calls and the rows they see."""
 
     def __init__(self, kernels):
-        self.kernels, self.em_passes, self.log_prob_rows = kernels, 0, 0
+        self.kernels, self.em_passes, self.log_prob_rows, self.score_passes = kernels, 0, 0, []
 
     def em_pass(self, X, *args):
         self.em_passes += 1
@@ -132,13 +132,17 @@ class _Counting:
         self.log_prob_rows += X.shape[0]
         return self.kernels.weighted_log_prob(X, *args)
 
+    def score_rows(self, X, *args, **outputs):
+        self.score_passes.append((X.shape[0], outputs))
+        return self.kernels.score_rows(X, *args, **outputs)
+
     def __getattr__(self, name):  # the k-means of the initialisation, not counted
         return getattr(self.kernels, name)
 
 
 @pytest.mark.parametrize("n_init", [1, 3])
 def test_each_iteration_is_one_fused_pass(cpu_backend, blobs, monkeypatch, n_init):
-    """em_pass once per EM iteration; the (N, K) log densities only for the final labels."""
+    """em_pass once per EM iteration; the final labels one fused scoring pass (no (N, K) array)."""
     counting = _Counting(fastgen._backend.resolve(cpu_backend, on_device=False).gmm)
     monkeypatch.setattr(fg_estimator._backend, "resolve", lambda *args, **kwargs: type("K", (), {"gmm": counting}))
     called = []
@@ -148,8 +152,25 @@ def test_each_iteration_is_one_fused_pass(cpu_backend, blobs, monkeypatch, n_ini
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         labels = gm.fit_predict(blobs)
-    assert counting.em_passes == 7 * n_init and counting.log_prob_rows == len(blobs) and not called
+    assert counting.em_passes == 7 * n_init and counting.log_prob_rows == 0 and not called
+    assert counting.score_passes == [(len(blobs), {"labels": True, "proba": False})]
     np.testing.assert_array_equal(labels, gm.predict(blobs))
+
+
+def test_scoring_methods_are_one_fused_pass_each(cpu_backend, blobs, monkeypatch):
+    """score_samples, score, bic, aic, predict and predict_proba: one score_rows pass over X each,
+    asking only for what the method returns, and no (N, K) log densities."""
+    gm = fastgen.GaussianMixture(2, random_state=0, backend=cpu_backend).fit(blobs)
+    counting = _Counting(fastgen._backend.resolve(cpu_backend, on_device=False).gmm)
+    monkeypatch.setattr(fg_estimator._backend, "resolve", lambda *args, **kwargs: type("K", (), {"gmm": counting}))
+    methods = {"score_samples": {"labels": False, "proba": False}, "score": {"labels": False, "proba": False},
+               "bic": {"labels": False, "proba": False}, "aic": {"labels": False, "proba": False},
+               "predict": {"labels": True, "proba": False}, "predict_proba": {"labels": False, "proba": True}}
+    for name, outputs in methods.items():
+        counting.score_passes.clear()
+        getattr(gm, name)(blobs)
+        assert counting.score_passes == [(len(blobs), outputs)], name
+    assert counting.log_prob_rows == 0 and counting.em_passes == 0
 
 
 def test_fit_makes_no_labelling_pass(cpu_backend, blobs, monkeypatch):
@@ -160,7 +181,7 @@ def test_fit_makes_no_labelling_pass(cpu_backend, blobs, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fitted = fastgen.GaussianMixture(**settings).fit(blobs)
-        assert counting.em_passes == 7 and counting.log_prob_rows == 0
+        assert counting.em_passes == 7 and counting.log_prob_rows == 0 and counting.score_passes == []
         labelled = fastgen.GaussianMixture(**settings)
         labelled.fit_predict(blobs)
     for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "lower_bound_", "n_iter_"):

@@ -67,19 +67,58 @@ FG_HD int64_t weighted_log_prob_work(bool full, int64_t D, int64_t width) { retu
 // subnormal, and subnormal arithmetic is up to 100x slower on x86 CPUs.
 constexpr double kNegligibleLogResp = -500.0;
 
-// In place: log_p[0..K) (one point's weighted log densities) become its responsibilities
-// exp(log_p[k] - lse); returns lse = log sum_k exp(log_p[k]), taken around the maximum.
-FG_HD double responsibilities(double* log_p, int64_t K) {
+// The shift of a point's log-sum-exp: its largest log density, or 0 when that is -inf (a
+// point of zero density under every component, whose log_p - top would be NaN: shifted by
+// 0, every term is 0, the total 0 and log p(x) = -inf, as scipy's logsumexp gives it).
+FG_HD double lse_shift(double top) { return top < -1.7976931348623157e308 ? 0.0 : top; }
+
+// In place: log_p[0..K) (one point's weighted log densities) become exp(log_p[k] - top)
+// (0 below kNegligibleLogResp), top = lse_shift of their maximum; returns their sum.
+FG_HD double shifted_exp(double* log_p, int64_t K, double* top_out) {
     double top = log_p[0];
     for (int64_t k = 1; k < K; ++k) top = log_p[k] > top ? log_p[k] : top;
+    top = lse_shift(top);
     double total = 0.0;
     for (int64_t k = 0; k < K; ++k) {
         const double shifted = log_p[k] - top;
         log_p[k] = shifted < kNegligibleLogResp ? 0.0 : exp_nonpositive(shifted);
         total += log_p[k];
     }
+    *top_out = top;
+    return total;
+}
+
+// In place: log_p[0..K) (one point's weighted log densities) become its responsibilities
+// exp(log_p[k] - lse); returns lse = log sum_k exp(log_p[k]), taken around the maximum
+// (-inf for a point of zero density, whose responsibilities are then NaN).
+FG_HD double responsibilities(double* log_p, int64_t K) {
+    double top;
+    const double total = shifted_exp(log_p, K, &top);
     const double inverse = 1.0 / total;
     for (int64_t k = 0; k < K; ++k) log_p[k] *= inverse;
+    return top + log(total);
+}
+
+// The first k of the largest log_p[k] (NumPy's argmax; 0 when all are -inf).
+FG_HD int64_t first_max(const double* log_p, int64_t K) {
+    int64_t best = 0;
+    for (int64_t k = 1; k < K; ++k) best = log_p[k] > log_p[best] ? k : best;
+    return best;
+}
+
+// One point's scores (GaussianMixture's score_samples, predict, predict_proba) from its
+// weighted log densities log_p[0..K), which become scratch: returns log p(x), as
+// responsibilities computes it; *label = first_max (when label is not null); proba (when
+// not null) = the responsibilities, as responsibilities computes them, rounded to P.
+template <typename P>
+FG_HD double score_point(double* log_p, int64_t K, int64_t* label, P* proba) {
+    if (label) *label = first_max(log_p, K);
+    double top;
+    const double total = shifted_exp(log_p, K, &top);
+    if (proba) {
+        const double inverse = 1.0 / total;
+        for (int64_t k = 0; k < K; ++k) proba[k] = (P)(log_p[k] * inverse);
+    }
     return top + log(total);
 }
 
