@@ -42,9 +42,9 @@ from sklearn.mixture._gaussian_mixture import _compute_precision_cholesky
 from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._array_api import get_namespace
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
 
 from .. import _backend
+from .._blas import one_blas_thread
 from .._dask import check_row_blocks, check_row_weights, is_dask_array
 from .._estimator import BACKEND_CONSTRAINT, public
 from .._progress import OFF
@@ -268,7 +268,7 @@ class GaussianMixture(_SkGaussianMixture):
                 # and OpenBLAS's threads spin after each call, taking the cores from the next pass's
                 # OpenMP team (measured, full f64, N 200k, D 16, K 32, 2 cores: 112 ms an EM
                 # iteration with OpenBLAS on 2 threads, 69 ms on one).
-                with threadpool_limits(limits=1, user_api="blas"), \
+                with one_blas_thread, \
                         progress_bar(progress, self.n_init * self.max_iter, type(self).__name__, unit="iteration") as bar:
                     self._fused.bar = bar
                     labels = super().fit_predict(X, y)
