@@ -78,6 +78,9 @@ def _nearest_neighbour_classes(samples):
     return KNeighborsClassifier(5).fit((digits.data > 7).astype(np.float32), digits.target).predict(samples)
 
 
+# the full default demo, the slowest test of the suite: thorough; test_demo_writes_a_png runs the same
+# tempering demo, smaller, on every backend by default
+@pytest.mark.thorough
 def test_default_demo_draws_every_digit_class(tmp_path, capsys):
     """The issue's promise: the default RBM demo's samples show all ten digits, by the classifier
     the demo names, and its tempering ladder swaps states between every pair of neighbours."""

@@ -57,6 +57,9 @@ def _noise_only_row():
     row[StepColumn.CLIP_RANGE] = np.inf
     row[StepColumn.SIGMA] = 1.0
     row[StepColumn.ADD_NOISE] = 1.0
+    # read-only, as a schedule's cached rows are: Numba types a read-only array apart, and this
+    # way the test reuses the parallel step the tests above compile instead of compiling another
+    row.flags.writeable = False
     return row
 
 
