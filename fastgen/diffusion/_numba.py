@@ -270,6 +270,11 @@ class Kernels(DiffusionKernels):
         out2 = output.reshape(batch, -1)
         dummy = flat[:, :0]
         rows = np.ascontiguousarray(row, dtype=np.float64).reshape(-1, N_STEP_COLUMNS)
+        if rows.flags.writeable:
+            # read-only, as the schedules' cached rows are: Numba compiles a read-only array's
+            # variant apart, and fastgen.sample's writable rows cost a second compile (~10 s)
+            rows = rows.view()
+            rows.flags.writeable = False
         per_sample = rows.shape[0] != 1
         if per_sample and rows.shape[0] != batch:
             raise ValueError("coefficients must be one row of the step layout, or one row per sample")
