@@ -53,6 +53,18 @@ def _renamed(function, suffix):
     return copy
 
 
+def read_only(a):
+    """`a` as a kernel that only reads it should receive it: read-only (a view when `a` is
+    writable). Numba compiles a read-only array's variant apart, so data reaching a kernel
+    writable in one call (a NumPy array) and read-only in another (a memory map, arrays
+    scikit-learn's checks return, a schedule's cached rows) would cost a second compile of
+    it, about 10 s each in a fresh environment; this way there is one."""
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
+
+
 def digest(source: str) -> str:
     """The digest of a module's source text, as NUMBA_DEPENDENCIES records it."""
     return hashlib.sha256(source.encode()).hexdigest()[:16]

@@ -53,4 +53,4 @@ class Kernels(DbmKernels):
                            scalar(damping), mu, changes, slot, scalar(tol), np.empty(mu.shape[0], mu.dtype))
 
 
-NUMBA_DEPENDENCIES = {"fastgen._constants": "357de233da57d201", "fastgen._numba": "883eca73908d4f79"}
+NUMBA_DEPENDENCIES = {"fastgen._constants": "357de233da57d201", "fastgen._numba": "ed1a5bbaf7344969"}

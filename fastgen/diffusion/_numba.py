@@ -14,7 +14,7 @@ from .._constants import (
     StepColumn,
     VarianceMode,
 )
-from .._numba import Variants
+from .._numba import Variants, read_only
 from ..random._numba import row_normals
 from ._kernels import DiffusionKernels
 
@@ -269,12 +269,8 @@ class Kernels(DiffusionKernels):
         flat = sample.reshape(batch, -1)
         out2 = output.reshape(batch, -1)
         dummy = flat[:, :0]
-        rows = np.ascontiguousarray(row, dtype=np.float64).reshape(-1, N_STEP_COLUMNS)
-        if rows.flags.writeable:
-            # read-only, as the schedules' cached rows are: Numba compiles a read-only array's
-            # variant apart, and fastgen.sample's writable rows cost a second compile (~10 s)
-            rows = rows.view()
-            rows.flags.writeable = False
+        # read-only, as the schedules' cached rows are, for fastgen.sample's too (one compile)
+        rows = read_only(np.ascontiguousarray(row, dtype=np.float64).reshape(-1, N_STEP_COLUMNS))
         per_sample = rows.shape[0] != 1
         if per_sample and rows.shape[0] != batch:
             raise ValueError("coefficients must be one row of the step layout, or one row per sample")
@@ -298,6 +294,6 @@ class Kernels(DiffusionKernels):
 
 NUMBA_DEPENDENCIES = {
     "fastgen._constants": "357de233da57d201",
-    "fastgen._numba": "883eca73908d4f79",
-    "fastgen.random._numba": "21e2e25c63b004b3",
+    "fastgen._numba": "ed1a5bbaf7344969",
+    "fastgen.random._numba": "fc18639b27286561",
 }

@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._constants import GMM_BLOCK, GMM_CHUNK_BYTES, GMM_MAX_CHUNKS, GMM_PARALLEL_WORK, NEGLIGIBLE_LOG_RESP
-from .._numba import Variants
+from .._numba import Variants, read_only
 from .._numba_math import exp_nonpositive_parts_f64
 from ._kernels import HostKernels
 
@@ -538,7 +538,7 @@ def _n_chunks(N, K, D, full):
     return max(1, min(n_blocks, GMM_MAX_CHUNKS, max(1, GMM_CHUNK_BYTES // stats_bytes)))
 
 
-_NO_WEIGHTS = np.ones(0)  # the weights argument of an unweighted pass (one array type for both)
+_NO_WEIGHTS = read_only(np.ones(0))  # the weights argument of an unweighted pass (one array type for both)
 _NO_LABELS = np.empty(0, dtype=np.int64)
 _weighted_log_prob_kernel = Variants(_weighted_log_prob_blocks, GMM_PARALLEL_WORK)
 _em_pass_kernel = Variants(_em_pass_chunks, GMM_PARALLEL_WORK)
@@ -550,12 +550,12 @@ _kmeans_step_kernel = Variants(_kmeans_step_chunks, GMM_PARALLEL_WORK)
 class Kernels(HostKernels):
     @staticmethod
     def _weighted_log_prob(X, means_t, prec_t, full, bias, out):
-        _weighted_log_prob_kernel(X.size * means_t.shape[1], X, means_t, _as_3d(prec_t), bool(full), bias, out)
+        _weighted_log_prob_kernel(X.size * means_t.shape[1], read_only(X), means_t, _as_3d(prec_t), bool(full), bias, out)
 
     @staticmethod
     def _score_rows(X, means_t, prec_t, full, bias, log_norm, labels, proba):
         # unwanted outputs as empty arrays of the wanted types: one compiled kernel per dtype
-        _score_rows_kernel(X.size * means_t.shape[1], X, means_t, _as_3d(prec_t), bool(full), bias, log_norm,
+        _score_rows_kernel(X.size * means_t.shape[1], read_only(X), means_t, _as_3d(prec_t), bool(full), bias, log_norm,
                            _NO_LABELS if labels is None else labels, labels is not None,
                            np.empty((0, 0), dtype=X.dtype) if proba is None else proba, proba is not None)
 
@@ -565,7 +565,7 @@ class Kernels(HostKernels):
         K = means_t.shape[1]
         weighted = weights is not None
         log_likelihood, nk_sum, s1_sum, s2_sum = _em_pass_kernel(
-            N * D * K, X, weights if weighted else _NO_WEIGHTS, weighted, means_t, _as_3d(prec_t), bool(full), bias,
+            N * D * K, read_only(X), read_only(weights) if weighted else _NO_WEIGHTS, weighted, means_t, _as_3d(prec_t), bool(full), bias,
             _n_chunks(N, K, D, bool(full)),
         )
         nk[:] = nk_sum
@@ -579,7 +579,8 @@ class Kernels(HostKernels):
         weighted = weights is not None
         # any partition of the blocks gives the same sums (each block's is kept): gmm_chunks's
         n_chunks = _n_chunks(N, 1, D, False)
-        _kmeans_seed_kernel(N * D * max(uniforms.shape[1], 1), X, weights if weighted else _NO_WEIGHTS, weighted,
+        _kmeans_seed_kernel(N * D * max(uniforms.shape[1], 1), read_only(X),
+                            read_only(weights) if weighted else _NO_WEIGHTS, weighted,
                             first_index, uniforms, n_chunks, indices)
 
     @staticmethod
@@ -587,12 +588,13 @@ class Kernels(HostKernels):
         N, D = X.shape
         K = centres.shape[0]
         weighted = weights is not None
-        sums[:], counts[:] = _kmeans_step_kernel(N * K * D, X, weights if weighted else _NO_WEIGHTS, weighted,
+        sums[:], counts[:] = _kmeans_step_kernel(N * K * D, read_only(X), read_only(weights) if weighted else _NO_WEIGHTS,
+                                                 weighted,
                                                  centres, _n_chunks(N, K, D, False), labels, distances)
 
 
 NUMBA_DEPENDENCIES = {
     "fastgen._constants": "357de233da57d201",
-    "fastgen._numba": "883eca73908d4f79",
+    "fastgen._numba": "ed1a5bbaf7344969",
     "fastgen._numba_math": "90e6c4648a2765f0",
 }

@@ -143,4 +143,4 @@ class Kernels(MmdKernels):
         _pair_weights_kernel(_work(g.size), g, a_norm, b_norm, int(kind), params)
 
 
-NUMBA_DEPENDENCIES = {"fastgen._constants": "357de233da57d201", "fastgen._numba": "883eca73908d4f79"}
+NUMBA_DEPENDENCIES = {"fastgen._constants": "357de233da57d201", "fastgen._numba": "ed1a5bbaf7344969"}

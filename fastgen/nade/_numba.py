@@ -203,7 +203,7 @@ class Kernels(NadeKernels):
 
 NUMBA_DEPENDENCIES = {
     "fastgen._constants": "357de233da57d201",
-    "fastgen._numba": "883eca73908d4f79",
+    "fastgen._numba": "ed1a5bbaf7344969",
     "fastgen._numba_math": "90e6c4648a2765f0",
-    "fastgen.random._numba": "21e2e25c63b004b3",
+    "fastgen.random._numba": "fc18639b27286561",
 }

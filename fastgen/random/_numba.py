@@ -283,6 +283,6 @@ class Kernels(RandomKernels):
 
 NUMBA_DEPENDENCIES = {
     "fastgen._constants": "357de233da57d201",
-    "fastgen._numba": "883eca73908d4f79",
+    "fastgen._numba": "ed1a5bbaf7344969",
     "fastgen._numba_math": "90e6c4648a2765f0",
 }
