@@ -120,7 +120,10 @@ def run(loops: list[str], out: Path, quick: bool, command_line: str) -> int:
     suite = suite_directory()
     out.mkdir(exist_ok=True)
     json_path, md_path, png_path, log_path = (out / name for name in OUTPUTS)
-    env = dict(os.environ, FASTGEN_BENCH_COMMAND=command_line)
+    # its own pytest session: a pytest-xdist worker's variables (a `fastgen bench` run from a test
+    # under `pytest -n`) would make pytest-benchmark disable the benchmarks
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_XDIST")}
+    env["FASTGEN_BENCH_COMMAND"] = command_line
     if quick:
         for knob, value in QUICK.items():
             env.setdefault(knob, value)
